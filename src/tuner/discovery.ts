@@ -1,0 +1,57 @@
+/**
+ * Which operators a session tunes, with each one's ordered backends. Mirrors the reference's
+ * set algebra, with Python introspection replaced by what can be known without it: `--ops`,
+ * an auto_tune VLLM_FL_CONFIG, the plugin ops autotune knows, and round 1c's executed-op log.
+ */
+import { knownBackends, orderBackends } from './plugin-ops.js';
+import type { DiscoveryInput, OpsDiscovered } from './policy.js';
+import type { Backend } from './types.js';
+
+type OpTable = Record<string, Backend[]>;
+
+function withFlagos(backends: readonly Backend[]): Backend[] {
+  return orderBackends(backends.includes('flagos') ? backends : [...backends, 'flagos']);
+}
+
+/** The list before round 1c; `source` tells where it came from. */
+export function initialOps(input: DiscoveryInput): { ops: OpTable; source: OpsDiscovered['source'] } {
+  if (input.explicitOps !== null && input.explicitOps.length > 0) {
+    const ops: OpTable = {};
+    for (const op of input.explicitOps) ops[op] = withFlagos(knownBackends(op));
+    return { ops, source: 'explicit' };
+  }
+  if (input.configOps !== null && Object.keys(input.configOps).length > 0) {
+    const ops: OpTable = {};
+    for (const [op, backends] of Object.entries(input.configOps)) {
+      const ordered = orderBackends(backends);
+      ops[op] = ordered.length > 0 ? ordered : knownBackends(op);
+    }
+    return { ops, source: 'config' };
+  }
+  return { ops: {}, source: 'oplist' };
+}
+
+/**
+ * Narrows (or fills) the list with the operators round 1c actually executed. Explicit
+ * `--ops` are never narrowed, as in the reference.
+ */
+export function discoverOps(input: DiscoveryInput, executed: readonly string[] | null): OpsDiscovered {
+  const { ops, source } = initialOps(input);
+  const initial = Object.fromEntries(
+    Object.keys(ops)
+      .sort()
+      .map((op) => [op, ops[op] ?? []]),
+  );
+  const enabled = new Set((executed ?? []).map((op) => op.toLowerCase()));
+  if (source === 'explicit' || enabled.size === 0) {
+    return { type: 'ops', initial, final: ops, source };
+  }
+  const kept = Object.keys(ops).filter((op) => (ops[op] ?? []).length > 0);
+  const merged = [...new Set([...kept, ...enabled])].sort();
+  const final: OpTable = {};
+  for (const op of merged) {
+    const backends = ops[op] ?? knownBackends(op);
+    final[op] = enabled.has(op) ? withFlagos(backends) : backends;
+  }
+  return { type: 'ops', initial, final, source };
+}

@@ -1,0 +1,112 @@
+/**
+ * The decision seam. A policy is a pure, deterministic coroutine: it yields the next run it
+ * wants and receives that run's observation. Given the same context and the same observations
+ * it yields the same steps, which is what makes a session resumable by replay.
+ */
+import type { AttentionBackend, Backend, Metric, Observation, PolicyName, RunKind, TrialSpec } from './types.js';
+
+/** Where the operator list comes from, before round 1c narrows or fills it. */
+export interface DiscoveryInput {
+  /** From `--ops`, in the user's order; null when not given. */
+  readonly explicitOps: readonly string[] | null;
+  /** op_backends of a VLLM_FL_CONFIG file whose action is auto_tune; null when none. */
+  readonly configOps: Readonly<Record<string, readonly Backend[]>> | null;
+}
+
+export interface PolicyContext {
+  readonly numRuns: number;
+  readonly metric: Metric;
+  /** Smallest relative gain worth keeping (0.005 = 0.5%). */
+  readonly minGain: number;
+  /** Total invocations allowed, or null for the policy's own default. */
+  readonly budget: number | null;
+  /** Seeds every random choice (e.g. operator order). */
+  readonly seed: number;
+  readonly discovery: DiscoveryInput;
+}
+
+export interface OpsDiscovered {
+  readonly type: 'ops';
+  /** Contents of autotune_ops.initial.yaml and autotune_ops.yaml. */
+  readonly initial: Readonly<Record<string, readonly Backend[]>>;
+  readonly final: Readonly<Record<string, readonly Backend[]>>;
+  readonly source: 'explicit' | 'config' | 'oplist';
+}
+
+export type Verdict = 'kept' | 'dropped' | 'failed' | 'inconclusive';
+
+/** A stored, explained decision about one trial or one operator. */
+export interface Decision {
+  readonly type: 'decision';
+  readonly subject: string;
+  readonly op: string | null;
+  readonly backend: Backend | null;
+  readonly verdict: Verdict;
+  /** Relative change vs baseline (0.012 = +1.2%), or null when unmeasured. */
+  readonly estimate: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+  readonly runs: number;
+  readonly reason: string;
+}
+
+/** The current best set, written to best_config_temp.yaml. */
+export interface BestSoFar {
+  readonly type: 'best';
+  readonly opBackends: Readonly<Record<string, Backend>>;
+}
+
+export interface Note {
+  readonly type: 'note';
+  readonly level: 'info' | 'warn';
+  readonly message: string;
+}
+
+export type PolicyEvent = OpsDiscovered | Decision | BestSoFar | Note;
+
+export interface RunStep {
+  readonly type: 'run';
+  readonly trial: TrialSpec;
+  readonly kind: RunKind;
+  /** 1-based index of this warm-up within its trial, for the `warmup_<i>` file name. */
+  readonly warmupIndex: number | null;
+  readonly events: readonly PolicyEvent[];
+}
+
+export interface FinalResult {
+  /** Written to best_config.yaml. */
+  readonly opBackends: Readonly<Record<string, Backend>>;
+  /** Attention backend the chosen reference-backend operators were measured with, if any. */
+  readonly attention: AttentionBackend | null;
+  /** Whether the set was measured as a whole and found better than baseline. */
+  readonly validated: boolean;
+  readonly speedup: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+  readonly summary: readonly string[];
+}
+
+export interface DoneStep {
+  readonly type: 'done';
+  readonly result: FinalResult;
+  readonly events: readonly PolicyEvent[];
+}
+
+export interface FailStep {
+  readonly type: 'fail';
+  readonly code: 'E_NO_OPS';
+  readonly message: string;
+  readonly events: readonly PolicyEvent[];
+}
+
+export type Step = RunStep | DoneStep | FailStep;
+
+/** A running policy: `next()` first, then `next(observation)` after every run it asked for. */
+export interface PolicyCursor {
+  next(observation?: Observation): Step;
+}
+
+export interface Policy {
+  readonly name: PolicyName;
+  start(context: PolicyContext): PolicyCursor;
+}

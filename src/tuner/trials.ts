@@ -1,0 +1,136 @@
+/**
+ * Builds the trial of each reference round as data: the environment vllm-plugin-FL reads,
+ * the VLLM_FL_CONFIG payload and the file prefix. Pure.
+ */
+import { isOotOp } from './plugin-ops.js';
+import type { AttentionBackend, Backend, TrialSpec } from './types.js';
+
+/** The whitelist entry that exists nowhere: loads FlagGems while enabling nothing. */
+export const FAKE_GEMS_OP = 'gems_fake_op';
+
+interface Knobs {
+  flaggems: boolean;
+  gemsWhitelist: readonly string[];
+  oot: boolean;
+  ootWhitelist: readonly string[];
+  attention: AttentionBackend | null;
+}
+
+/** The reference's per-invocation environment. VLLM_ATTENTION_BACKEND is only ever set, never inherited from an earlier trial. */
+function pluginEnv(k: Knobs): Record<string, string | null> {
+  const env: Record<string, string | null> = {
+    USE_FLAGGEMS: k.flaggems ? '1' : '0',
+    VLLM_FL_FLAGOS_WHITELIST: k.flaggems && k.gemsWhitelist.length > 0 ? k.gemsWhitelist.join(',') : null,
+    VLLM_FL_FLAGOS_BLACKLIST: null,
+    VLLM_FL_OOT_ENABLED: k.oot ? '1' : '0',
+    VLLM_FL_OOT_WHITELIST: k.ootWhitelist.length > 0 ? k.ootWhitelist.join(',') : null,
+  };
+  if (k.attention !== null) env['VLLM_ATTENTION_BACKEND'] = k.attention;
+  return env;
+}
+
+const OFF: Knobs = { flaggems: false, gemsWhitelist: [], oot: false, ootWhitelist: [], attention: null };
+
+export function baselineTrial(): TrialSpec {
+  return {
+    key: 'baseline',
+    prefix: 'baseline',
+    kind: 'baseline',
+    round: '1a',
+    op: null,
+    backend: null,
+    attention: null,
+    opBackends: {},
+    env: pluginEnv(OFF),
+    extraArgs: [],
+    config: {},
+    recordOplist: false,
+  };
+}
+
+export function fakeGemsTrial(): TrialSpec {
+  return {
+    ...baselineTrial(),
+    key: 'baseline_fake_gems_op',
+    prefix: 'baseline_fake_gems_op',
+    kind: 'fake_gems',
+    round: '1b',
+    env: pluginEnv({ ...OFF, flaggems: true, gemsWhitelist: [FAKE_GEMS_OP] }),
+  };
+}
+
+export function gemsEnableTrial(): TrialSpec {
+  return {
+    ...baselineTrial(),
+    key: 'baseline_gems_enable',
+    prefix: 'baseline_gems_enable',
+    kind: 'gems_enable',
+    round: '1c',
+    env: pluginEnv({ ...OFF, flaggems: true }),
+    recordOplist: true,
+  };
+}
+
+/** One operator on one backend; reference-backend trials also pick the attention backend. */
+export function opTrial(op: string, backend: Backend, attention: AttentionBackend | null = null): TrialSpec {
+  if ((backend === 'reference') !== (attention !== null)) {
+    throw new Error(`opTrial(${op}): an attention backend goes with the reference backend only`);
+  }
+  const flaggems = backend === 'flagos';
+  const oot = isOotOp(op);
+  const suffix = attention === null ? backend : `${backend}_${attention.toLowerCase()}`;
+  return {
+    key: attention === null ? `op:${op}:${backend}` : `op:${op}:${backend}:${attention}`,
+    prefix: `op_${op}_${suffix}`,
+    kind: 'op',
+    round: '2',
+    op,
+    backend,
+    attention,
+    opBackends: { [op]: backend },
+    env: pluginEnv({
+      flaggems,
+      gemsWhitelist: flaggems ? [op] : [],
+      oot,
+      ootWhitelist: oot ? [op] : [],
+      attention,
+    }),
+    extraArgs: [],
+    config: { op_backends: { [op]: [backend] } },
+    recordOplist: false,
+  };
+}
+
+/**
+ * Operators measured together. Unlike the reference, every flagos operator (OOT ones
+ * included) is whitelisted, so FlagGems is never switched on wholesale and an OOT op's
+ * flagos implementation is never left unregistered.
+ */
+export function combinedTrial(
+  opBackends: Readonly<Record<string, Backend>>,
+  prefix = 'combined_best',
+  attention: AttentionBackend | null = null,
+): TrialSpec {
+  const ops = Object.keys(opBackends);
+  const gems = ops.filter((op) => opBackends[op] === 'flagos');
+  const oot = ops.filter(isOotOp);
+  const signature = ops
+    .slice()
+    .sort()
+    .map((op) => `${op}=${opBackends[op]}`)
+    .join(',');
+  return {
+    key: `combined:${signature}${attention === null ? '' : `@${attention}`}`,
+    prefix,
+    kind: 'combined',
+    round: '3',
+    op: null,
+    backend: null,
+    attention,
+    opBackends: { ...opBackends },
+    env: pluginEnv({ flaggems: gems.length > 0, gemsWhitelist: gems, oot: oot.length > 0, ootWhitelist: oot, attention }),
+    extraArgs: [],
+    config: { op_backends: Object.fromEntries(ops.map((op) => [op, [opBackends[op]]])) },
+    recordOplist: false,
+  };
+}
