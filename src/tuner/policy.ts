@@ -80,6 +80,7 @@ export interface FinalResult {
   readonly attention: AttentionBackend | null;
   /** Whether the set was measured as a whole and found better than baseline. */
   readonly validated: boolean;
+  /** Relative change of the chosen set vs baseline (0.012 = +1.2%), with its interval when known. */
   readonly speedup: number | null;
   readonly low: number | null;
   readonly high: number | null;

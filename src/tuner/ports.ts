@@ -1,4 +1,5 @@
 /** The seams of the session engine. Implementations live in src/runners and src/store. */
+import type { FinalResult, PolicyEvent } from './policy.js';
 import type { Observation, RunOutcome, Throughput, TrialSpec } from './types.js';
 
 export interface RunRequest {
@@ -53,4 +54,42 @@ export function toObservation(trialKey: string, kind: Observation['kind'], r: Ru
     executedOps: r.executedOps,
     durationMs: r.durationMs,
   };
+}
+
+/** Files one invocation uses, decided (and the config written) by the journal. */
+export interface RunFiles {
+  readonly logPath: string;
+  readonly configPath: string;
+  readonly oplistPath: string;
+  readonly outputJsonPath: string | null;
+}
+
+export interface BegunRun {
+  readonly runId: number;
+  readonly seq: number;
+  readonly files: RunFiles;
+}
+
+/** A completed, stored run as replay needs it. */
+export interface StoredObservation extends Observation {
+  readonly seq: number;
+}
+
+/**
+ * Persistence of one session: every run is committed the moment it ends, and every artifact
+ * is derived from what was committed. Implemented over SQLite in src/store.
+ */
+export interface SessionJournal {
+  /** Completed runs (interrupted ones excluded), in the order they ran. */
+  completedObservations(): readonly StoredObservation[];
+  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun;
+  setRunPid(runId: number, pid: number): void;
+  finishRun(runId: number, result: RunResult): void;
+  /** Stores decisions and rewrites the artifacts events describe; must be idempotent (replay). */
+  applyEvents(events: readonly PolicyEvent[]): void;
+  /** Rewrites history.csv from the stored runs. */
+  refreshHistory(): void;
+  complete(result: FinalResult): void;
+  fail(message: string): void;
+  markStopped(): void;
 }

@@ -1,0 +1,55 @@
+/**
+ * Drives a policy against the simulator's pure model in this process: no subprocess, no files.
+ * Mirrors what the session engine and the simulated `vllm` would do for each RunStep.
+ */
+import type { FinalResult, Policy, PolicyContext } from '../src/tuner/policy.js';
+import type { Observation, RunOutcome, TrialSpec } from '../src/tuner/types.js';
+import { simulate, type SimOutcome } from '../simulator/model.js';
+import type { Scenario } from '../simulator/scenario.js';
+
+const OUTCOMES: Readonly<Record<SimOutcome, Exclude<RunOutcome, 'interrupted'>>> = {
+  ok: 'ok',
+  oom: 'oom',
+  engine_crash: 'engine_failure',
+  kernel_fault: 'engine_failure',
+  config_error: 'engine_failure',
+  hang: 'timeout',
+  no_result: 'no_result',
+};
+
+export interface SessionOutcome {
+  /** Null when the policy failed (E_NO_OPS). */
+  readonly result: FinalResult | null;
+  readonly invocations: number;
+}
+
+/** The environment a trial runs with: its delta applied to an empty one, config always exported. */
+function envOf(trial: TrialSpec): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { VLLM_FL_CONFIG: 'in-process.yaml' };
+  for (const [name, value] of Object.entries(trial.env)) env[name] = value ?? undefined;
+  return env;
+}
+
+export function runSession(policy: Policy, scenario: Scenario, ctx: PolicyContext): SessionOutcome {
+  const ordinals = new Map<string, number>();
+  const cursor = policy.start(ctx);
+  let invocations = 0;
+  for (let step = cursor.next(); ; ) {
+    if (step.type === 'done') return { result: step.result, invocations };
+    if (step.type === 'fail') return { result: null, invocations };
+    const trial = step.trial;
+    const trialOrdinal = ordinals.get(trial.key) ?? 0;
+    ordinals.set(trial.key, trialOrdinal + 1);
+    const sim = simulate(scenario, { env: envOf(trial), config: trial.config, trialOrdinal, step: invocations, runKey: `bench-${invocations}` });
+    invocations += 1;
+    const observation: Observation = {
+      trialKey: trial.key,
+      kind: step.kind,
+      outcome: OUTCOMES[sim.outcome],
+      throughput: sim.throughput,
+      executedOps: trial.recordOplist ? sim.executedOps : null,
+      durationMs: 0,
+    };
+    step = cursor.next(observation);
+  }
+}

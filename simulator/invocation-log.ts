@@ -1,0 +1,76 @@
+/**
+ * The simulator's record of its own invocations ($VLLM_SIM_STATE_DIR/invocations.jsonl): one
+ * line when a run starts and one when it ends, for tests to check exactly what the tuner ran.
+ * The same file counts earlier runs when no AUTOTUNE_RUN_KEY says where a run stands.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PluginEnv } from './plugin.js';
+
+/** The variables the plugin and the runner contract care about; absent ones are logged as null. */
+export const LOGGED_ENV = [
+  'USE_FLAGGEMS',
+  'VLLM_FL_FLAGOS_WHITELIST',
+  'VLLM_FL_FLAGOS_BLACKLIST',
+  'VLLM_FL_OOT_ENABLED',
+  'VLLM_FL_OOT_WHITELIST',
+  'VLLM_FL_CONFIG',
+  'VLLM_ATTENTION_BACKEND',
+  'FLAGGEMS_ENABLE_OPLIST_PATH',
+  'AUTOTUNE_RUN_KEY',
+] as const;
+
+export interface RunKey {
+  readonly session: string;
+  readonly step: number;
+  readonly trialOrdinal: number;
+  /** May itself contain ':'. */
+  readonly trialKey: string;
+}
+
+/** `<session>:<step>:<trialOrdinal>:<trialKey>`, or null when the value has another shape. */
+export function parseRunKey(value: string | undefined): RunKey | null {
+  const m = /^([^:]*):(\d+):(\d+):(.*)$/s.exec(value ?? '');
+  if (m === null) return null;
+  return { session: m[1] as string, step: Number(m[2]), trialOrdinal: Number(m[3]), trialKey: m[4] as string };
+}
+
+export function loggedEnv(env: PluginEnv): Record<string, string | null> {
+  return Object.fromEntries(LOGGED_ENV.map((name) => [name, env[name] ?? null]));
+}
+
+function logPath(stateDir: string): string {
+  return join(stateDir, 'invocations.jsonl');
+}
+
+/** A line cut short by a run killed mid-write is skipped, not fatal. */
+function parseLine(line: string): { event?: unknown; signature?: unknown } | null {
+  try {
+    return JSON.parse(line) as { event?: unknown; signature?: unknown };
+  } catch {
+    return null;
+  }
+}
+
+/** Position of a new run: how many runs came before it, and how many of those had its signature. */
+export function positionFromLog(stateDir: string, signature: string): { step: number; trialOrdinal: number } {
+  let text = '';
+  try {
+    text = readFileSync(logPath(stateDir), 'utf8');
+  } catch {
+    return { step: 0, trialOrdinal: 0 };
+  }
+  let step = 0;
+  let trialOrdinal = 0;
+  for (const line of text.split('\n')) {
+    const event = parseLine(line);
+    if (event?.event !== 'start') continue;
+    step++;
+    if (event.signature === signature) trialOrdinal++;
+  }
+  return { step, trialOrdinal };
+}
+
+export function appendEvent(stateDir: string, event: Readonly<Record<string, unknown>>): void {
+  appendFileSync(logPath(stateDir), `${JSON.stringify(event)}\n`);
+}

@@ -1,0 +1,184 @@
+/**
+ * The simulated `vllm` executable: `vllm bench throughput <args...>` plays a scenario
+ * (VLLM_SIM_SCENARIO) for the plugin environment it is given. The shell around model.ts:
+ * it reads files and the environment, writes the side files, and paces the transcript.
+ */
+import { writeFileSync } from 'node:fs';
+import { simulate, type SimResult } from './model.js';
+import { appendEvent, loggedEnv, parseRunKey, positionFromLog } from './invocation-log.js';
+import { oplistText } from './oplist.js';
+import { readPluginConfig } from './plugin-config.js';
+import { resolvePlugin, signatureOf, type PluginEnv } from './plugin.js';
+import { loadScenarioCached } from './scenario-cache.js';
+import type { Scenario } from './scenario.js';
+import { configParseTraceback } from './tracebacks.js';
+import { tokenTotals } from './result-block.js';
+import { buildTranscript, type Transcript } from './transcript.js';
+
+const VERSION = '0.11.0';
+const TOP_USAGE = 'usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ...';
+const BENCH_USAGE = 'usage: vllm bench <bench_type> [options]';
+
+const TOP_COMMANDS = ['chat', 'complete', 'serve', 'bench', 'collect-env', 'run-batch'];
+const BENCH_TYPES = ['latency', 'serve', 'throughput'];
+
+function usageError(usage: string, message: string): number {
+  process.stderr.write(`${usage}\n${message}\n`);
+  return 2;
+}
+
+const choices = (names: readonly string[]): string => names.map((c) => `'${c}'`).join(', ');
+
+function unsimulated(what: string): number {
+  process.stderr.write(`vllm-sim: only 'vllm bench throughput' is simulated, not '${what}'\n`);
+  return 2;
+}
+
+/** Value of `--name V` or `--name=V`, last one winning as with argparse. */
+function argValue(args: readonly string[], name: string): string | null {
+  let value: string | null = null;
+  args.forEach((arg, i) => {
+    if (arg === name) value = args[i + 1] ?? null;
+    else if (arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
+  });
+  return value;
+}
+
+function timeScale(env: PluginEnv): number {
+  const scale = Number(env['VLLM_SIM_TIME_SCALE'] ?? '1');
+  return Number.isFinite(scale) && scale >= 0 ? scale : 1;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function play(t: Transcript, scale: number): Promise<void> {
+  for (const step of t.steps) {
+    const ms = step.delayMs * scale;
+    if (ms >= 1) await sleep(ms);
+    (step.stream === 'stdout' ? process.stdout : process.stderr).write(step.text);
+  }
+}
+
+function writeOutputJson(path: string, s: Scenario, r: SimResult, numRequests: number): void {
+  if (r.throughput === null) return;
+  const tokens = tokenTotals(s, numRequests);
+  const json = {
+    elapsed_time: numRequests / r.throughput.requestsPerSec,
+    num_requests: numRequests,
+    total_num_tokens: tokens.prompt + tokens.output,
+    requests_per_second: r.throughput.requestsPerSec,
+    tokens_per_second: r.throughput.totalTokensPerSec,
+  };
+  writeFileSync(path, JSON.stringify(json, null, 4));
+}
+
+/** Runs one invocation; resolves to the exit status, or never when the scenario hangs. */
+export async function main(argv: readonly string[], env: PluginEnv = process.env): Promise<number> {
+  const [command, benchType, ...args] = argv;
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command !== 'bench') {
+    if (command !== undefined && TOP_COMMANDS.includes(command)) return unsimulated(`vllm ${command}`);
+    const problem =
+      command === undefined
+        ? 'the following arguments are required: subparser'
+        : `argument subparser: invalid choice: '${command}' (choose from ${choices(TOP_COMMANDS)})`;
+    return usageError(TOP_USAGE, `vllm: error: ${problem}`);
+  }
+  if (benchType !== 'throughput') {
+    if (benchType !== undefined && BENCH_TYPES.includes(benchType)) return unsimulated(`vllm bench ${benchType}`);
+    const problem =
+      benchType === undefined
+        ? 'the following arguments are required: bench_type'
+        : `argument bench_type: invalid choice: '${benchType}' (choose from ${choices(BENCH_TYPES)})`;
+    return usageError(BENCH_USAGE, `vllm bench: error: ${problem}`);
+  }
+  const numPromptsArg = argValue(args, '--num-prompts');
+  if (numPromptsArg !== null && !/^\d+$/.test(numPromptsArg)) {
+    const problem = `argument --num-prompts: invalid int value: '${numPromptsArg}'`;
+    return usageError('usage: vllm bench throughput [options]', `vllm bench throughput: error: ${problem}`);
+  }
+
+  let scenario: Scenario;
+  try {
+    scenario = loadScenarioCached(env['VLLM_SIM_SCENARIO'] || 'typical');
+  } catch (error) {
+    process.stderr.write(`vllm-sim: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const numRequests = numPromptsArg !== null ? Number(numPromptsArg) : scenario.baseline.numRequests;
+  const stateDir = env['VLLM_SIM_STATE_DIR'] || null;
+  const configFile = readPluginConfig(env['VLLM_FL_CONFIG']);
+  const config = configFile.kind === 'parsed' ? configFile.value : null;
+  const signature =
+    configFile.kind === 'invalid' ? 'invalid:config_file' : signatureOf(resolvePlugin(scenario, env, config));
+  const runKey = env['AUTOTUNE_RUN_KEY'] ?? null;
+  // AUTOTUNE_RUN_KEY says where the run stands; otherwise the simulator's own log counts earlier runs.
+  const position =
+    parseRunKey(runKey ?? undefined) ??
+    (stateDir !== null ? positionFromLog(stateDir, signature) : { step: 0, trialOrdinal: 0 });
+  const common = { pid: process.pid, runKey };
+  if (stateDir !== null) {
+    appendEvent(stateDir, {
+      event: 'start',
+      ...common,
+      time: new Date().toISOString(),
+      argv: [...argv],
+      scenario: scenario.name,
+      env: loggedEnv(env),
+      config,
+      signature,
+      step: position.step,
+      trialOrdinal: position.trialOrdinal,
+    });
+  }
+  if (configFile.kind === 'invalid') {
+    process.stderr.write(configParseTraceback(configFile.message).map((l) => `${l}\n`).join(''));
+    if (stateDir !== null) {
+      appendEvent(stateDir, { event: 'end', ...common, outcome: 'config_error', exitCode: 1, throughput: null });
+    }
+    return 1;
+  }
+
+  const { step, trialOrdinal } = position;
+  const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '' });
+  const oplistPath = env['FLAGGEMS_ENABLE_OPLIST_PATH'];
+  if (result.flaggemsOn && oplistPath && result.outcome !== 'config_error') {
+    writeFileSync(oplistPath, oplistText(scenario, result.executedOps));
+  }
+  const whitelist = (env['VLLM_FL_FLAGOS_WHITELIST'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const transcript = buildTranscript({
+    scenario,
+    result,
+    args,
+    pid: process.pid,
+    startedAt: new Date(),
+    numRequests,
+    whitelist: whitelist.length > 0 ? whitelist : null,
+  });
+  await play(transcript, timeScale(env));
+  if (transcript.hangs) {
+    // Alive and silent until killed; no children, so SIGTERM/SIGKILL end it at once.
+    setInterval(() => undefined, 1 << 30);
+    return new Promise<number>(() => undefined);
+  }
+  const outputJson = argValue(args, '--output-json');
+  if (outputJson !== null) writeOutputJson(outputJson, scenario, result, numRequests);
+  if (stateDir !== null) {
+    appendEvent(stateDir, {
+      event: 'end',
+      ...common,
+      outcome: result.outcome,
+      exitCode: transcript.exitCode,
+      throughput: result.throughput,
+      active: result.active,
+      executedOps: result.executedOps,
+    });
+  }
+  return transcript.exitCode;
+}

@@ -1,0 +1,207 @@
+/**
+ * The simulated benchmark: from a scenario and one invocation's environment to its outcome and
+ * throughput. Pure and deterministic: every random draw is keyed on (scenario seed,
+ * configuration signature, trial ordinal), never on the run key, so a re-run of the same
+ * logical run reproduces the same number.
+ */
+import type { AttentionBackend, Backend, Metric } from '../src/tuner/types.js';
+import { baselineOf, trueLogEffect, type TrueLogEffect } from './effects.js';
+import { executedOps, resolvePlugin, signatureOf, type ActiveConfiguration, type PluginEnv, type PluginError } from './plugin.js';
+import { standardNormal, uniform } from './prng.js';
+import type { FailureKind, OpKind, Scenario } from './scenario.js';
+
+export { bestAchievable, type Optimum } from './optimum.js';
+
+export type SimOutcome = 'ok' | FailureKind | 'config_error';
+
+export interface SimInput {
+  readonly env: PluginEnv;
+  /** Parsed VLLM_FL_CONFIG file, or null when unset or missing. */
+  readonly config: unknown;
+  /** How many times this configuration ran before (0 = first, cold). */
+  readonly trialOrdinal: number;
+  /** Position in the session; drives drift. */
+  readonly step: number;
+  /** The invocation's identity (AUTOTUNE_RUN_KEY); deliberately no input to any draw. */
+  readonly runKey: string;
+}
+
+export interface SimThroughput {
+  readonly requestsPerSec: number;
+  readonly totalTokensPerSec: number;
+  readonly outputTokensPerSec: number;
+}
+
+export interface SimFailure {
+  readonly kind: Exclude<SimOutcome, 'ok'>;
+  /** The op whose backend failed, or the op the plugin could not dispatch. */
+  readonly op: string | null;
+  readonly backend: Backend | null;
+  /** Set when the plugin itself refused the configuration. */
+  readonly plugin: PluginError | null;
+}
+
+/** Log-space terms of a successful run: throughput = baseline * exp(sum of all terms). */
+export interface LogBreakdown extends TrueLogEffect {
+  readonly cold: number;
+  readonly drift: number;
+  readonly noise: number;
+  readonly outlier: number;
+}
+
+export interface SimResult {
+  readonly outcome: SimOutcome;
+  /** As printed: rounded to 2 decimals. Null unless the outcome is ok. */
+  readonly throughput: SimThroughput | null;
+  readonly active: Readonly<Record<string, Backend>>;
+  /** Op names for the enable-oplist file (written whenever FlagGems is on and the engine started). */
+  readonly executedOps: readonly string[];
+  readonly flaggemsOn: boolean;
+  readonly attention: AttentionBackend | null;
+  readonly signature: string;
+  readonly failure: SimFailure | null;
+  readonly breakdown: LogBreakdown | null;
+}
+
+/** Failures surface in this order as the engine starts, profiles, generates and ends. */
+const FAILURE_PHASE: Readonly<Record<FailureKind, number>> = {
+  engine_crash: 0,
+  oom: 1,
+  kernel_fault: 2,
+  hang: 3,
+  no_result: 4,
+};
+
+function firstFailure(s: Scenario, c: ActiveConfiguration): SimFailure | null {
+  let found: SimFailure | null = null;
+  for (const [op, backend] of Object.entries(c.active)) {
+    const kind = s.ops[op]?.fails[backend];
+    if (kind !== undefined && (found === null || FAILURE_PHASE[kind] < FAILURE_PHASE[found.kind as FailureKind])) {
+      found = { kind, op, backend, plugin: null };
+    }
+  }
+  return found;
+}
+
+function driftAt(s: Scenario, step: number): number {
+  const steps = Math.max(0, Math.floor(step));
+  let walk = 0;
+  if (s.drift.randomWalk > 0) {
+    for (let i = 1; i <= steps; i++) walk += standardNormal(`${s.seed}|drift|${i}`);
+  }
+  return s.drift.perStep * steps + s.drift.randomWalk * walk;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function simulate(s: Scenario, input: SimInput): SimResult {
+  const resolution = resolvePlugin(s, input.env, input.config);
+  const signature = signatureOf(resolution);
+  if (!resolution.ok) {
+    const { error } = resolution;
+    const failure: SimFailure = {
+      kind: error.kind === 'both_lists' ? 'config_error' : 'engine_crash',
+      op: 'op' in error ? error.op : null,
+      backend: null,
+      plugin: error,
+    };
+    return {
+      outcome: failure.kind,
+      throughput: null,
+      active: {},
+      executedOps: [],
+      flaggemsOn: resolution.flaggemsOn,
+      attention: null,
+      signature,
+      failure,
+      breakdown: null,
+    };
+  }
+  const c = resolution.config;
+  const common = {
+    active: c.active,
+    executedOps: executedOps(s, c),
+    flaggemsOn: c.flaggemsOn,
+    attention: c.attention,
+    signature,
+  };
+  const failure = firstFailure(s, c);
+  if (failure !== null) return { ...common, outcome: failure.kind, throughput: null, failure, breakdown: null };
+
+  const key = `${s.seed}|${signature}|${input.trialOrdinal}`;
+  const anyFlagos = Object.values(c.active).includes('flagos');
+  const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
+  const isOutlier = uniform(`${key}|outlier`) < s.noise.outlierProbability;
+  const breakdown: LogBreakdown = {
+    ...trueLogEffect(s, c),
+    cold: Math.log1p(-s.cold.penalty * s.cold.decay ** Math.max(0, input.trialOrdinal)),
+    drift: driftAt(s, input.step),
+    noise: sigma * standardNormal(`${key}|noise`),
+    outlier: isOutlier ? Math.log1p(s.noise.outlierEffect * (0.5 + 0.5 * uniform(`${key}|outlier`, 1))) : 0,
+  };
+  const factor = Math.exp(Object.values(breakdown).reduce((a, b) => a + b, 0));
+  const throughput: SimThroughput = {
+    requestsPerSec: round2(s.baseline.requestsPerSec * factor),
+    totalTokensPerSec: round2(s.baseline.totalTokensPerSec * factor),
+    outputTokensPerSec: round2(s.baseline.outputTokensPerSec * factor),
+  };
+  return { ...common, outcome: 'ok', throughput, failure: null, breakdown };
+}
+
+/**
+ * The plugin inputs of running exactly `opBackends`, the way autotune's combined trial sets
+ * them: FlagGems on with a whitelist of the flagos ops, OOT registration for the OOT ops.
+ */
+export function pluginInputsFor(
+  s: Scenario,
+  opBackends: Readonly<Record<string, Backend>>,
+  attention: AttentionBackend | null,
+): { env: PluginEnv; config: Record<string, unknown> } {
+  const ops = Object.keys(opBackends).sort();
+  const flagos = ops.filter((op) => opBackends[op] === 'flagos');
+  const oot = ops.filter((op) => s.ops[op]?.kind === 'oot');
+  const env: Record<string, string | undefined> = {
+    USE_FLAGGEMS: flagos.length > 0 ? '1' : '0',
+    VLLM_FL_FLAGOS_WHITELIST: flagos.length > 0 ? flagos.join(',') : undefined,
+    VLLM_FL_OOT_ENABLED: oot.length > 0 ? '1' : '0',
+    VLLM_FL_OOT_WHITELIST: oot.length > 0 ? oot.join(',') : undefined,
+    VLLM_FL_CONFIG: 'simulated.yaml',
+    VLLM_ATTENTION_BACKEND: attention ?? undefined,
+  };
+  return { env, config: { op_backends: Object.fromEntries(ops.map((op) => [op, [opBackends[op]]])) } };
+}
+
+/** Noise-free, warm, drift-free throughput of running exactly `opBackends`; 0 when that configuration fails. */
+export function trueThroughput(
+  s: Scenario,
+  opBackends: Readonly<Record<string, Backend>>,
+  attention: AttentionBackend | null,
+  metric: Metric,
+): number {
+  const { env, config } = pluginInputsFor(s, opBackends, attention);
+  const resolution = resolvePlugin(s, env, config);
+  if (!resolution.ok || firstFailure(s, resolution.config) !== null) return 0;
+  const e = trueLogEffect(s, resolution.config);
+  return baselineOf(s, metric) * Math.exp(e.ops + e.interactions + e.overhead);
+}
+
+export interface OpTruth {
+  readonly kind: OpKind;
+  readonly executed: boolean;
+  /** Relative effect of the op alone on each backend it has (interactions and overhead excluded). */
+  readonly effects: Readonly<Partial<Record<Backend, number>>>;
+  readonly fails: Readonly<Partial<Record<Backend, FailureKind>>>;
+}
+
+/** Per op, per backend, the true effect under `attention` (the scenario's default when omitted). */
+export function groundTruthEffects(s: Scenario, attention: AttentionBackend = s.defaultAttention): Record<string, OpTruth> {
+  const out: Record<string, OpTruth> = {};
+  for (const [name, op] of Object.entries(s.ops)) {
+    const effects: Partial<Record<Backend, number>> = {};
+    for (const [backend, values] of Object.entries(op.effects) as Array<[Backend, Record<AttentionBackend, number>]>) {
+      effects[backend] = values[attention];
+    }
+    out[name] = { kind: op.kind, executed: op.executed, effects, fails: op.fails };
+  }
+  return out;
+}

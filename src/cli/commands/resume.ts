@@ -1,0 +1,37 @@
+/** `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped. */
+import { AutotuneError } from '../../errors.js';
+import type { Store } from '../../store/db.js';
+import type { SessionRecord } from '../../store/records.js';
+import { parseBool } from '../args.js';
+import { startWorker, workerBanner } from '../background.js';
+import { driveSession } from '../drive.js';
+import { parseVerbArgs } from '../verb-args.js';
+import { lookupSession } from '../lookup.js';
+
+function checkResumable(session: SessionRecord): void {
+  if (session.state === 'completed') {
+    throw new AutotuneError('E_SESSION_STATE', `session ${session.id} already completed; its results are in ${session.runDir}`);
+  }
+}
+
+export async function resumeCommand(argv: string[]): Promise<number> {
+  const args = parseVerbArgs(argv, { values: ['--db', '--background'], switches: ['--quiet', '--worker'] });
+  const target = args.positional[0] ?? null;
+  if (target === null) throw new AutotuneError('E_USAGE', 'resume needs a session id or run directory, e.g. `autotune resume 20261123-061455-a1b2`');
+  const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
+  try {
+    checkResumable(session);
+    if (args.switches.has('--worker')) return await driveSession(store, session.id, { console: false, echo: false });
+    if (parseBool(args.values['--background'] ?? 'false')) return background(store, session, dbPath);
+    process.stdout.write(`Resuming session ${session.id}, run directory ${session.runDir}\n`);
+    return await driveSession(store, session.id, { console: true, echo: !args.switches.has('--quiet') });
+  } finally {
+    store.close();
+  }
+}
+
+function background(_store: Store, session: SessionRecord, dbPath: string): number {
+  const { pid, logPath } = startWorker(session, dbPath);
+  process.stdout.write(workerBanner(session, pid, logPath));
+  return 0;
+}

@@ -1,0 +1,45 @@
+/** `autotune [vllm args...] [options]`: creates a session and tunes it, here or in the background. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseRunArgs } from '../args.js';
+import { startWorker, workerBanner } from '../background.js';
+import { driveSession } from '../drive.js';
+import { defaultDbPath, writePointer } from '../session-files.js';
+import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
+import { writeBestConfig } from '../../store/artifacts.js';
+import { openStore } from '../../store/db.js';
+import { createRunDir } from '../../store/run-dir.js';
+import { createSession, makeSessionId } from '../../store/sessions.js';
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const run = parseRunArgs(argv);
+  const dbPath = run.db ?? defaultDbPath(run.outputDir);
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const store = openStore(dbPath);
+  try {
+    const now = new Date();
+    const id = makeSessionId(now);
+    const options = sessionOptionsFrom(run, id, process.env);
+    const runDir = createRunDir(run.outputDir, now);
+    const session = createSession(store, {
+      id,
+      runDir,
+      policy: run.policy,
+      args: run.passthrough,
+      options: { ...options },
+      env: { ...relevantEnv(process.env), ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+    });
+    writePointer(runDir, session.id, dbPath);
+    // The reference writes an empty best_config_temp.yaml before the first run.
+    writeBestConfig(runDir, {}, 'temp');
+    if (run.background) {
+      const { pid, logPath } = startWorker(session, dbPath);
+      process.stdout.write(workerBanner(session, pid, logPath));
+      return 0;
+    }
+    process.stdout.write(`Session ${session.id}, run directory ${session.runDir}\n`);
+    return await driveSession(store, session.id, { console: true, echo: !run.quiet });
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,35 @@
+/** `autotune status [ID|RUN_DIR] [--json]`: where a session stands. */
+import { lookupSession } from '../lookup.js';
+import { formatDuration, sessionView, type SessionView } from '../session-view.js';
+import { parseVerbArgs } from '../verb-args.js';
+
+function pct(x: number | null): string {
+  return x === null ? '-' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
+}
+
+export function formatStatus(v: SessionView): string {
+  const best = Object.entries(v.best.opBackends);
+  const lines = [
+    `session   ${v.id} (${v.state}${v.worker !== null && v.state === 'running' ? `, worker pid ${v.worker.pid} on ${v.worker.host}` : ''})`,
+    `model     ${v.model ?? '-'}   policy ${v.policy}`,
+    `run dir   ${v.runDir}`,
+    `round     ${v.round ?? '-'}   trial ${v.trial.index} of ${v.trial.planned === null ? '?' : `~${v.trial.planned}`}${v.trial.current === null ? '' : `, measuring ${v.trial.current}`}`,
+    `runs      ${v.runs.done}${v.runs.planned === null ? '' : ` of ~${v.runs.planned}`} done (${v.runs.ok} ok, ${v.runs.failed} failed, ${v.runs.interrupted} interrupted)`,
+    `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
+    `best      ${best.length === 0 ? 'none yet' : best.map(([op, b]) => `${op}=${b}`).join(', ')}${v.best.speedup === null ? '' : ` (${pct(v.best.speedup)}${v.best.validated ? ', validated' : ''})`}`,
+  ];
+  if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--json'] });
+  const { store, session } = lookupSession(args.positional[0] ?? null, args.values['--db'] ?? null, 'read');
+  try {
+    const view = sessionView(store, session, Date.now());
+    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    return 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Drives one session to its end in this process: takes the lease, reaps what a crashed
+ * predecessor left running, wires the runner, journal, logs and signals to the engine, and
+ * releases everything however it ends.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { AutotuneError, isAutotuneError } from '../errors.js';
+import { createSessionLogger, logEngineEvent } from '../log.js';
+import { isProcessAlive, killProcessGroup, LocalRunner, processEnvironHasRunKey } from '../runners/local.js';
+import { userSetOutputJson } from '../runners/env.js';
+import type { Store } from '../store/db.js';
+import { SqliteJournal } from '../store/journal.js';
+import { acquireLease, heartbeat, releaseLease } from '../store/lease.js';
+import type { RunRecord, SessionRecord } from '../store/records.js';
+import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
+import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
+import { POLICIES } from '../tuner/policies/index.js';
+import { runSession, type EngineEvent } from '../tuner/session.js';
+import { createRenderer } from './render.js';
+import { policyContext, readSessionOptions } from './session-options.js';
+
+/** A lease without a heartbeat for this long is taken over even from another host. */
+export const LEASE_STALE_MS = 60_000;
+const HEARTBEAT_MS = 2_000;
+
+export interface DriveOptions {
+  /** Print readable progress (foreground); a background worker only writes autotune.log. */
+  readonly console: boolean;
+  /** Echo the benchmark's own output to the console. */
+  readonly echo: boolean;
+}
+
+/** The key the run's child carried in AUTOTUNE_RUN_KEY (see runSession). */
+function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]): string {
+  const ordinal = all.filter((r) => r.trialKey === run.trialKey && r.step < run.step && r.outcome !== 'interrupted' && r.outcome !== 'running').length;
+  return `${sessionId}:${run.step}:${ordinal}:${run.trialKey}`;
+}
+
+/** Kills benchmark process groups a dead worker left behind, but only ones that are provably ours. */
+function reapOrphans(store: Store, session: SessionRecord, log: (line: string) => void): void {
+  const all = loadRuns(store, session.id);
+  for (const run of markRunningRunsInterrupted(store, session.id)) {
+    if (run.pid === null || !isProcessAlive(run.pid)) continue;
+    if (!processEnvironHasRunKey(run.pid, runKeyOf(session.id, run, all))) continue;
+    killProcessGroup(run.pid, 'SIGKILL');
+    log(`killed benchmark process group ${run.pid} left running by the previous worker (run ${run.seq})`);
+  }
+}
+
+function holderMessage(sessionId: string, pid: number, host: string): string {
+  return `session ${sessionId} is already being run by pid ${pid} on ${host}; watch it with \`autotune status ${sessionId}\` or stop it with \`autotune stop ${sessionId}\``;
+}
+
+export async function driveSession(store: Store, sessionId: string, options: DriveOptions): Promise<number> {
+  const token = randomUUID();
+  const host = hostname();
+  const lease = acquireLease(store, sessionId, { pid: process.pid, host, token, staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive });
+  if (!lease.acquired) throw new AutotuneError('E_SESSION_LOCKED', holderMessage(sessionId, lease.holder.pid, lease.holder.host));
+
+  const session = getSession(store, sessionId);
+  if (session === null) throw new AutotuneError('E_SESSION_NOT_FOUND', `no session ${sessionId}`);
+  const opts = readSessionOptions(session.options);
+  const logger = createSessionLogger(session.runDir, session.id);
+  const print = options.console ? (line: string) => process.stdout.write(`${line}\n`) : () => {};
+  const render = options.console ? createRenderer(print) : () => {};
+
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    logger.warn({ event: 'signal', signal }, `received ${signal}`);
+    if (signals === 1) {
+      print(`Received ${signal}: stopping after killing the running benchmark (again to force)...`);
+      controller.abort();
+      return;
+    }
+    // A second signal: the user wants out now; the stale lease makes the session resumable.
+    process.exit(130);
+  };
+  // A detached worker outlives its terminal; a foreground run stops cleanly when the terminal goes.
+  const onHangup = options.console ? onSignal : (): void => {};
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
+  const beat = setInterval(() => {
+    heartbeat(store, session.id, token);
+    if (getSession(store, session.id)?.stopRequestedAt != null) controller.abort();
+  }, HEARTBEAT_MS);
+
+  try {
+    reapOrphans(store, session, print);
+    clearStop(store, session.id);
+    updateSessionState(store, session.id, 'running');
+    logger.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');
+    const outcome = await runSession({
+      policy: POLICIES[opts.policy],
+      context: policyContext(opts),
+      runner: new LocalRunner(),
+      journal: new SqliteJournal(store, session, { csvName: opts.csvName, askOutputJson: !userSetOutputJson(session.args) }),
+      sessionId: session.id,
+      passthrough: session.args,
+      vllmBin: opts.vllmBin,
+      // The recorded environment reproduces the measurement; the current PATH still finds vllm.
+      baseEnv: { ...process.env, ...session.env, PATH: process.env['PATH'] ?? session.env['PATH'] },
+      timeoutMs: opts.timeoutSec * 1000,
+      signal: controller.signal,
+      report: (event: EngineEvent) => {
+        logEngineEvent(logger, event);
+        render(event);
+      },
+      ...(options.echo ? { echo: (chunk: string) => void process.stdout.write(chunk) } : {}),
+    });
+    if (outcome.state === 'completed') {
+      print(`Artifacts: ${session.runDir}`);
+      return 0;
+    }
+    return 130;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({ event: 'error', code: isAutotuneError(error) ? error.code : 'internal' }, message);
+    const current = getSession(store, session.id);
+    if (current !== null && current.state === 'running') {
+      setSessionError(store, session.id, message);
+      updateSessionState(store, session.id, 'failed');
+    }
+    throw error;
+  } finally {
+    clearInterval(beat);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
+    releaseLease(store, session.id, token);
+    logger.flush();
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * Entry point: picks the verb, runs it, and turns errors into one line and an exit status.
+ * The only place that sets the process exit status. Commands are imported lazily so that
+ * `--help` stays fast.
+ */
+import { readFileSync } from 'node:fs';
+import { isAutotuneError } from '../errors.js';
+import { HELP } from './help.js';
+
+const VERBS = ['resume', 'status', 'list', 'stop', 'export'] as const;
+type Verb = (typeof VERBS)[number] | 'run';
+
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+async function dispatch(verb: Verb, args: string[]): Promise<number> {
+  switch (verb) {
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(args);
+    case 'resume':
+      return (await import('./commands/resume.js')).resumeCommand(args);
+    case 'status':
+      return (await import('./commands/status.js')).statusCommand(args);
+    case 'list':
+      return (await import('./commands/list.js')).listCommand(args);
+    case 'stop':
+      return (await import('./commands/stop.js')).stopCommand(args);
+    case 'export':
+      return (await import('./commands/export.js')).exportCommand(args);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(HELP);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const verb: Verb = (VERBS as readonly string[]).includes(first) ? (first as Verb) : 'run';
+  const rest = verb === 'run' ? argv : argv.slice(1);
+  if (verb !== 'run' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  return dispatch(verb, rest);
+}
+
+function report(error: unknown): number {
+  if (isAutotuneError(error)) {
+    process.stderr.write(`autotune: ${error.message}\n`);
+    return error.exitStatus;
+  }
+  const debug = process.env['AUTOTUNE_DEBUG'] !== undefined && process.env['AUTOTUNE_DEBUG'] !== '';
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`autotune: internal error: ${message}${debug ? '' : ' (set AUTOTUNE_DEBUG=1 for details)'}\n`);
+  if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  return 70;
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.exitCode = report(error);
+  },
+);

@@ -1,0 +1,90 @@
+/** Human-readable console lines for engine events. Formatting only; no decisions. */
+import type { EngineEvent } from '../tuner/session.js';
+import type { FinalResult } from '../tuner/policy.js';
+import type { RoundId, TrialSpec } from '../tuner/types.js';
+
+const ROUND_TITLES: Record<RoundId, string> = {
+  '1a': 'Round 1a: Baseline (no FlagGems, no OOT)',
+  '1b': 'Round 1b: Baseline (gems_fake_op whitelist)',
+  '1c': 'Round 1c: FlagGems enable-all (capture ops)',
+  '2': 'Round 2: Per-operator tuning',
+  '3': 'Round 3: Combined best operators',
+};
+
+function pct(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
+}
+
+function trialName(t: TrialSpec): string {
+  if (t.kind === 'op') return `${t.op} (${t.backend}${t.attention === null ? '' : `, ${t.attention}`})`;
+  if (t.kind === 'combined') return `${t.prefix} [${Object.entries(t.opBackends).map(([op, b]) => `${op}:${b}`).join(', ')}]`;
+  return t.prefix;
+}
+
+export function finalSummary(r: FinalResult): string[] {
+  const ops = Object.entries(r.opBackends);
+  const lines = ['=== Summary ==='];
+  lines.push(...r.summary);
+  lines.push(
+    ops.length === 0
+      ? 'best_config.yaml: no operators (serve without FlagGems operator overrides)'
+      : `best_config.yaml: ${ops.map(([op, b]) => `${op}=${b}`).join(', ')}${r.validated ? ' (validated as a set)' : ' (not validated as a set)'}`,
+  );
+  if (r.speedup !== null) {
+    const interval = r.low !== null && r.high !== null ? ` [${pct(r.low)}, ${pct(r.high)}]` : '';
+    lines.push(`speed-up vs baseline: ${pct(r.speedup)}${interval}`);
+  }
+  return lines;
+}
+
+/** Keeps track of the current round so headers print once per round. */
+export function createRenderer(write: (line: string) => void): (event: EngineEvent) => void {
+  let round: RoundId | null = null;
+  return (event) => {
+    switch (event.type) {
+      case 'replayed':
+        write(`Resuming: ${event.runs} completed runs restored from the database`);
+        return;
+      case 'run-start': {
+        if (event.trial.round !== round) {
+          round = event.trial.round;
+          write(`=== ${ROUND_TITLES[round]} ===`);
+        }
+        const which = event.kind === 'warmup' ? `warm-up ${event.warmupIndex ?? ''}`.trim() : 'benchmark';
+        write(`[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: ${which} -> ${event.logPath}`);
+        return;
+      }
+      case 'run-end': {
+        const r = event.result;
+        const secs = (r.durationMs / 1000).toFixed(1);
+        if (r.outcome === 'ok' && r.throughput !== null) {
+          const out = r.throughput.outputTokensPerSec === null ? '' : `, output=${r.throughput.outputTokensPerSec.toFixed(2)} tok/s`;
+          write(`       total=${r.throughput.totalTokensPerSec.toFixed(2)} tok/s${out} (${secs} s)`);
+        } else {
+          write(`       ${r.outcome}${r.failure === null ? '' : `: ${r.failure}`} (${secs} s)`);
+        }
+        return;
+      }
+      case 'policy': {
+        const e = event.event;
+        if (e.type === 'decision') {
+          const est = e.estimate === null ? 'n/a' : pct(e.estimate);
+          const ci = e.low !== null && e.high !== null ? ` [${pct(e.low)}, ${pct(e.high)}]` : '';
+          write(`  -> ${e.subject}: ${e.verdict} ${est}${ci}, ${e.runs} run(s): ${e.reason}`);
+        } else if (e.type === 'ops') {
+          const ops = Object.entries(e.final);
+          write(`Operators to tune (${ops.length}, from ${e.source}): ${ops.map(([op, b]) => `${op}[${b.join(',')}]`).join(', ')}`);
+        } else if (e.type === 'note') {
+          write(`${e.level === 'warn' ? 'WARNING: ' : ''}${e.message}`);
+        }
+        return;
+      }
+      case 'done':
+        for (const line of finalSummary(event.result)) write(line);
+        return;
+      case 'stopped':
+        write('Session stopped; continue it with `autotune resume`.');
+        return;
+    }
+  };
+}

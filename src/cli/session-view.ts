@@ -1,0 +1,88 @@
+/** What `status` and `list` show about a session, computed from its stored rows. */
+import { hostname } from 'node:os';
+import type { Store } from '../store/db.js';
+import { loadDecisions } from '../store/decisions.js';
+import { sessionProgress } from '../store/progress.js';
+import { isLeaseStale } from '../store/lease.js';
+import type { SessionRecord } from '../store/records.js';
+import { isProcessAlive } from '../runners/local.js';
+import { LEASE_STALE_MS } from './drive.js';
+
+export type DisplayState = SessionRecord['state'] | 'crashed';
+
+export interface SessionView {
+  readonly id: string;
+  readonly state: DisplayState;
+  readonly model: string | null;
+  readonly policy: string;
+  readonly runDir: string;
+  readonly startedAt: string;
+  readonly elapsedSec: number;
+  readonly worker: { readonly pid: number; readonly host: string } | null;
+  readonly round: string | null;
+  readonly trial: { readonly index: number; readonly planned: number | null; readonly current: string | null };
+  readonly runs: { readonly done: number; readonly ok: number; readonly failed: number; readonly interrupted: number; readonly planned: number | null };
+  readonly etaSec: number | null;
+  readonly best: { readonly opBackends: Record<string, string>; readonly speedup: number | null; readonly validated: boolean | null };
+  readonly lastError: string | null;
+}
+
+/** A running session whose worker is gone (dead pid, or silent past the stale limit) crashed. */
+export function displayState(session: SessionRecord, now: number): DisplayState {
+  if (session.state !== 'running') return session.state;
+  if (session.lease === null) return 'crashed';
+  return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
+}
+
+/** Trials and invocations the reference plan needs once the operator table is known. */
+function plannedTrials(session: SessionRecord): number | null {
+  if (session.ops === null) return null;
+  const perOp = Object.values(session.ops).reduce((n, backends) => n + backends.length + (backends.includes('reference') ? 1 : 0), 0);
+  return 3 + perOp + 1;
+}
+
+function numberOption(session: SessionRecord, key: string): number | null {
+  const v = session.options[key];
+  return typeof v === 'number' ? v : null;
+}
+
+export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
+  const p = sessionProgress(store, session.id);
+  const state = displayState(session, now);
+  const trials = plannedTrials(session);
+  const numRuns = numberOption(session, 'numRuns') ?? 2;
+  const budget = numberOption(session, 'budget');
+  const planned = budget ?? (trials === null ? null : trials * numRuns);
+  const remaining = planned === null ? null : Math.max(0, planned - p.runsFinished);
+  const meanMs = p.runsFinished > 0 ? p.finishedDurationMs / p.runsFinished : null;
+  const kept = loadDecisions(store, session.id).filter((d) => d.verdict === 'kept' && d.op !== null && d.backend !== null);
+  const final = session.final;
+  const failedRun = p.lastRun !== null && p.lastRun.outcome !== 'ok' ? p.lastRun.failure : null;
+  return {
+    id: session.id,
+    state,
+    model: session.model,
+    policy: session.policy,
+    runDir: session.runDir,
+    startedAt: new Date(session.createdAt).toISOString(),
+    elapsedSec: Math.round(((state === 'running' ? now : session.updatedAt) - session.createdAt) / 1000),
+    worker: session.lease === null ? null : { pid: session.lease.pid, host: session.lease.host },
+    round: p.currentTrial?.round ?? null,
+    trial: { index: p.trialsSeen, planned: trials, current: p.currentTrial?.prefix ?? null },
+    runs: { done: p.runsFinished, ok: p.runsOk, failed: p.runsFailed, interrupted: p.runsInterrupted, planned },
+    etaSec: state === 'running' && remaining !== null && meanMs !== null ? Math.round((remaining * meanMs) / 1000) : null,
+    best:
+      final !== null
+        ? { opBackends: { ...final.opBackends }, speedup: final.speedup, validated: final.validated }
+        : { opBackends: Object.fromEntries(kept.map((d) => [d.op as string, d.backend as string])), speedup: null, validated: null },
+    lastError: session.error ?? failedRun,
+  };
+}
+
+export function formatDuration(sec: number | null): string {
+  if (sec === null) return '-';
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = sec % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}

@@ -1,0 +1,233 @@
+/**
+ * Runs `vllm bench throughput` on this machine as a child process in its own process group,
+ * streams its console to the run's log, and turns the end of it into a RunResult.
+ */
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { AutotuneError } from '../errors.js';
+import type { RunRequest, RunResult, Runner } from '../tuner/ports.js';
+import { classifyRun } from './classify-failure.js';
+import { benchArgv, buildEnv } from './env.js';
+import { LogCapture } from './log-capture.js';
+import { readOplist } from './oplist.js';
+import { mergeResults, parseOutputJson, parseThroughput } from './parse-throughput.js';
+import { isProcessGroupAlive, killProcessGroup } from './process-group.js';
+
+export { isProcessAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
+
+export interface LocalRunnerOptions {
+  /** Between SIGTERM and SIGKILL to the group; vLLM needs a few seconds to shut down cleanly. */
+  readonly killGraceMs?: number;
+  /** Console characters kept in memory for classification; the log file has everything. */
+  readonly tailChars?: number;
+}
+
+const DEFAULT_KILL_GRACE_MS = 5000;
+const DEFAULT_TAIL_CHARS = 2 * 1024 * 1024;
+const GROUP_POLL_MS = 25;
+/** setTimeout fires at once for longer delays (it holds a signed 32-bit count). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** SIGTERM now, SIGKILL after a grace period, whatever triggered it first (timeout, abort, leader exit). */
+class GroupTermination {
+  private killTimer: NodeJS.Timeout | null = null;
+  private termSentAt: number | null = null;
+
+  constructor(
+    private readonly pgid: number,
+    private readonly graceMs: number,
+  ) {}
+
+  terminate(): void {
+    if (this.termSentAt !== null) return;
+    this.termSentAt = performance.now();
+    killProcessGroup(this.pgid, 'SIGTERM');
+    this.killTimer = setTimeout(() => killProcessGroup(this.pgid, 'SIGKILL'), this.graceMs);
+  }
+
+  /** Returns once no process of the group is left, escalating to SIGKILL if needed. */
+  async settle(): Promise<void> {
+    if (isProcessGroupAlive(this.pgid)) {
+      this.terminate();
+      const deadline = (this.termSentAt ?? performance.now()) + this.graceMs;
+      while (isProcessGroupAlive(this.pgid) && performance.now() < deadline) await sleep(GROUP_POLL_MS);
+      killProcessGroup(this.pgid, 'SIGKILL');
+      // SIGKILL cannot be caught, but a process stuck in the kernel (a wedged GPU driver) may
+      // never die; waiting for it forever would hang the daemon too.
+      const killDeadline = performance.now() + this.graceMs;
+      while (isProcessGroupAlive(this.pgid) && performance.now() < killDeadline) await sleep(GROUP_POLL_MS);
+    }
+    if (this.killTimer !== null) clearTimeout(this.killTimer);
+  }
+}
+
+function spawnErrorMessage(bin: string, cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') {
+    return bin.includes('/')
+      ? `vllm executable not found: '${bin}' does not exist (set --vllm-bin)`
+      : `vllm executable not found: '${bin}' is not on PATH (set --vllm-bin)`;
+  }
+  if (code === 'EACCES') return `vllm executable not runnable: '${bin}' is not executable (set --vllm-bin)`;
+  return `cannot start '${bin}': ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+async function readOutputJson(path: string | null): Promise<ReturnType<typeof parseOutputJson>> {
+  if (path === null) return null;
+  try {
+    return parseOutputJson(await readFile(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function ioError(what: string, path: string, error: unknown): AutotuneError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new AutotuneError('E_IO', `cannot ${what} ${path}: ${message}`, { cause: error });
+}
+
+async function writeLog(log: FileHandle, path: string, data: Buffer): Promise<void> {
+  try {
+    await log.write(data);
+  } catch (error) {
+    throw ioError('write the log', path, error);
+  }
+}
+
+interface ProcessEnd {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly interrupted: boolean;
+  readonly spawnError: string | null;
+}
+
+export class LocalRunner implements Runner {
+  private readonly killGraceMs: number;
+  private readonly tailChars: number;
+
+  constructor(options: LocalRunnerOptions = {}) {
+    this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.tailChars = options.tailChars ?? DEFAULT_TAIL_CHARS;
+  }
+
+  async run(request: RunRequest): Promise<RunResult> {
+    const started = performance.now();
+    if (request.signal?.aborted === true) {
+      return { outcome: 'interrupted', exitCode: null, signal: null, throughput: null, durationMs: 0, failure: 'interrupted: stopped before the benchmark started', executedOps: null };
+    }
+    // A file left by an earlier run must never be read as this run's.
+    await rm(request.oplistPath, { force: true });
+    if (request.outputJsonPath !== null) await rm(request.outputJsonPath, { force: true });
+
+    let log: FileHandle;
+    try {
+      await mkdir(dirname(request.logPath), { recursive: true });
+      log = await open(request.logPath, 'w');
+    } catch (error) {
+      throw ioError('create the log', request.logPath, error);
+    }
+    const capture = new LogCapture(this.tailChars);
+    let end: ProcessEnd;
+    try {
+      end = await this.execute(request, log, capture);
+    } finally {
+      await log.close();
+    }
+
+    const logText = capture.text();
+    const throughput = mergeResults(await readOutputJson(request.outputJsonPath), parseThroughput(logText));
+    const { outcome, failure } = classifyRun({ log: logText, hasResult: throughput !== null, ...end });
+    return {
+      outcome,
+      exitCode: end.exitCode,
+      signal: end.signal,
+      throughput,
+      durationMs: performance.now() - started,
+      failure,
+      executedOps: request.trial.recordOplist ? await readOplist(request.oplistPath) : null,
+    };
+  }
+
+  private async execute(request: RunRequest, log: FileHandle, capture: LogCapture): Promise<ProcessEnd> {
+    const subprocess = execa(request.vllmBin, benchArgv(request.passthrough, request.trial, request.outputJsonPath), {
+      env: buildEnv(request.baseEnv, request.trial, request),
+      extendEnv: false,
+      detached: true, // its own process group, so the whole tree can be signalled
+      all: true, // stdout and stderr interleaved as the user would see them
+      buffer: false, // the log can be many MB; LogCapture keeps what is needed
+      reject: false,
+      stdin: 'ignore',
+    });
+    const pid = subprocess.pid;
+    if (pid === undefined) {
+      const result = await subprocess;
+      const spawnError = spawnErrorMessage(request.vllmBin, result.cause);
+      await writeLog(log, request.logPath, Buffer.from(`autotune: ${spawnError}\n`));
+      return { exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError };
+    }
+
+    const group = new GroupTermination(pid, this.killGraceMs);
+    let timedOut = false;
+    let interrupted = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      group.terminate();
+    }, Math.min(request.timeoutMs, MAX_TIMER_MS));
+    const onAbort = (): void => {
+      interrupted = true;
+      group.terminate();
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort during the file preparation above fired no event.
+    if (request.signal?.aborted === true) onAbort();
+    // Children that outlive the benchmark would hold the GPU (and our pipe): sweep them.
+    subprocess.once('exit', () => group.terminate());
+    request.onSpawn?.(pid);
+
+    try {
+      const [result] = await Promise.all([subprocess, this.pump(subprocess.all, request, log, capture)]);
+      return {
+        exitCode: result.exitCode ?? null,
+        signal: result.signal ?? null,
+        timedOut,
+        interrupted,
+        spawnError: null,
+      };
+    } catch (error) {
+      group.terminate();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      await group.settle();
+    }
+  }
+
+  /** Copies the merged console to the log file (bytes as received), the capture and the echo. */
+  private async pump(
+    stream: AsyncIterable<unknown> | undefined,
+    request: RunRequest,
+    log: FileHandle,
+    capture: LogCapture,
+  ): Promise<void> {
+    if (stream === undefined) return;
+    const decoder = new StringDecoder('utf8');
+    const deliver = (text: string): void => {
+      if (text.length === 0) return;
+      capture.push(text);
+      request.echo?.(text);
+    };
+    for await (const chunk of stream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      await writeLog(log, request.logPath, bytes);
+      deliver(decoder.write(bytes));
+    }
+    deliver(decoder.end());
+  }
+}

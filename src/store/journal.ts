@@ -1,0 +1,137 @@
+/**
+ * The session engine's persistence, over SQLite and the run directory: runs are committed as
+ * they end, and every artifact is rewritten from what the database holds.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
+import type { BegunRun, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
+import type { ResultsInput } from '../tuner/results.js';
+import { combinedTrial } from '../tuner/trials.js';
+import type { Observation, TrialSpec } from '../tuner/types.js';
+import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig } from './artifacts.js';
+import type { Store } from './db.js';
+import { upsertDecision } from './decisions.js';
+import { runFileStem, runFiles } from './run-dir.js';
+import { beginRun, finishRun, loadObservations, loadRuns, setRunPid } from './runs.js';
+import { getSession, setFinal, setSessionError, setSessionOps, updateSessionState } from './sessions.js';
+import { loadTrials } from './trials.js';
+import type { SessionRecord } from './records.js';
+
+/** Raw per-run files that are not reference artifacts: the oplist and the --output-json file. */
+export const RAW_DIR = 'autotune_raw';
+
+export interface JournalOptions {
+  readonly csvName: string;
+  /** False when the user passed their own --output-json, which then wins. */
+  readonly askOutputJson: boolean;
+}
+
+/** Builds what results.ts needs from the database alone, so `export` gives the same bytes. */
+export function resultsInput(store: Store, session: SessionRecord): ResultsInput {
+  const metric = session.options['metric'];
+  const runs = loadRuns(store, session.id).filter((r) => r.outcome !== 'running' && r.outcome !== 'interrupted');
+  const final = session.final;
+  return {
+    policy: session.policy,
+    metric: metric === 'output' || metric === 'requests' ? metric : 'total',
+    trials: loadTrials(store, session.id).map((t) => t.spec),
+    runs: runs.map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], throughput: r.throughput })),
+    ops: session.ops ?? {},
+    finalCombinedKey: final === null || Object.keys(final.opBackends).length === 0 ? null : combinedTrial(final.opBackends, 'combined_best', final.attention).key,
+  };
+}
+
+export class SqliteJournal implements SessionJournal {
+  readonly #store: Store;
+  readonly #sessionId: string;
+  readonly #runDir: string;
+  readonly #options: JournalOptions;
+
+  constructor(store: Store, session: SessionRecord, options: JournalOptions) {
+    this.#store = store;
+    this.#sessionId = session.id;
+    this.#runDir = session.runDir;
+    this.#options = options;
+    mkdirSync(join(this.#runDir, RAW_DIR), { recursive: true });
+  }
+
+  #session(): SessionRecord {
+    const session = getSession(this.#store, this.#sessionId);
+    if (session === null) throw new Error(`session ${this.#sessionId} vanished from the database`);
+    return session;
+  }
+
+  completedObservations(): readonly StoredObservation[] {
+    return loadObservations(this.#store, this.#sessionId);
+  }
+
+  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun {
+    const begun = beginRun(this.#store, this.#sessionId, {
+      trial,
+      kind,
+      warmupIndex,
+      step,
+      files: (seq) => {
+        const stem = runFileStem(seq, trial.prefix, kind, warmupIndex);
+        return {
+          ...runFiles(this.#runDir, stem),
+          oplistPath: join(this.#runDir, RAW_DIR, `${stem}.oplist.txt`),
+          outputJsonPath: this.#options.askOutputJson ? join(this.#runDir, RAW_DIR, `${stem}.json`) : null,
+        };
+      },
+    });
+    writeRunConfig(begun.files.configPath, trial.config);
+    return begun;
+  }
+
+  setRunPid(runId: number, pid: number): void {
+    setRunPid(this.#store, runId, pid);
+  }
+
+  finishRun(runId: number, result: RunResult): void {
+    finishRun(this.#store, runId, result);
+  }
+
+  applyEvents(events: readonly PolicyEvent[]): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'ops':
+          setSessionOps(this.#store, this.#sessionId, event.final);
+          writeAutotuneOps(this.#runDir, event);
+          break;
+        case 'decision':
+          upsertDecision(this.#store, this.#sessionId, event);
+          break;
+        case 'best':
+          writeBestConfig(this.#runDir, event.opBackends, 'temp');
+          break;
+        case 'note':
+          break;
+      }
+    }
+  }
+
+  refreshHistory(): void {
+    writeHistoryCsv(this.#runDir, this.#options.csvName, resultsInput(this.#store, this.#session()));
+  }
+
+  complete(result: FinalResult): void {
+    setFinal(this.#store, this.#sessionId, result);
+    const input = resultsInput(this.#store, this.#session());
+    writeHistoryCsv(this.#runDir, this.#options.csvName, input);
+    writeOpConfigJson(this.#runDir, input);
+    writeBestConfig(this.#runDir, result.opBackends, 'final');
+  }
+
+  fail(message: string): void {
+    setSessionError(this.#store, this.#sessionId, message);
+    updateSessionState(this.#store, this.#sessionId, 'failed');
+    this.refreshHistory();
+  }
+
+  markStopped(): void {
+    updateSessionState(this.#store, this.#sessionId, 'stopped');
+    this.refreshHistory();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The schema, as numbered migrations: migration N brings a database from user_version N-1 to
+ * N. Never edit a migration that has shipped; append a new one.
+ *
+ * Conventions: times are integers, milliseconds since the epoch (lease staleness is
+ * arithmetic on them); `*_json` columns hold JSON text; enumerations carry CHECK constraints,
+ * so widening one later means the usual SQLite table rebuild inside its migration.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE sessions (
+    id                 TEXT PRIMARY KEY,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    state              TEXT NOT NULL
+                       CHECK (state IN ('running', 'stopped', 'failed', 'completed', 'interrupted')),
+    run_dir            TEXT NOT NULL UNIQUE,
+    policy             TEXT NOT NULL,
+    args_json          TEXT NOT NULL,
+    options_json       TEXT NOT NULL,
+    env_json           TEXT NOT NULL,
+    model              TEXT,
+    ops_json           TEXT,
+    error              TEXT,
+    final_json         TEXT,
+    lease_pid          INTEGER,
+    lease_host         TEXT,
+    lease_heartbeat_at INTEGER,
+    lease_token        TEXT,
+    stop_requested_at  INTEGER,
+    -- a lease is all four columns or none
+    CHECK ((lease_token IS NULL) = (lease_pid IS NULL)
+       AND (lease_token IS NULL) = (lease_host IS NULL)
+       AND (lease_token IS NULL) = (lease_heartbeat_at IS NULL))
+  );
+  CREATE INDEX sessions_by_created_at ON sessions (created_at);
+
+  CREATE TABLE trials (
+    session_id    TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    key           TEXT NOT NULL,
+    spec_json     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    round         TEXT NOT NULL,
+    op            TEXT,
+    backend       TEXT,
+    attention     TEXT,
+    prefix        TEXT NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, key)
+  );
+
+  CREATE TABLE runs (
+    id                  INTEGER PRIMARY KEY,
+    session_id          TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    seq                 INTEGER NOT NULL,
+    -- the policy step this run answers: how many observations preceded it (replay position)
+    step                INTEGER NOT NULL,
+    trial_key           TEXT NOT NULL,
+    kind                TEXT NOT NULL CHECK (kind IN ('warmup', 'measure')),
+    warmup_index        INTEGER,
+    outcome             TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'nonzero_exit', 'oom',
+                          'engine_failure', 'timeout', 'no_result', 'spawn_error', 'interrupted')),
+    exit_code           INTEGER,
+    signal              TEXT,
+    requests_per_s      REAL,
+    total_tokens_per_s  REAL,
+    output_tokens_per_s REAL,
+    duration_ms         REAL,
+    started_at          INTEGER NOT NULL,
+    ended_at            INTEGER,
+    log_path            TEXT NOT NULL,
+    config_path         TEXT NOT NULL,
+    pid                 INTEGER,
+    failure             TEXT,
+    executed_ops_json   TEXT,
+    FOREIGN KEY (session_id, trial_key) REFERENCES trials (session_id, key),
+    UNIQUE (session_id, seq)
+  );
+  -- One observation per step; an interrupted run's step is answered again by a later run.
+  CREATE UNIQUE INDEX runs_observation_by_step ON runs (session_id, step)
+    WHERE outcome NOT IN ('running', 'interrupted');
+
+  CREATE TABLE decisions (
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    subject    TEXT NOT NULL,
+    op         TEXT,
+    backend    TEXT,
+    verdict    TEXT NOT NULL CHECK (verdict IN ('kept', 'dropped', 'failed', 'inconclusive')),
+    estimate   REAL,
+    low        REAL,
+    high       REAL,
+    runs       INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, subject)
+  );
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

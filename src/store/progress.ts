@@ -1,0 +1,74 @@
+/** Read-only summaries for `status` and `list`. */
+import type { TrialSpec } from '../tuner/types.js';
+import type { Store } from './db.js';
+import { toRunRecord, toTrialRecord, type RunRecord, type RunRow, type TrialRow } from './records.js';
+
+export interface SessionProgress {
+  /** Rows of every kind, the one in flight included. */
+  readonly runsStarted: number;
+  /** Finished and observed (not interrupted). */
+  readonly runsFinished: number;
+  readonly runsOk: number;
+  readonly runsFailed: number;
+  readonly runsInterrupted: number;
+  readonly trialsSeen: number;
+  /** Sum over finished runs: GPU time spent so far. */
+  readonly finishedDurationMs: number;
+  /** Mean duration of successful runs, for estimates of what is left; null before the first. */
+  readonly meanOkDurationMs: number | null;
+  /** The most recently finished run (interrupted ones included). */
+  readonly lastRun: RunRecord | null;
+  /** The run in flight, if any. */
+  readonly currentRun: RunRecord | null;
+  readonly currentTrial: TrialSpec | null;
+}
+
+interface Counts {
+  started: number;
+  finished: number;
+  ok: number;
+  interrupted: number;
+  finished_ms: number;
+  mean_ok_ms: number | null;
+  trials: number;
+}
+
+const COUNTS = `
+  SELECT
+    COUNT(*) AS started,
+    COALESCE(SUM(outcome NOT IN ('running', 'interrupted')), 0) AS finished,
+    COALESCE(SUM(outcome = 'ok'), 0) AS ok,
+    COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted,
+    COALESCE(SUM(CASE WHEN outcome NOT IN ('running', 'interrupted') THEN duration_ms END), 0) AS finished_ms,
+    AVG(CASE WHEN outcome = 'ok' THEN duration_ms END) AS mean_ok_ms,
+    (SELECT COUNT(*) FROM trials WHERE session_id = @id) AS trials
+  FROM runs WHERE session_id = @id`;
+
+export function sessionProgress(store: Store, sessionId: string): SessionProgress {
+  const counts = store.statement(COUNTS).get({ id: sessionId }) as Counts;
+  const last = store
+    .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome != 'running' ORDER BY seq DESC LIMIT 1`)
+    .get(sessionId) as RunRow | undefined;
+  const current = store
+    .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome = 'running' ORDER BY seq DESC LIMIT 1`)
+    .get(sessionId) as RunRow | undefined;
+  const trial =
+    current === undefined
+      ? undefined
+      : (store
+          .statement('SELECT spec_json, first_seen_at FROM trials WHERE session_id = ? AND key = ?')
+          .get(sessionId, current.trial_key) as TrialRow | undefined);
+  return {
+    runsStarted: counts.started,
+    runsFinished: counts.finished,
+    runsOk: counts.ok,
+    runsFailed: counts.finished - counts.ok,
+    runsInterrupted: counts.interrupted,
+    trialsSeen: counts.trials,
+    finishedDurationMs: counts.finished_ms,
+    meanOkDurationMs: counts.mean_ok_ms,
+    lastRun: last === undefined ? null : toRunRecord(last),
+    currentRun: current === undefined ? null : toRunRecord(current),
+    currentTrial: trial === undefined ? null : toTrialRecord(trial).spec,
+  };
+}

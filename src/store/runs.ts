@@ -1,0 +1,142 @@
+/**
+ * Run rows: one per benchmark invocation. A row is inserted as 'running' before the child
+ * starts and finished by one UPDATE when it ends; a finished row never changes again.
+ */
+import type { RunResult } from '../tuner/ports.js';
+import type { Observation, RunKind, TrialSpec } from '../tuner/types.js';
+import type { Store } from './db.js';
+import { toRunRecord, type RunRecord, type RunRow } from './records.js';
+import { upsertTrial } from './trials.js';
+
+/** The files of a run the store records; callers may name more (oplist, output json). */
+export interface StoredRunFiles {
+  readonly logPath: string;
+  readonly configPath: string;
+}
+
+export interface NewRun<F extends StoredRunFiles> {
+  readonly trial: TrialSpec;
+  readonly kind: RunKind;
+  /** 1-based, warm-ups only. */
+  readonly warmupIndex: number | null;
+  /** The policy step this run answers: how many observations preceded it. */
+  readonly step: number;
+  /** Names the run's files from its seq, which is only known inside the insert. */
+  readonly files: (seq: number) => F;
+}
+
+export interface BegunRun<F extends StoredRunFiles> {
+  readonly runId: number;
+  readonly seq: number;
+  readonly files: F;
+}
+
+/** An observation as stored: replay can check its position. */
+export interface StoredObservation extends Observation {
+  readonly seq: number;
+  readonly step: number;
+}
+
+const INTERRUPTED_FAILURE = 'interrupted: autotune stopped before the run finished';
+
+export function nextSeq(store: Store, sessionId: string): number {
+  const row = store.statement('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM runs WHERE session_id = ?').get(sessionId) as {
+    seq: number;
+  };
+  return row.seq;
+}
+
+/** Records the trial (if new) and a 'running' row with the next seq, in one transaction. */
+export function beginRun<F extends StoredRunFiles>(store: Store, sessionId: string, run: NewRun<F>): BegunRun<F> {
+  return store.write(() => {
+    upsertTrial(store, sessionId, run.trial);
+    const seq = nextSeq(store, sessionId);
+    const files = run.files(seq);
+    const result = store
+      .statement(
+        `INSERT INTO runs (session_id, seq, step, trial_key, kind, warmup_index, outcome, started_at, log_path, config_path)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
+      )
+      .run(sessionId, seq, run.step, run.trial.key, run.kind, run.warmupIndex, store.now(), files.logPath, files.configPath);
+    return { runId: Number(result.lastInsertRowid), seq, files };
+  });
+}
+
+/** Stored as soon as the child exists, so `stop` and a later resume can find it. */
+export function setRunPid(store: Store, runId: number, pid: number): void {
+  store.statement(`UPDATE runs SET pid = ? WHERE id = ? AND outcome = 'running'`).run(pid, runId);
+}
+
+const FINISH = `
+  UPDATE runs SET
+    outcome = @outcome,
+    exit_code = @exitCode, signal = @signal,
+    requests_per_s = @requestsPerSec, total_tokens_per_s = @totalTokensPerSec, output_tokens_per_s = @outputTokensPerSec,
+    duration_ms = @durationMs, ended_at = @now, failure = @failure, executed_ops_json = @executedOps
+  WHERE id = @id AND outcome = 'running'`;
+
+/**
+ * Finishes a run, committed at once. False when the row was no longer running (already
+ * finished, or marked interrupted by a process that took the session over).
+ */
+export function finishRun(store: Store, runId: number, result: RunResult): boolean {
+  const t = result.throughput;
+  const info = store.statement(FINISH).run({
+    id: runId,
+    outcome: result.outcome,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    requestsPerSec: t?.requestsPerSec ?? null,
+    totalTokensPerSec: t?.totalTokensPerSec ?? null,
+    outputTokensPerSec: t?.outputTokensPerSec ?? null,
+    durationMs: result.durationMs,
+    now: store.now(),
+    failure: result.failure,
+    executedOps: result.executedOps === null ? null : JSON.stringify(result.executedOps),
+  });
+  return info.changes === 1;
+}
+
+/**
+ * Crash recovery: rows a dead daemon left 'running' become 'interrupted'. Returns them so
+ * the caller can reap their pids.
+ */
+export function markRunningRunsInterrupted(store: Store, sessionId: string): RunRecord[] {
+  const rows = store
+    .statement(
+      `UPDATE runs SET outcome = 'interrupted', ended_at = ?, failure = COALESCE(failure, ?)
+       WHERE session_id = ? AND outcome = 'running' RETURNING *`,
+    )
+    .all(store.now(), INTERRUPTED_FAILURE, sessionId) as RunRow[];
+  return rows.map(toRunRecord).sort((a, b) => a.seq - b.seq);
+}
+
+/** Every run, interrupted and running ones included, in seq order. */
+export function loadRuns(store: Store, sessionId: string): RunRecord[] {
+  const rows = store.statement('SELECT * FROM runs WHERE session_id = ? ORDER BY seq').all(sessionId) as RunRow[];
+  return rows.map(toRunRecord);
+}
+
+/**
+ * What the policy saw, in the order the runs ran: the input to replay on resume. Interrupted
+ * and running rows are no observations.
+ */
+export function loadObservations(store: Store, sessionId: string): StoredObservation[] {
+  const rows = store
+    .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome NOT IN ('running', 'interrupted') ORDER BY seq`)
+    .all(sessionId) as RunRow[];
+  return rows.map((row): StoredObservation => {
+    const run = toRunRecord(row);
+    return {
+      trialKey: run.trialKey,
+      kind: run.kind,
+      // The query above leaves out exactly the two states an Observation cannot hold.
+      outcome: run.outcome as Observation['outcome'],
+      throughput: run.throughput,
+      executedOps: run.executedOps,
+      durationMs: run.durationMs ?? 0,
+      seq: run.seq,
+      step: run.step,
+    };
+  });
+}

@@ -1,0 +1,23 @@
+/** Number formatting shared by decision reasons and summaries. */
+import type { Metric } from '../types.js';
+
+export function pct(x: number, digits = 2): string {
+  const sign = x > 0 ? '+' : '';
+  return `${sign}${(x * 100).toFixed(digits)}%`;
+}
+
+export function metricUnit(metric: Metric): string {
+  switch (metric) {
+    case 'total':
+      return 'total tokens/s';
+    case 'output':
+      return 'output tokens/s';
+    case 'requests':
+      return 'requests/s';
+  }
+}
+
+export function describeSet(opBackends: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(opBackends);
+  return entries.length === 0 ? '(none)' : entries.map(([op, backend]) => `${op}=${backend}`).join(', ');
+}

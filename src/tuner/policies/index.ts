@@ -1,0 +1,12 @@
+/** Policies by name; noise-aware is the default. */
+import type { Policy } from '../policy.js';
+import type { PolicyName } from '../types.js';
+import { noiseAwarePolicy } from './noise-aware.js';
+import { referencePolicy } from './reference.js';
+
+export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
+  reference: referencePolicy,
+  'noise-aware': noiseAwarePolicy,
+};
+
+export const DEFAULT_POLICY: PolicyName = 'noise-aware';

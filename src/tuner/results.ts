@@ -1,0 +1,298 @@
+/**
+ * history.csv and op_config.json from a session's trials and finished runs, byte-compatible
+ * with the reference tool (its row order, sort, rounding and JSON layout). Pure: the store
+ * writes the text this module returns.
+ */
+import { BACKEND_ORDER, metricValue } from './types.js';
+import type { Backend, Metric, Observation, PolicyName, Throughput, TrialKind, TrialSpec } from './types.js';
+
+export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend'>;
+export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'throughput'>;
+
+export interface ResultsInput {
+  readonly policy: PolicyName;
+  readonly metric: Metric;
+  /** In the order they were first tried (FLASH_ATTN before FLASHINFER for a reference pair). */
+  readonly trials: readonly ResultTrial[];
+  /** Finished, non-interrupted runs in the order they were observed. */
+  readonly runs: readonly ResultRun[];
+  /** The tuned operators, each with its ordered backends (OpsDiscovered.final). */
+  readonly ops: Readonly<Record<string, readonly Backend[]>>;
+  /**
+   * The combination reported as `combined_best`. Null means none for the noise-aware policy,
+   * and the `combined_best` trial for the reference policy.
+   */
+  readonly finalCombinedKey: string | null;
+}
+
+export interface HistoryRow {
+  readonly op: string;
+  readonly backend: string;
+  readonly total: number | null;
+  /** Printed only when > 0: the reference's placeholder for "not reported" was 0. */
+  readonly output: number | null;
+  readonly ratio: number | null;
+}
+
+/** A type alias (not an interface) so it stays assignable to PyJson. */
+export type OpConfigEntry = {
+  readonly op_name: string;
+  readonly backend: 'flagos' | 'native';
+  readonly vendor: null;
+  readonly performance_ratio: number | null;
+};
+
+const succeeded = (run: ResultRun): boolean => run.outcome === 'ok' && run.throughput !== null;
+
+function mean(values: readonly number[]): number | null {
+  return values.length === 0 ? null : values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/**
+ * A configuration's value. reference: the last run's result, else the last successful one's
+ * (together: the last success). noise-aware: the mean of its successful measured runs, each
+ * rate averaged over the runs that reported it.
+ */
+export function trialValue(policy: PolicyName, runs: readonly ResultRun[]): Throughput | null {
+  const ok = runs.filter(succeeded).map((run) => run.throughput as Throughput);
+  if (policy === 'reference') return ok.at(-1) ?? null;
+  const measured = runs.filter((run) => succeeded(run) && run.kind === 'measure').map((run) => run.throughput as Throughput);
+  const total = mean(measured.map((t) => t.totalTokensPerSec));
+  if (total === null) return null;
+  return {
+    totalTokensPerSec: total,
+    outputTokensPerSec: mean(measured.flatMap((t) => (t.outputTokensPerSec === null ? [] : [t.outputTokensPerSec]))),
+    requestsPerSec: mean(measured.flatMap((t) => (t.requestsPerSec === null ? [] : [t.requestsPerSec]))),
+  };
+}
+
+/** Strictly better, so the first of equals wins; a result beats none. */
+function beats(a: Throughput | null, b: Throughput | null, metric: Metric): boolean {
+  if (a === null) return false;
+  if (b === null) return true;
+  const va = metricValue(a, metric);
+  const vb = metricValue(b, metric);
+  return va !== null && (vb === null || va > vb);
+}
+
+function best(values: readonly (Throughput | null)[], metric: Metric): Throughput | null {
+  return values.reduce<Throughput | null>((acc, v) => (beats(v, acc, metric) ? v : acc), null);
+}
+
+/** The lookups both outputs are computed from. */
+class SessionResults {
+  private readonly input: ResultsInput;
+  private readonly runsByTrial = new Map<string, ResultRun[]>();
+
+  constructor(input: ResultsInput) {
+    this.input = input;
+    for (const run of input.runs) {
+      const list = this.runsByTrial.get(run.trialKey) ?? [];
+      list.push(run);
+      this.runsByTrial.set(run.trialKey, list);
+    }
+  }
+
+  /** Trials with at least one finished run: a trial in flight has no row yet, as in the reference. */
+  tried(predicate: (t: ResultTrial) => boolean): ResultTrial[] {
+    return this.input.trials.filter((t) => predicate(t) && this.runsByTrial.has(t.key));
+  }
+
+  value(trial: ResultTrial): Throughput | null {
+    return trialValue(this.input.policy, this.runsByTrial.get(trial.key) ?? []);
+  }
+
+  /** Baseline anchors re-measure one configuration, so a kind's runs are pooled. */
+  kindValue(kind: TrialKind): Throughput | null {
+    const keys = new Set(this.tried((t) => t.kind === kind).map((t) => t.key));
+    return trialValue(this.input.policy, this.input.runs.filter((r) => keys.has(r.trialKey)));
+  }
+
+  /** Tried backends of an op, in its table order; each the best of its attention variants. */
+  backendValues(op: string): { backend: Backend; value: Throughput | null }[] {
+    const order = [...(this.input.ops[op] ?? []), ...BACKEND_ORDER];
+    const backends = [...new Set(order)];
+    return backends.flatMap((backend) => {
+      const trials = this.tried((t) => t.kind === 'op' && t.op === op && t.backend === backend);
+      if (trials.length === 0) return [];
+      return [{ backend, value: best(trials.map((t) => this.value(t)), this.input.metric) }];
+    });
+  }
+
+  combined(): Throughput | null {
+    const { finalCombinedKey, policy } = this.input;
+    const key =
+      finalCombinedKey ??
+      (policy === 'reference'
+        ? this.input.trials.findLast((t) => t.kind === 'combined' && t.prefix === 'combined_best')?.key
+        : undefined);
+    const trial = key === undefined ? undefined : this.tried((t) => t.key === key)[0];
+    return trial === undefined ? null : this.value(trial);
+  }
+}
+
+function ratioTo(value: Throughput, baseline: Throughput | null): number | null {
+  return baseline !== null && baseline.totalTokensPerSec > 0 ? value.totalTokensPerSec / baseline.totalTokensPerSec : null;
+}
+
+function row(op: string, backend: string, value: Throughput | null, ratio: number | null): HistoryRow {
+  return { op, backend, total: value?.totalTokensPerSec ?? null, output: value?.outputTokensPerSec ?? null, ratio };
+}
+
+export function historyRows(input: ResultsInput): HistoryRow[] {
+  const session = new SessionResults(input);
+  const baseline = session.kindValue('baseline');
+  const rows: HistoryRow[] = [row('baseline', '', baseline, baseline === null ? null : 1)];
+  for (const [kind, name] of [
+    ['fake_gems', 'baseline_gems_fake_op'],
+    ['gems_enable', 'baseline_gems_enable'],
+  ] as const) {
+    const value = session.kindValue(kind);
+    if (value !== null) rows.push(row(name, '', value, ratioTo(value, baseline)));
+  }
+
+  const others: HistoryRow[] = [];
+  const ops = [...new Set(session.tried((t) => t.kind === 'op' && t.op !== null).map((t) => t.op as string))].sort();
+  for (const op of ops) {
+    for (const { backend, value } of session.backendValues(op)) {
+      // Without a baseline the reference leaves op rows empty, measured or not.
+      const shown = baseline === null ? null : value;
+      others.push(row(op, backend, shown, shown === null ? null : ratioTo(shown, baseline)));
+    }
+  }
+  const combined = session.combined();
+  if (combined !== null) others.push(row('combined_best', '', combined, ratioTo(combined, baseline)));
+
+  // Python's sort(key=(has_total, total), reverse=True): stable, so equal keys keep their order.
+  others.sort((a, b) => {
+    if ((a.total === null) !== (b.total === null)) return a.total === null ? 1 : -1;
+    return (b.total ?? 0) - (a.total ?? 0);
+  });
+  return [...rows, ...others];
+}
+
+export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
+  const session = new SessionResults(input);
+  const baseline = session.kindValue('baseline');
+  return Object.keys(input.ops).flatMap((op): OpConfigEntry[] => {
+    const tried = session.backendValues(op);
+    if (tried.length === 0) return [];
+    const top = best(
+      tried.map((b) => b.value),
+      input.metric,
+    );
+    const ratio = top === null ? null : ratioTo(top, baseline);
+    return [{ op_name: op, backend: ratio !== null && ratio > 1 ? 'flagos' : 'native', vendor: null, performance_ratio: ratio }];
+  });
+}
+
+// ---- Python-compatible text ----
+
+/** IEEE-754 double as mantissa * 2^exponent, exactly. */
+function decompose(x: number): { mantissa: bigint; exponent: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0);
+  const fraction = (BigInt(hi & 0xfffff) << 32n) | BigInt(view.getUint32(4));
+  const biased = (hi >>> 20) & 0x7ff;
+  return biased === 0
+    ? { mantissa: fraction, exponent: -1074 }
+    : { mantissa: fraction | (1n << 52n), exponent: biased - 1075 };
+}
+
+/**
+ * Python's `f"{x:.{digits}f}"`: the exact binary value rounded half-to-even. Number#toFixed
+ * rounds exact ties away from zero (0.125 -> "0.13", Python "0.12") and switches to
+ * exponent notation from 1e21.
+ */
+export function formatFixed(x: number, digits: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const { mantissa, exponent } = decompose(Math.abs(x));
+  const scaled = mantissa * 10n ** BigInt(digits);
+  let units: bigint;
+  if (exponent >= 0) {
+    units = scaled << BigInt(exponent);
+  } else {
+    const divisor = 1n << BigInt(-exponent);
+    units = scaled / divisor;
+    const twiceRemainder = (scaled % divisor) * 2n;
+    if (twiceRemainder > divisor || (twiceRemainder === divisor && units % 2n === 1n)) units += 1n;
+  }
+  const text = units.toString().padStart(digits + 1, '0');
+  const body = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  return (x < 0 || Object.is(x, -0) ? '-' : '') + body;
+}
+
+/** Python's `repr(float)`: shortest round-trip digits, `1.0` for integral values, `1e-05` style exponents. */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const sign = x < 0 ? '-' : '';
+  const [significand = '', exp = '0'] = Math.abs(x).toExponential().split('e');
+  const digits = significand.replace('.', '');
+  const e = Number(exp);
+  if (e < -4 || e >= 16) {
+    const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+  if (digits.length <= e + 1) return `${sign}${digits}${'0'.repeat(e + 1 - digits.length)}.0`;
+  return `${sign}${digits.slice(0, e + 1)}.${digits.slice(e + 1)}`;
+}
+
+export type PyJson = null | boolean | number | string | readonly PyJson[] | { readonly [key: string]: PyJson };
+
+/** `json.dumps(ensure_ascii=True)` string escaping: everything outside printable ASCII as \uXXXX. */
+function pyJsonString(s: string): string {
+  return JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `json.dump(value, indent=2, ensure_ascii=True)`; every number is written as a Python float. */
+export function pythonJson(value: PyJson, depth = 0): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return pythonFloatRepr(value);
+  if (typeof value === 'string') return pyJsonString(value);
+  const inner = '  '.repeat(depth + 1);
+  const outer = '  '.repeat(depth);
+  const items = Array.isArray(value)
+    ? (value as readonly PyJson[]).map((v) => inner + pythonJson(v, depth + 1))
+    : Object.entries(value).map(([k, v]) => `${inner}${pyJsonString(k)}: ${pythonJson(v, depth + 1)}`);
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  return items.length === 0 ? open + close : `${open}\n${items.join(',\n')}\n${outer}${close}`;
+}
+
+export const HISTORY_HEADER = [
+  'op',
+  'backend',
+  'total_throughput(tokens/s)',
+  'output_throughput(tokens/s)',
+  'performance_ratio',
+] as const;
+
+/** Python csv.writer's QUOTE_MINIMAL. */
+function csvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+}
+
+/** The whole file, `\r\n` line ends as Python's csv.writer writes them. */
+export function formatHistoryCsv(rows: readonly HistoryRow[]): string {
+  const lines = [
+    [...HISTORY_HEADER],
+    ...rows.map((r) => [
+      r.op,
+      r.backend,
+      r.total === null ? '' : formatFixed(r.total, 2),
+      r.output !== null && r.output > 0 ? formatFixed(r.output, 2) : '',
+      r.ratio === null ? '' : formatFixed(r.ratio, 4),
+    ]),
+  ];
+  return lines.map((fields) => `${fields.map(csvField).join(',')}\r\n`).join('');
+}
+
+/** As the reference's json.dump writes it: no trailing newline. */
+export function formatOpConfigJson(entries: readonly OpConfigEntry[]): string {
+  return pythonJson(entries);
+}

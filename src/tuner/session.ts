@@ -1,0 +1,125 @@
+/**
+ * The session engine: drives a policy through the runner, committing every run to the
+ * journal as it ends. A resumed session replays its stored observations into a fresh policy
+ * cursor, so completed runs are never repeated and the interrupted run starts again cleanly.
+ */
+import { AutotuneError } from '../errors.js';
+import type { Policy, PolicyContext, PolicyEvent, FinalResult, RunStep, Step } from './policy.js';
+import { toObservation, type RunResult, type Runner, type SessionJournal } from './ports.js';
+import type { TrialSpec } from './types.js';
+
+export type EngineEvent =
+  | { readonly type: 'replayed'; readonly runs: number }
+  | { readonly type: 'policy'; readonly event: PolicyEvent }
+  | {
+      readonly type: 'run-start';
+      readonly seq: number;
+      readonly step: number;
+      readonly trial: TrialSpec;
+      readonly kind: RunStep['kind'];
+      readonly warmupIndex: number | null;
+      readonly logPath: string;
+    }
+  | { readonly type: 'run-end'; readonly seq: number; readonly trial: TrialSpec; readonly kind: RunStep['kind']; readonly result: RunResult }
+  | { readonly type: 'done'; readonly result: FinalResult }
+  | { readonly type: 'stopped' };
+
+export interface EngineOptions {
+  readonly policy: Policy;
+  readonly context: PolicyContext;
+  readonly runner: Runner;
+  readonly journal: SessionJournal;
+  readonly sessionId: string;
+  readonly passthrough: readonly string[];
+  readonly vllmBin: string;
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  readonly timeoutMs: number;
+  /** Aborted by stop requests and signals: kills the running benchmark. */
+  readonly signal: AbortSignal;
+  readonly report: (event: EngineEvent) => void;
+  readonly echo?: (chunk: string) => void;
+}
+
+export type EngineOutcome = { readonly state: 'completed'; readonly result: FinalResult } | { readonly state: 'stopped' };
+
+function replayMismatch(step: Step, trialKey: string, kind: string): AutotuneError {
+  const wanted = step.type === 'run' ? `${step.kind} of ${step.trial.key}` : step.type;
+  return new AutotuneError(
+    'E_REPLAY',
+    `stored run (${kind} of ${trialKey}) does not match what the policy asks for on replay (${wanted}); the session was changed or its database edited`,
+  );
+}
+
+export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
+  const cursor = o.policy.start(o.context);
+  let step = cursor.next();
+  const stored = o.journal.completedObservations();
+  const runsPerTrial = new Map<string, number>();
+  for (const obs of stored) {
+    if (step.type !== 'run' || step.trial.key !== obs.trialKey || step.kind !== obs.kind) {
+      throw replayMismatch(step, obs.trialKey, obs.kind);
+    }
+    o.journal.applyEvents(step.events);
+    runsPerTrial.set(obs.trialKey, (runsPerTrial.get(obs.trialKey) ?? 0) + 1);
+    step = cursor.next(obs);
+  }
+  if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
+  let completed = stored.length;
+  let lastTrialKey: string | null = stored.at(-1)?.trialKey ?? null;
+
+  for (;;) {
+    o.journal.applyEvents(step.events);
+    for (const event of step.events) o.report({ type: 'policy', event });
+    if (lastTrialKey !== null && (step.type !== 'run' || step.trial.key !== lastTrialKey)) o.journal.refreshHistory();
+
+    if (step.type === 'done') {
+      o.journal.complete(step.result);
+      o.report({ type: 'done', result: step.result });
+      return { state: 'completed', result: step.result };
+    }
+    if (step.type === 'fail') {
+      o.journal.fail(step.message);
+      throw new AutotuneError(step.code, step.message);
+    }
+    if (o.signal.aborted) {
+      o.journal.markStopped();
+      o.report({ type: 'stopped' });
+      return { state: 'stopped' };
+    }
+
+    const { trial, kind, warmupIndex } = step;
+    const ordinal = runsPerTrial.get(trial.key) ?? 0;
+    const begun = o.journal.beginRun(trial, kind, warmupIndex, completed);
+    o.report({ type: 'run-start', seq: begun.seq, step: completed, trial, kind, warmupIndex, logPath: begun.files.logPath });
+    const result = await o.runner.run({
+      trial,
+      passthrough: o.passthrough,
+      vllmBin: o.vllmBin,
+      baseEnv: o.baseEnv,
+      ...begun.files,
+      runKey: `${o.sessionId}:${completed}:${ordinal}:${trial.key}`,
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+      onSpawn: (pid) => o.journal.setRunPid(begun.runId, pid),
+      ...(o.echo === undefined ? {} : { echo: o.echo }),
+    });
+    o.journal.finishRun(begun.runId, result);
+    o.report({ type: 'run-end', seq: begun.seq, trial, kind, result });
+
+    if (result.outcome === 'spawn_error') {
+      const message = result.failure ?? `could not start ${o.vllmBin}`;
+      o.journal.fail(message);
+      throw new AutotuneError('E_VLLM_NOT_FOUND', message);
+    }
+    const observation = toObservation(trial.key, kind, result);
+    if (observation === null) {
+      o.journal.markStopped();
+      o.report({ type: 'stopped' });
+      return { state: 'stopped' };
+    }
+    runsPerTrial.set(trial.key, ordinal + 1);
+    completed += 1;
+    lastTrialKey = trial.key;
+    step = cursor.next(observation);
+  }
+}

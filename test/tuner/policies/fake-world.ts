@@ -1,0 +1,79 @@
+/** A tiny seeded benchmark world for policy tests: per-op effects, noise, failures. */
+import type { DoneStep, FailStep, Policy, PolicyContext, RunStep, Step } from '../../../src/tuner/policy.js';
+import type { Observation, RunOutcome } from '../../../src/tuner/types.js';
+import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
+
+export interface FakeWorld {
+  /** Relative effect per `op=backend` (e.g. `rms_norm=flagos`); absent = 0. */
+  readonly effects?: Readonly<Record<string, number>>;
+  /** Extra effect when all listed `op=backend` entries are on together. */
+  readonly interactions?: readonly { readonly members: readonly string[]; readonly effect: number }[];
+  readonly sigma?: number;
+  readonly executedOps?: readonly string[] | null;
+  /** Trial keys that always fail, with their outcome. */
+  readonly failing?: Readonly<Record<string, Exclude<RunOutcome, 'ok' | 'interrupted'>>>;
+  /** Explicit values per run, consumed in order (overrides the model). null = failed run. */
+  readonly script?: readonly (number | null)[];
+  readonly seed?: number;
+}
+
+export function context(over: Partial<PolicyContext> = {}): PolicyContext {
+  return {
+    numRuns: 2,
+    metric: 'total',
+    minGain: 0.005,
+    budget: null,
+    seed: 1,
+    discovery: { explicitOps: null, configOps: null },
+    ...over,
+  };
+}
+
+function normal(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+}
+
+export function observe(world: FakeWorld, step: RunStep, index: number, random: () => number): Observation {
+  const key = step.trial.key;
+  const failing = world.failing?.[key];
+  const scripted = world.script?.[index];
+  let value: number | null;
+  if (scripted !== undefined) value = scripted;
+  else if (failing !== undefined) value = null;
+  else {
+    const on = Object.entries(step.trial.opBackends).map(([op, b]) => `${op}=${b}`);
+    let effect = on.reduce((acc, k) => acc + (world.effects?.[k] ?? 0), 0);
+    for (const i of world.interactions ?? []) if (i.members.every((m) => on.includes(m))) effect += i.effect;
+    value = 1000 * (1 + effect) * Math.exp((world.sigma ?? 0.003) * normal(random));
+  }
+  return {
+    trialKey: key,
+    kind: step.kind,
+    outcome: value === null ? (failing ?? 'engine_failure') : 'ok',
+    throughput: value === null ? null : { requestsPerSec: value / 100, totalTokensPerSec: value, outputTokensPerSec: value / 2 },
+    executedOps: step.trial.recordOplist ? (world.executedOps ?? ['rms_norm', 'mul', 'mm']) : null,
+    durationMs: 1000,
+  };
+}
+
+export interface Drive {
+  readonly runs: RunStep[];
+  readonly end: DoneStep | FailStep;
+  readonly steps: Step[];
+}
+
+export function drive(policy: Policy, ctx: PolicyContext, world: FakeWorld, limit = 10_000): Drive {
+  const random = seededRandom(world.seed ?? 7);
+  const cursor = policy.start(ctx);
+  const runs: RunStep[] = [];
+  const steps: Step[] = [];
+  let step = cursor.next();
+  while (step.type === 'run') {
+    steps.push(step);
+    runs.push(step);
+    if (runs.length > limit) throw new Error('policy did not finish');
+    step = cursor.next(observe(world, step, runs.length - 1, random));
+  }
+  steps.push(step);
+  return { runs, end: step, steps };
+}

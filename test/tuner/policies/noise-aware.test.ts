@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { noiseAwarePolicy } from '../../../src/tuner/policies/noise-aware.js';
+import { defaultBudget, referenceInvocations } from '../../../src/tuner/policies/noise/schedule.js';
+import type { Decision, PolicyEvent } from '../../../src/tuner/policy.js';
+import { context, drive, type Drive } from './fake-world.js';
+
+const executedOps = ['mul', 'add', 'mm', 'silu', 'exp'];
+const ctx = context({ seed: 3 });
+
+function allEvents(d: Drive): PolicyEvent[] {
+  return [...d.runs.flatMap((r) => r.events), ...d.end.events];
+}
+
+function decisions(d: Drive): Decision[] {
+  return allEvents(d).filter((e): e is Decision => e.type === 'decision');
+}
+
+function result(d: Drive) {
+  assert.equal(d.end.type, 'done');
+  if (d.end.type !== 'done') throw new Error('unreachable');
+  return d.end.result;
+}
+
+describe('noise-aware policy', () => {
+  it('keeps a clear winner and validates it as combined_best', () => {
+    const d = drive(noiseAwarePolicy, ctx, { executedOps, effects: { 'mul=flagos': 0.03 } });
+    const r = result(d);
+    assert.deepEqual(r.opBackends, { mul: 'flagos' });
+    assert.equal(r.validated, true);
+    assert.ok(r.speedup !== null && r.low !== null && r.low > 0 && Math.abs(r.speedup - 0.03) < 0.01);
+    assert.ok(d.runs.some((s) => s.trial.prefix === 'combined_best' && s.kind === 'measure' && s.trial.opBackends['mul'] === 'flagos'));
+    assert.ok(r.summary.some((l) => /Validated speed-up: \+3\.\d\d% \(95% interval/.test(l)));
+  });
+
+  it('drops a big loser after one measured run', () => {
+    const d = drive(noiseAwarePolicy, ctx, { executedOps, effects: { 'mm=flagos': -0.13 } });
+    const mm = decisions(d).filter((x) => x.subject === 'op:mm:flagos');
+    assert.equal(mm.length, 1);
+    assert.equal(mm[0]?.verdict, 'dropped');
+    assert.equal(mm[0]?.runs, 1);
+    assert.deepEqual(
+      d.runs.filter((s) => s.trial.key === 'op:mm:flagos' && s.kind === 'measure').length,
+      1,
+    );
+  });
+
+  it('fails a crashing candidate after one run', () => {
+    const d = drive(noiseAwarePolicy, ctx, { executedOps, failing: { 'op:add:flagos': 'oom' } });
+    assert.equal(d.runs.filter((s) => s.trial.key === 'op:add:flagos').length, 1);
+    assert.equal(decisions(d).find((x) => x.subject === 'op:add:flagos')?.verdict, 'failed');
+  });
+
+  it('never returns interfering winners together', () => {
+    const world = {
+      executedOps,
+      effects: { 'mul=flagos': 0.02, 'silu=flagos': 0.025 },
+      interactions: [{ members: ['mul=flagos', 'silu=flagos'], effect: -0.06 }],
+    };
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const r = result(drive(noiseAwarePolicy, { ...ctx, seed }, { ...world, seed }));
+      assert.ok(Object.keys(r.opBackends).length <= 1, JSON.stringify(r.opBackends));
+      if (Object.keys(r.opBackends).length === 1) assert.equal(r.validated, true);
+    }
+  });
+
+  it('returns the baseline with a reason when nothing helps', () => {
+    const r = result(drive(noiseAwarePolicy, ctx, { executedOps, effects: { 'mm=flagos': -0.05 } }));
+    assert.deepEqual(r.opBackends, {});
+    assert.equal(r.validated, false);
+    assert.equal(r.speedup, null);
+    assert.ok(r.summary.some((l) => /No set validated \(no operator was accepted\)/.test(l)));
+  });
+
+  it('stays within a given budget and within 1.5x the reference by default', () => {
+    const noisy = { executedOps, sigma: 0.01, effects: { 'mul=flagos': 0.006, 'exp=flagos': 0.004 } };
+    const tight = drive(noiseAwarePolicy, { ...ctx, budget: 20 }, noisy);
+    assert.ok(tight.runs.length <= 20, `${tight.runs.length}`);
+    const table = Object.fromEntries(executedOps.map((op) => [op, ['flagos' as const]]));
+    const free = drive(noiseAwarePolicy, ctx, noisy);
+    assert.ok(free.runs.length <= defaultBudget(2, table));
+    assert.equal(defaultBudget(2, table), Math.floor(1.5 * referenceInvocations(2, table)));
+  });
+
+  it('explains every candidate with exactly one decision', () => {
+    const d = drive(noiseAwarePolicy, ctx, { executedOps, sigma: 0.008, effects: { 'mul=flagos': 0.01, 'mm=flagos': -0.13 } });
+    const perCandidate = decisions(d).filter((x) => x.op !== null);
+    assert.deepEqual(perCandidate.map((x) => x.subject).sort(), executedOps.map((op) => `op:${op}:flagos`).sort());
+    for (const x of perCandidate) {
+      assert.ok(x.reason.length > 20, x.reason);
+      assert.ok(x.verdict === 'failed' || (x.estimate !== null && x.low !== null && x.high !== null && x.low <= x.estimate && x.estimate <= x.high));
+      assert.ok(x.runs >= 1);
+    }
+  });
+
+  it('fails with E_NO_OPS when discovery finds nothing', () => {
+    const d = drive(noiseAwarePolicy, ctx, { executedOps: [] });
+    assert.equal(d.end.type, 'fail');
+    assert.equal(d.end.type === 'fail' && d.end.code, 'E_NO_OPS');
+  });
+});
