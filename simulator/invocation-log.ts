@@ -3,12 +3,12 @@
  * line when a run starts and one when it ends, for tests to check exactly what the tuner ran.
  * The same file counts earlier runs when no AUTOTUNE_RUN_KEY says where a run stands.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PluginEnv } from './plugin.js';
 
 /** The variables the plugin and the runner contract care about; absent ones are logged as null. */
-export const LOGGED_ENV = [
+const LOGGED_ENV = [
   'USE_FLAGGEMS',
   'VLLM_FL_FLAGOS_WHITELIST',
   'VLLM_FL_FLAGOS_BLACKLIST',
@@ -35,7 +35,7 @@ export function parseRunKey(value: string | undefined): RunKey | null {
   return { session: m[1] as string, step: Number(m[2]), trialOrdinal: Number(m[3]), trialKey: m[4] as string };
 }
 
-export function loggedEnv(env: PluginEnv): Record<string, string | null> {
+function loggedEnv(env: PluginEnv): Record<string, string | null> {
   return Object.fromEntries(LOGGED_ENV.map((name) => [name, env[name] ?? null]));
 }
 
@@ -64,13 +64,29 @@ export function positionFromLog(stateDir: string, signature: string): { step: nu
   let trialOrdinal = 0;
   for (const line of text.split('\n')) {
     const event = parseLine(line);
-    if (event?.event !== 'start') continue;
+    // Runs that never got past the command line have no signature and do not count.
+    if (event?.event !== 'start' || typeof event.signature !== 'string') continue;
     step++;
     if (event.signature === signature) trialOrdinal++;
   }
   return { step, trialOrdinal };
 }
 
-export function appendEvent(stateDir: string, event: Readonly<Record<string, unknown>>): void {
-  appendFileSync(logPath(stateDir), `${JSON.stringify(event)}\n`);
+export interface InvocationRecorder {
+  start(fields: Readonly<Record<string, unknown>>): void;
+  end(fields: Readonly<Record<string, unknown>>): void;
+}
+
+/** Writes start/end lines stamped with the pid and run key; does nothing without a state dir. */
+export function invocationRecorder(stateDir: string | null, env: PluginEnv): InvocationRecorder {
+  const common = { pid: process.pid, runKey: env['AUTOTUNE_RUN_KEY'] ?? null };
+  const append = (event: string, fields: Readonly<Record<string, unknown>>): void => {
+    if (stateDir === null) return;
+    mkdirSync(stateDir, { recursive: true });
+    appendFileSync(logPath(stateDir), `${JSON.stringify({ event, ...common, ...fields })}\n`);
+  };
+  return {
+    start: (fields) => append('start', { time: new Date().toISOString(), env: loggedEnv(env), ...fields }),
+    end: (fields) => append('end', fields),
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { simulate, type SimResult } from './model.js';
-import { appendEvent, loggedEnv, parseRunKey, positionFromLog } from './invocation-log.js';
+import { invocationRecorder, parseRunKey, positionFromLog } from './invocation-log.js';
 import { oplistText } from './oplist.js';
 import { readPluginConfig } from './plugin-config.js';
 import { resolvePlugin, signatureOf, type PluginEnv } from './plugin.js';
@@ -72,8 +72,8 @@ function writeOutputJson(path: string, s: Scenario, r: SimResult, numRequests: n
   writeFileSync(path, JSON.stringify(json, null, 4));
 }
 
-/** Runs one invocation; resolves to the exit status, or never when the scenario hangs. */
-export async function main(argv: readonly string[], env: PluginEnv = process.env): Promise<number> {
+/** argparse's view of the command line: an exit status when it ends the run, else null. */
+function commandLineStatus(argv: readonly string[]): number | null {
   const [command, benchType, ...args] = argv;
   if (command === '-v' || command === '--version') {
     process.stdout.write(`${VERSION}\n`);
@@ -95,54 +95,52 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
         : `argument bench_type: invalid choice: '${benchType}' (choose from ${choices(BENCH_TYPES)})`;
     return usageError(BENCH_USAGE, `vllm bench: error: ${problem}`);
   }
-  const numPromptsArg = argValue(args, '--num-prompts');
-  if (numPromptsArg !== null && !/^\d+$/.test(numPromptsArg)) {
-    const problem = `argument --num-prompts: invalid int value: '${numPromptsArg}'`;
+  const numPrompts = argValue(args, '--num-prompts');
+  if (numPrompts !== null && !/^\d+$/.test(numPrompts)) {
+    const problem = `argument --num-prompts: invalid int value: '${numPrompts}'`;
     return usageError('usage: vllm bench throughput [options]', `vllm bench throughput: error: ${problem}`);
   }
+  return null;
+}
+
+/** Runs one invocation; resolves to the exit status, or never when the scenario hangs. */
+export async function main(argv: readonly string[], env: PluginEnv = process.env): Promise<number> {
+  const stateDir = env['VLLM_SIM_STATE_DIR'] || null;
+  const recorder = invocationRecorder(stateDir, env);
+  const status = commandLineStatus(argv);
+  if (status !== null) {
+    recorder.start({ argv, signature: null });
+    recorder.end({ outcome: 'usage', exitCode: status, throughput: null });
+    return status;
+  }
+  const args = argv.slice(2);
+  const numPromptsArg = argValue(args, '--num-prompts');
 
   let scenario: Scenario;
   try {
     scenario = loadScenarioCached(env['VLLM_SIM_SCENARIO'] || 'typical');
   } catch (error) {
     process.stderr.write(`vllm-sim: ${error instanceof Error ? error.message : String(error)}\n`);
+    recorder.start({ argv, signature: null });
+    recorder.end({ outcome: 'simulator_error', exitCode: 1, throughput: null });
     return 1;
   }
   const numRequests = numPromptsArg !== null ? Number(numPromptsArg) : scenario.baseline.numRequests;
-  const stateDir = env['VLLM_SIM_STATE_DIR'] || null;
   const configFile = readPluginConfig(env['VLLM_FL_CONFIG']);
   const config = configFile.kind === 'parsed' ? configFile.value : null;
   const signature =
     configFile.kind === 'invalid' ? 'invalid:config_file' : signatureOf(resolvePlugin(scenario, env, config));
-  const runKey = env['AUTOTUNE_RUN_KEY'] ?? null;
   // AUTOTUNE_RUN_KEY says where the run stands; otherwise the simulator's own log counts earlier runs.
-  const position =
-    parseRunKey(runKey ?? undefined) ??
-    (stateDir !== null ? positionFromLog(stateDir, signature) : { step: 0, trialOrdinal: 0 });
-  const common = { pid: process.pid, runKey };
-  if (stateDir !== null) {
-    appendEvent(stateDir, {
-      event: 'start',
-      ...common,
-      time: new Date().toISOString(),
-      argv: [...argv],
-      scenario: scenario.name,
-      env: loggedEnv(env),
-      config,
-      signature,
-      step: position.step,
-      trialOrdinal: position.trialOrdinal,
-    });
-  }
+  const runKey = env['AUTOTUNE_RUN_KEY'];
+  const { step, trialOrdinal } =
+    parseRunKey(runKey) ?? (stateDir !== null ? positionFromLog(stateDir, signature) : { step: 0, trialOrdinal: 0 });
+  recorder.start({ argv, scenario: scenario.name, config, signature, step, trialOrdinal });
   if (configFile.kind === 'invalid') {
     process.stderr.write(configParseTraceback(configFile.message).map((l) => `${l}\n`).join(''));
-    if (stateDir !== null) {
-      appendEvent(stateDir, { event: 'end', ...common, outcome: 'config_error', exitCode: 1, throughput: null });
-    }
+    recorder.end({ outcome: 'config_error', exitCode: 1, throughput: null });
     return 1;
   }
 
-  const { step, trialOrdinal } = position;
   const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '' });
   const oplistPath = env['FLAGGEMS_ENABLE_OPLIST_PATH'];
   if (result.flaggemsOn && oplistPath && result.outcome !== 'config_error') {
@@ -169,16 +167,12 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
   }
   const outputJson = argValue(args, '--output-json');
   if (outputJson !== null) writeOutputJson(outputJson, scenario, result, numRequests);
-  if (stateDir !== null) {
-    appendEvent(stateDir, {
-      event: 'end',
-      ...common,
-      outcome: result.outcome,
-      exitCode: transcript.exitCode,
-      throughput: result.throughput,
-      active: result.active,
-      executedOps: result.executedOps,
-    });
-  }
+  recorder.end({
+    outcome: result.outcome,
+    exitCode: transcript.exitCode,
+    throughput: result.throughput,
+    active: result.active,
+    executedOps: result.executedOps,
+  });
   return transcript.exitCode;
 }

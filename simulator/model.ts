@@ -152,7 +152,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
  * The plugin inputs of running exactly `opBackends`, the way autotune's combined trial sets
  * them: FlagGems on with a whitelist of the flagos ops, OOT registration for the OOT ops.
  */
-export function pluginInputsFor(
+function pluginInputsFor(
   s: Scenario,
   opBackends: Readonly<Record<string, Backend>>,
   attention: AttentionBackend | null,

@@ -69,7 +69,7 @@ function backendOfToken(token: string): Backend | null {
   return BACKEND_TOKENS.has(base) ? (base as Backend) : null;
 }
 
-export function attentionOf(env: PluginEnv, fallback: AttentionBackend): AttentionBackend {
+function attentionOf(env: PluginEnv, fallback: AttentionBackend): AttentionBackend {
   const value = env['VLLM_ATTENTION_BACKEND'];
   return value === 'FLASH_ATTN' || value === 'FLASHINFER' ? value : fallback;
 }

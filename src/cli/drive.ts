@@ -7,13 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AutotuneError, isAutotuneError } from '../errors.js';
 import { createSessionLogger, logEngineEvent } from '../log.js';
-import { isProcessAlive, killProcessGroup, LocalRunner, processEnvironHasRunKey } from '../runners/local.js';
+import { isProcessAlive, LocalRunner } from '../runners/local.js';
 import { userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
 import { acquireLease, heartbeat, releaseLease } from '../store/lease.js';
-import type { RunRecord, SessionRecord } from '../store/records.js';
-import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
+import { reapRunningRuns } from './reap.js';
 import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
@@ -29,23 +28,6 @@ export interface DriveOptions {
   readonly console: boolean;
   /** Echo the benchmark's own output to the console. */
   readonly echo: boolean;
-}
-
-/** The key the run's child carried in AUTOTUNE_RUN_KEY (see runSession). */
-function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]): string {
-  const ordinal = all.filter((r) => r.trialKey === run.trialKey && r.step < run.step && r.outcome !== 'interrupted' && r.outcome !== 'running').length;
-  return `${sessionId}:${run.step}:${ordinal}:${run.trialKey}`;
-}
-
-/** Kills benchmark process groups a dead worker left behind, but only ones that are provably ours. */
-function reapOrphans(store: Store, session: SessionRecord, log: (line: string) => void): void {
-  const all = loadRuns(store, session.id);
-  for (const run of markRunningRunsInterrupted(store, session.id)) {
-    if (run.pid === null || !isProcessAlive(run.pid)) continue;
-    if (!processEnvironHasRunKey(run.pid, runKeyOf(session.id, run, all))) continue;
-    killProcessGroup(run.pid, 'SIGKILL');
-    log(`killed benchmark process group ${run.pid} left running by the previous worker (run ${run.seq})`);
-  }
 }
 
 function holderMessage(sessionId: string, pid: number, host: string): string {
@@ -89,7 +71,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
   }, HEARTBEAT_MS);
 
   try {
-    reapOrphans(store, session, print);
+    for (const note of reapRunningRuns(store, session.id)) print(`${note}, left running by the previous worker`);
     clearStop(store, session.id);
     updateSessionState(store, session.id, 'running');
     logger.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');

@@ -37,18 +37,21 @@ export function finalSummary(r: FinalResult): string[] {
   return lines;
 }
 
-/** Keeps track of the current round so headers print once per round. */
+const ROUND_ORDER: readonly RoundId[] = ['1a', '1b', '1c', '2', '3'];
+
+/** Headers print once per round; a baseline anchor measured later does not reopen round 1a. */
 export function createRenderer(write: (line: string) => void): (event: EngineEvent) => void {
-  let round: RoundId | null = null;
+  let round = -1;
   return (event) => {
     switch (event.type) {
       case 'replayed':
         write(`Resuming: ${event.runs} completed runs restored from the database`);
         return;
       case 'run-start': {
-        if (event.trial.round !== round) {
-          round = event.trial.round;
-          write(`=== ${ROUND_TITLES[round]} ===`);
+        const index = ROUND_ORDER.indexOf(event.trial.round);
+        if (index > round) {
+          round = index;
+          write(`=== ${ROUND_TITLES[event.trial.round]} ===`);
         }
         const which = event.kind === 'warmup' ? `warm-up ${event.warmupIndex ?? ''}`.trim() : 'benchmark';
         write(`[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: ${which} -> ${event.logPath}`);

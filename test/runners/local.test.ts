@@ -52,7 +52,8 @@ async function waitForFile(path: string): Promise<string> {
   throw new Error(`${path} never appeared`);
 }
 
-describe('LocalRunner', () => {
+// A broken group kill would hang rather than fail; the timeout turns that into a failure.
+describe('LocalRunner', { timeout: 15_000 }, () => {
   it('runs a successful benchmark: env, argv, streamed log and echo, merged result, oplist', async () => {
     const bin = await fakeVllm('vllm-ok', `
       const args = process.argv.slice(2);
@@ -172,18 +173,21 @@ describe('LocalRunner', () => {
     assert.equal(isProcessGroupAlive(leader), false);
   });
 
-  it('sweeps children that outlive a benchmark which exited normally', async () => {
+  it('sweeps children that outlive a benchmark which exited normally, without waiting for the timeout', async () => {
+    // One survivor keeps the output pipe open (the run would otherwise last until the timeout), one does not.
     const bin = await fakeVllm('vllm-orphan', `
       const { spawn } = require('node:child_process');
-      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-      fs.writeFileSync(process.env.GRANDCHILD_PID_FILE, String(child.pid));
+      const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'inherit' });
+      const quiet = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      fs.writeFileSync(process.env.GRANDCHILD_PID_FILE, holder.pid + ' ' + quiet.pid);
       console.log('Throughput: 1.00 requests/s, 2.00 total tokens/s, 3.00 output tokens/s');
       process.exit(0);
     `);
-    const pidFile = join(dir, 'orphan-grandchild.pid');
-    const result = await runner.run(request('orphan', bin, { baseEnv: { PATH: process.env['PATH'], GRANDCHILD_PID_FILE: pidFile } }));
+    const pidFile = join(dir, 'orphan-grandchildren.pid');
+    const result = await runner.run(request('orphan', bin, { timeoutMs: 8000, baseEnv: { PATH: process.env['PATH'], GRANDCHILD_PID_FILE: pidFile } }));
     assert.equal(result.outcome, 'ok');
-    assert.equal(isProcessAlive(Number(await readFile(pidFile, 'utf8'))), false);
+    assert.ok(result.durationMs < 4000, String(result.durationMs));
+    for (const pid of (await readFile(pidFile, 'utf8')).split(' ')) assert.equal(isProcessAlive(Number(pid)), false, pid);
   });
 
   it('an abort kills the group and reports interrupted', async () => {

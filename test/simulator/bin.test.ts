@@ -74,12 +74,19 @@ test('without a run key, step and trial ordinal count earlier runs in the state 
   const dir = tempDir();
   const baseline = { USE_FLAGGEMS: '0', VLLM_FL_OOT_ENABLED: '0', VLLM_SIM_STATE_DIR: dir };
   runVllm(ARGS, baseline);
+  assert.equal(runVllm(['bench', 'throughput', '--num-prompts', 'x'], baseline).status, 2);
   runVllm(ARGS, baseline);
   runVllm(ARGS, { ...baseline, USE_FLAGGEMS: '1', VLLM_FL_FLAGOS_WHITELIST: 'mm' });
-  const starts = readJsonLines(join(dir, 'invocations.jsonl')).filter((e) => e['event'] === 'start');
+  const events = readJsonLines(join(dir, 'invocations.jsonl'));
+  assert.deepEqual(
+    events.slice(2, 4).map((e) => (e['event'] === 'start' ? e['signature'] : e['outcome'])),
+    [null, 'usage'],
+  );
+  const starts = events.filter((e) => e['event'] === 'start' && e['signature'] !== null);
   assert.deepEqual(
     starts.map((e) => [e['step'], e['trialOrdinal']]),
     [[0, 0], [1, 1], [2, 0]],
+    'a run that never got past the command line is no step',
   );
 });
 

@@ -6,13 +6,13 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutotuneError } from '../../errors.js';
-import { isProcessAlive, killProcessGroup } from '../../runners/local.js';
+import { isProcessAlive } from '../../runners/local.js';
 import type { Store } from '../../store/db.js';
 import { releaseLease } from '../../store/lease.js';
 import type { SessionRecord } from '../../store/records.js';
-import { markRunningRunsInterrupted } from '../../store/runs.js';
 import { getSession, requestStop, updateSessionState } from '../../store/sessions.js';
 import { lookupSession } from '../lookup.js';
+import { reapRunningRuns } from '../reap.js';
 import { displayState } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 
@@ -33,9 +33,7 @@ function signalWorker(session: SessionRecord, signal: NodeJS.Signals): boolean {
 function forceStop(store: Store, session: SessionRecord): string[] {
   const notes: string[] = [];
   if (signalWorker(session, 'SIGKILL')) notes.push(`killed worker pid ${session.lease?.pid}`);
-  for (const run of markRunningRunsInterrupted(store, session.id)) {
-    if (run.pid !== null && killProcessGroup(run.pid, 'SIGKILL')) notes.push(`killed benchmark process group ${run.pid} (run ${run.seq})`);
-  }
+  notes.push(...reapRunningRuns(store, session.id));
   if (session.lease !== null) releaseLease(store, session.id, session.lease.token);
   updateSessionState(store, session.id, 'stopped');
   return notes;
