@@ -40,7 +40,7 @@ export function runSession(policy: Policy, scenario: Scenario, ctx: PolicyContex
     const trial = step.trial;
     const trialOrdinal = ordinals.get(trial.key) ?? 0;
     ordinals.set(trial.key, trialOrdinal + 1);
-    const sim = simulate(scenario, { env: envOf(trial), config: trial.config, trialOrdinal, step: invocations, runKey: `bench-${invocations}` });
+    const sim = simulate(scenario, { env: envOf(trial), config: trial.config, trialOrdinal, step: invocations, runKey: `bench:${invocations}:${trialOrdinal}:${trial.key}` });
     invocations += 1;
     const observation: Observation = {
       trialKey: trial.key,

@@ -1,8 +1,9 @@
 /**
  * The simulated benchmark: from a scenario and one invocation's environment to its outcome and
  * throughput. Pure and deterministic: every random draw is keyed on (scenario seed,
- * configuration signature, trial ordinal), never on the run key, so a re-run of the same
- * logical run reproduces the same number.
+ * configuration signature, trial key, trial ordinal), never on the session or step, so a
+ * re-run of the same logical run reproduces the same number, while two trials that happen to
+ * share a configuration (a one-op combination and that op's own trial) draw independent noise.
  */
 import type { AttentionBackend, Backend, Metric } from '../src/tuner/types.js';
 import { baselineOf, trueLogEffect, type TrueLogEffect } from './effects.js';
@@ -94,6 +95,11 @@ function driftAt(s: Scenario, step: number): number {
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** The trial key inside an AUTOTUNE_RUN_KEY (`<session>:<step>:<ordinal>:<trialKey>`), or ''. */
+function trialKeyOf(runKey: string): string {
+  return /^[^:]*:\d+:\d+:(.*)$/s.exec(runKey)?.[1] ?? '';
+}
+
 export function simulate(s: Scenario, input: SimInput): SimResult {
   const resolution = resolvePlugin(s, input.env, input.config);
   const signature = signatureOf(resolution);
@@ -128,7 +134,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
   const failure = firstFailure(s, c);
   if (failure !== null) return { ...common, outcome: failure.kind, throughput: null, failure, breakdown: null };
 
-  const key = `${s.seed}|${signature}|${input.trialOrdinal}`;
+  const key = `${s.seed}|${signature}|${trialKeyOf(input.runKey)}|${input.trialOrdinal}`;
   const anyFlagos = Object.values(c.active).includes('flagos');
   const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
   const isOutlier = uniform(`${key}|outlier`) < s.noise.outlierProbability;

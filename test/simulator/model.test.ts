@@ -8,11 +8,13 @@ const close = (a: number, b: number, tol = 1e-9): void => assert.ok(Math.abs(a -
 const OFF = { USE_FLAGGEMS: '0', VLLM_FL_OOT_ENABLED: '0' };
 const only = (ops: string): Record<string, string> => ({ USE_FLAGGEMS: '1', VLLM_FL_FLAGOS_WHITELIST: ops, VLLM_FL_OOT_ENABLED: '0' });
 
-test('the same input always gives the same output; the run key is no seed', () => {
+test('the same input always gives the same output; only the trial key of the run key seeds noise', () => {
   const s = loadScenario('noisy');
   const a = simulate(s, input(only('mul'), { trialOrdinal: 2, step: 9, runKey: 'a:9:2:x' }));
   assert.deepEqual(simulate(s, input(only('mul'), { trialOrdinal: 2, step: 9, runKey: 'a:9:2:x' })), a);
-  assert.deepEqual(simulate(s, input(only('mul'), { trialOrdinal: 2, step: 9, runKey: 'other' })), a);
+  assert.deepEqual(simulate(s, input(only('mul'), { trialOrdinal: 2, step: 9, runKey: 'another-session:9:2:x' })), a);
+  const otherTrial = simulate(s, input(only('mul'), { trialOrdinal: 2, step: 9, runKey: 'a:9:2:combined:mul=flagos' }));
+  assert.notEqual(otherTrial.throughput?.totalTokensPerSec, a.throughput?.totalTokensPerSec);
   const next = simulate(s, input(only('mul'), { trialOrdinal: 3, step: 9 }));
   assert.notEqual(next.throughput?.totalTokensPerSec, a.throughput?.totalTokensPerSec);
 });
