@@ -1,143 +1,43 @@
 /**
  * The default policy: decides under noise instead of by single samples.
  *
- * 1. Rounds 1a/1b/1c as in the reference (baseline warm-up + two measured runs for a first
- *    noise estimate; 1b and 1c once each, 1c for discovery).
- * 2. Screening: every operator/backend candidate in a seeded random order, one cold warm-up per
- *    new configuration, then measured runs; a baseline anchor every few runs so comparisons are
- *    against the time-local baseline. A three-way rule on ln-throughput with a pooled noise
- *    estimate accepts, rejects (big losers and failures after one run) or re-queues.
- * 3. Combination: the accepted operators must prove themselves together (see combination.ts).
+ * 1. Rounds 1a/1b/1c as in the reference: the baseline's warm-up and two measured runs (a first
+ *    noise estimate), 1b and 1c once each, 1c for discovery.
+ * 2. Screening (noise/screening.ts): every operator/backend candidate once, then more runs where
+ *    a wrong call would cost most, with baseline anchors interleaved. One model of the whole
+ *    session (noise/model.ts) turns all runs into effects with standard errors.
+ * 3. The candidate set (noise/selection.ts): each operator's best backend when its estimate is
+ *    positive. It must then prove itself as a whole (noise/combination.ts).
  * Only a validated set is returned; otherwise the answer is the baseline, with the reason.
  */
 import { discoverOps } from '../discovery.js';
 import type { FinalResult, Policy, PolicyContext } from '../policy.js';
 import { fakeGemsTrial, gemsEnableTrial } from '../trials.js';
-import type { Backend, Observation } from '../types.js';
 import { cursorOf, type PolicyGenerator } from './cursor.js';
 import { describeSet, pct } from './format.js';
-import { chooseSet, type AcceptedOp, type CombinationParams } from './noise/combination.js';
-import { classify, interval, leans, type RuleParams } from './noise/decision-rule.js';
-import type { Comparison } from './noise/estimation.js';
-import { candidatesOf, defaultBudget, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
-import { isDeterministicFailure, Session, type Runs } from './noise/session.js';
+import { chooseSet, type CombinationParams } from './noise/combination.js';
+import { interval } from './noise/decision-rule.js';
+import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
+import { screen } from './noise/screening.js';
+import { opBackendsOf, planSet } from './noise/selection.js';
+import { Session } from './noise/session.js';
 
-/** Measured candidate runs between two baseline anchors. */
-const ANCHOR_EVERY = 5;
-const RULE = { zAccept: 2.0, zReject: 1.0, maxRuns: 4, zLean: 1.0 } as const;
-const COMBINATION: CombinationParams = { zValidate: 1.645, confirmPairs: 2, searchPairs: 2 };
-
-type Status = 'open' | 'kept' | 'dropped' | 'failed' | 'inconclusive';
-
-interface CandidateState {
-  readonly candidate: Candidate;
-  status: Status;
-  failures: number;
-  comparison: Comparison | null;
-}
-
-function* screen(session: Session, candidates: readonly Candidate[], rule: RuleParams, reserve: number): Runs<CandidateState[]> {
-  const states: CandidateState[] = candidates.map((candidate) => ({ candidate, status: 'open', failures: 0, comparison: null }));
-  const runsOf = (s: CandidateState): number => session.ledger.samplesOf(s.candidate.trial.key).length;
-
-  const settle = (s: CandidateState, status: Exclude<Status, 'open'>, reason: string): void => {
-    s.status = status;
-    const i = s.comparison === null ? null : interval(s.comparison);
-    session.emit({
-      type: 'decision',
-      subject: s.candidate.trial.key,
-      op: s.candidate.op,
-      backend: s.candidate.backend,
-      verdict: status,
-      estimate: i?.estimate ?? null,
-      low: i?.low ?? null,
-      high: i?.high ?? null,
-      runs: runsOf(s),
-      reason,
-    });
-  };
-
-  const evaluate = (final: boolean): void => {
-    for (const s of states) {
-      if (s.status !== 'open' || runsOf(s) === 0) continue;
-      const c = session.ledger.compare(s.candidate.trial.key);
-      if (c === null) continue;
-      s.comparison = c;
-      const i = interval(c);
-      const said = `${pct(i.estimate)} vs baseline, 95% interval [${pct(i.low)}, ${pct(i.high)}], ${c.runs} run(s), noise ${pct(session.ledger.noise().sigma)}`;
-      const call = classify(c, rule);
-      if (call === 'accept') settle(s, 'kept', `${said}: significant and at least ${pct(rule.minGain)}`);
-      else if (call === 'reject') settle(s, 'dropped', `${said}: cannot plausibly reach ${pct(rule.minGain)}`);
-      else if (runsOf(s) >= rule.maxRuns || final) {
-        const why = final && runsOf(s) < rule.maxRuns ? 'when the budget ran out' : `after ${rule.maxRuns} runs`;
-        if (leans(c, rule)) settle(s, 'kept', `${said}: likely at least ${pct(rule.minGain)} ${why}; kept for the set validation`);
-        else settle(s, 'inconclusive', `${said}: still undecided ${why}`);
-      }
-    }
-  };
-
-  // New candidates first, in the seeded order; then repeats, spreading runs over the undecided
-  // ones (fewest runs first, the most promising among equals).
-  const nextWork = (): CandidateState | undefined => {
-    const open = states.filter((s) => s.status === 'open' && runsOf(s) < rule.maxRuns);
-    const fresh = open.find((s) => session.ledger.runsOf(s.candidate.trial.key) === 0);
-    if (fresh !== undefined) return fresh;
-    return open.sort((a, b) => runsOf(a) - runsOf(b) || (b.comparison?.delta ?? Infinity) - (a.comparison?.delta ?? Infinity))[0];
-  };
-
-  let sinceAnchor = 0;
-  for (let work = nextWork(); work !== undefined; work = nextWork()) {
-    const isNew = session.ledger.runsOf(work.candidate.trial.key) === 0 && session.ledger.warmupsNeeded();
-    const cost = (isNew ? 2 : 1) + (sinceAnchor + 1 >= ANCHOR_EVERY ? 1 : 0);
-    if (session.budget.left - cost < reserve) break;
-    const observation: Observation | null = yield* session.measureWarm(work.candidate.trial);
-    if (observation === null) break;
-    if (observation.outcome !== 'ok') {
-      work.failures += 1;
-      // Crashes and OOMs belong to the configuration; a timeout or lost result gets one retry.
-      if (isDeterministicFailure(observation) || work.failures > 1) {
-        settle(work, 'failed', `run ended with ${observation.outcome}${work.failures > 1 ? ' twice' : ''}`);
-      }
-      continue;
-    }
-    sinceAnchor += 1;
-    if (sinceAnchor >= ANCHOR_EVERY) {
-      yield* session.anchor();
-      sinceAnchor = 0;
-      evaluate(false);
-    }
-  }
-  if (sinceAnchor > 0 && session.budget.left > reserve) yield* session.anchor();
-  evaluate(true);
-  for (const s of states) if (s.status === 'open') settle(s, 'inconclusive', runsOf(s) === 0 ? 'not measured: budget reached' : 'undecided when the budget ran out');
-  return states;
-}
-
-/** The best accepted backend of each operator. */
-function acceptedOps(session: Session, states: readonly CandidateState[]): AcceptedOp[] {
-  const byOp = new Map<string, AcceptedOp>();
-  for (const s of states) {
-    if (s.status !== 'kept' || s.comparison === null) continue;
-    const current = byOp.get(s.candidate.op);
-    if (current !== undefined && current.comparison.delta >= s.comparison.delta) continue;
-    const { op, backend, attention, trial } = s.candidate;
-    byOp.set(op, { op, backend, attention, samples: session.ledger.samplesOf(trial.key), comparison: s.comparison });
-  }
-  return [...byOp.values()];
-}
+/** Runs of the final stage: measuring the set in pairs with anchors, plus a share for a subset search. */
+const FINAL_PAIRS = 3;
+const SEARCH_SHARE = 0.1;
+/** One-sided z (95%) the final set's gain must clear above zero. */
+const Z_VALIDATE = 1.645;
 
 function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   const session = new Session(ctx.metric, ctx.budget);
-  const rule: RuleParams = { minGain: ctx.minGain, ...RULE };
-
-  yield* session.run(session.baseline, 'warmup', 1);
-  yield* session.run(session.baseline, 'measure');
-  yield* session.run(session.baseline, 'measure');
+  for (let i = 0; i < 3; i++) yield* session.anchor();
   // 1b is informational (the cost of loading FlagGems); one run is enough for its history row.
-  yield* session.run(fakeGemsTrial(), 'measure');
+  const fakeGems = fakeGemsTrial();
+  yield* session.run(fakeGems, fakeGems.key, 'measure');
   let executed: readonly string[] | null = null;
+  const gemsEnable = gemsEnableTrial();
   for (let attempt = 0; attempt < 2 && executed === null; attempt++) {
-    const o = yield* session.run(gemsEnableTrial(), 'measure');
+    const o = yield* session.run(gemsEnable, gemsEnable.key, 'measure');
     if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
     if (o.outcome === 'ok') break;
   }
@@ -158,20 +58,46 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   session.budget.setLimit(limit);
 
   const candidates = shuffled(candidatesOf(ops.final), seededRandom(ctx.seed));
-  const reserve = 1 + 2 * COMBINATION.confirmPairs;
-  const states = yield* screen(session, candidates, rule, reserve);
-  const accepted = acceptedOps(session, states);
-  session.emit({ type: 'best', opBackends: Object.fromEntries(accepted.map((a) => [a.op, a.backend])) as Record<string, Backend> });
-  session.emit({ type: 'note', level: 'info', message: `screening done: ${accepted.length} operator(s) accepted, to be validated together` });
+  const reserve = 2 * FINAL_PAIRS + Math.round(SEARCH_SHARE * limit);
+  const screened = (yield* screen(session, candidates, reserve)).map((s) => ({
+    candidate: s.candidate,
+    failure: s.failure,
+    comparison: session.ledger.compare(s.candidate.trial.key),
+  }));
+  const plan = planSet(screened);
+  for (const v of plan.verdicts) {
+    const i = v.comparison === null ? null : interval(v.comparison);
+    session.emit({
+      type: 'decision',
+      subject: v.candidate.trial.key,
+      op: v.candidate.op,
+      backend: v.candidate.backend,
+      verdict: v.verdict,
+      estimate: i?.estimate ?? null,
+      low: i?.low ?? null,
+      high: i?.high ?? null,
+      runs: session.ledger.samplesOf(v.candidate.trial.key),
+      reason: v.reason,
+    });
+  }
+  session.emit({ type: 'best', opBackends: opBackendsOf(plan.members) });
+  session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) with a positive estimate, to be validated together` });
 
-  const choice = yield* chooseSet(session, accepted, COMBINATION);
+  const combination: CombinationParams = { minGain: ctx.minGain, zValidate: Z_VALIDATE, pairs: FINAL_PAIRS };
+  const choice = yield* chooseSet(session, plan, combination);
   session.emit({ type: 'best', opBackends: choice.opBackends });
 
-  const { sigma, df } = session.ledger.noise();
-  const summary: string[] = [`Noise (run-to-run, pooled): ${pct(sigma)} over ${df} degrees of freedom`];
-  const counts = (status: Status): number => states.filter((s) => s.status === status).length;
+  const noise = session.ledger.noise();
+  const fit = session.ledger.fit();
+  const summary: string[] = [
+    `Noise (run-to-run, pooled): ${pct(noise.plain)} without FlagGems kernels, ${pct(noise.gems)} with them, over ${noise.df} degrees of freedom`,
+    `Cold first runs: ${pct(Math.expm1(fit.coldPenalty))}, fading by ${fit.structure.decay} per run; ` +
+      (Number.isFinite(fit.structure.spacing) ? `level drift followed with knots every ${fit.structure.spacing} runs` : 'no drift detected') +
+      `; ${fit.outliers.length} outlier run(s) set aside`,
+  ];
+  const counts = (verdict: string): number => plan.verdicts.filter((v) => v.verdict === verdict).length;
   summary.push(
-    `Candidates: ${states.length} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})`,
+    `Candidates: ${plan.verdicts.length} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})`,
   );
   const i = choice.comparison === null ? null : interval(choice.comparison);
   if (choice.validated && i !== null) {

@@ -1,133 +1,122 @@
 /**
- * From accepted single operators to one validated set. Effects need not add up (two winners
- * may interfere), so the union is measured interleaved with baseline and must beat both the
- * baseline and the best single operator; otherwise forward selection from the best single
- * operator keeps an addition only when the measured set improves, and the survivor is
- * confirmed as `combined_best` before it may be written as the answer.
+ * From the candidate set to one validated set. Effects need not add up (two winners may
+ * interfere), so the set is measured as a whole, each run paired with a baseline anchor, and
+ * must be significantly faster than the baseline, by at least minGain, and not worse than its
+ * best single operator. The measured gain over the sum of single gains (additivity) is
+ * reported. When the set fails, forward selection from the best single operator keeps each
+ * addition that measures better, and the survivor is confirmed with fresh runs before it may
+ * be written as the answer.
  */
-import type { Backend, AttentionBackend } from '../../types.js';
+import type { AttentionBackend, Backend } from '../../types.js';
 import { combinedTrial } from '../../trials.js';
 import { describeSet, pct } from '../format.js';
-import { interval } from './decision-rule.js';
-import type { Comparison, Sample } from './estimation.js';
+import { clears, interval } from './decision-rule.js';
+import type { Comparison } from './estimation.js';
+import { opBackendsOf, type Member, type PlannedSet } from './selection.js';
 import type { Runs, Session } from './session.js';
-
-export interface AcceptedOp {
-  readonly op: string;
-  readonly backend: Backend;
-  readonly attention: AttentionBackend | null;
-  /** The operator's own screening runs and their comparison with baseline. */
-  readonly samples: readonly Sample[];
-  readonly comparison: Comparison;
-}
 
 export interface SetChoice {
   readonly opBackends: Record<string, Backend>;
   readonly attention: AttentionBackend | null;
   readonly validated: boolean;
+  /** The measurement the answer rests on: the set's own runs, fresh ones after a search. */
   readonly comparison: Comparison | null;
   readonly reason: string;
 }
 
 export interface CombinationParams {
-  /** Standard errors a set's gain must clear above zero (one-sided). */
+  readonly minGain: number;
+  /** One-sided z a set's gain must clear above zero. */
   readonly zValidate: number;
-  /** Measured runs (each followed by a baseline anchor) per set checked. */
-  readonly confirmPairs: number;
-  readonly searchPairs: number;
+  /** Runs of the set (each followed by an anchor) when it is first measured or confirmed. */
+  readonly pairs: number;
 }
 
-function setOf(ops: readonly AcceptedOp[]): { opBackends: Record<string, Backend>; attention: AttentionBackend | null } {
-  const opBackends: Record<string, Backend> = {};
-  for (const a of ops) opBackends[a.op] = a.backend;
-  // One attention backend per process: the strongest reference-backend operator picks it.
-  const attention = ops.find((a) => a.attention !== null)?.attention ?? null;
-  return { opBackends, attention };
-}
-
-/** Invocations needed to check a set: its warm-up when new, then measure+anchor pairs. */
-function costOf(session: Session, key: string, pairs: number): number {
-  return (session.ledger.runsOf(key) === 0 && session.ledger.warmupsNeeded() ? 1 : 0) + 2 * pairs;
-}
-
-function* measureSet(session: Session, ops: readonly AcceptedOp[], prefix: string, pairs: number): Runs<Comparison | null> {
-  const { opBackends, attention } = setOf(ops);
-  const trial = combinedTrial(opBackends, prefix, attention);
-  for (let i = 0; i < pairs && session.budget.left >= costOf(session, trial.key, 1); i++) {
-    const observation = yield* session.measureWarm(trial);
-    if (observation === null || observation.outcome !== 'ok') break;
-    yield* session.anchor();
-  }
-  // A one-operator set runs exactly the operator's own configuration: its screening runs count too.
-  const own = ops.length === 1 ? (ops[0]?.samples ?? []) : [];
-  return session.ledger.compareSamples([...session.ledger.samplesOf(trial.key), ...own]);
-}
-
-function passes(c: Comparison | null, best: AcceptedOp, p: CombinationParams): boolean {
-  if (c === null) return false;
-  const notWorseThanBest = c.delta >= best.comparison.delta - p.zValidate * Math.hypot(c.se, best.comparison.se);
-  return c.delta - p.zValidate * c.se > 0 && notWorseThanBest;
-}
+/** The label fresh confirmation runs are kept under, apart from the set's search runs. */
+const confirmLabel = (key: string): string => `${key}#confirm`;
 
 function describe(c: Comparison | null): string {
   if (c === null) return 'no successful measurement';
   const i = interval(c);
-  return `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}] over ${c.runs} runs`;
+  return `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}] over ${c.runs} run(s)`;
 }
 
-/** Emits one decision per set measured and returns the set to write. */
-export function* chooseSet(session: Session, accepted: readonly AcceptedOp[], p: CombinationParams): Runs<SetChoice> {
-  const ranked = [...accepted].sort((a, b) => b.comparison.delta - a.comparison.delta);
-  const best = ranked[0];
-  if (best === undefined) {
-    return { opBackends: {}, attention: null, validated: false, comparison: null, reason: 'no operator was accepted' };
-  }
-  const decide = (ops: readonly AcceptedOp[], c: Comparison | null, ok: boolean, why: string): void => {
-    const estimate = c === null ? null : interval(c);
+export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationParams): Runs<SetChoice> {
+  const { members, attention } = plan;
+  const best = members[0];
+  const none = (reason: string, comparison: Comparison | null = null): SetChoice => ({ opBackends: {}, attention: null, validated: false, comparison, reason });
+  if (best === undefined) return none('no operator measured faster than the baseline');
+
+  const trialOf = (set: readonly Member[], prefix: string) => combinedTrial(opBackendsOf(set), prefix, set.some((m) => m.candidate.attention !== null) ? attention : null);
+  const decide = (set: readonly Member[], c: Comparison | null, ok: boolean, why: string): void => {
+    const i = c === null ? null : interval(c);
     session.emit({
       type: 'decision',
-      subject: `set ${describeSet(setOf(ops).opBackends)}`,
+      subject: `set ${describeSet(opBackendsOf(set))}`,
       op: null,
       backend: null,
       verdict: c === null ? 'failed' : ok ? 'kept' : 'dropped',
-      estimate: estimate?.estimate ?? null,
-      low: estimate?.low ?? null,
-      high: estimate?.high ?? null,
+      estimate: i?.estimate ?? null,
+      low: i?.low ?? null,
+      high: i?.high ?? null,
       runs: c?.runs ?? 0,
       reason: `${describe(c)}; ${why}`,
     });
   };
-
-  const union = yield* measureSet(session, ranked, 'combined_best', p.confirmPairs);
-  if (passes(union, best, p)) {
-    decide(ranked, union, true, 'better than baseline and not worse than the best single operator');
-    return { ...setOf(ranked), validated: true, comparison: union, reason: 'all accepted operators together' };
+  /** Up to `pairs` runs of the set, each followed by an anchor, while at least `keep` runs stay in the budget. */
+  function* measure(set: readonly Member[], prefix: string, label: string | null, pairs: number, keep: number): Runs<Comparison | null> {
+    const trial = trialOf(set, prefix);
+    const as = label ?? trial.key;
+    for (let i = 0; i < pairs && session.budget.left - 2 >= keep; i++) {
+      const o = yield* session.run(trial, as);
+      if (o.outcome !== 'ok') break;
+      yield* session.anchor();
+    }
+    return session.ledger.compare(as);
   }
-  decide(ranked, union, false, ranked.length > 1 ? 'not clearly better than baseline and the best single operator: searching subsets' : 'not confirmed better than baseline');
-  if (ranked.length === 1) {
-    return { opBackends: {}, attention: null, validated: false, comparison: union, reason: `${best.op} was not confirmed when re-measured` };
-  }
+  const choice = (set: readonly Member[], c: Comparison, reason: string): SetChoice => ({
+    opBackends: opBackendsOf(set),
+    attention: trialOf(set, 'combined_best').attention,
+    validated: true,
+    comparison: c,
+    reason,
+  });
 
-  // Forward selection: grow from the best single operator, keeping additions that measure better.
-  let current: AcceptedOp[] = [best];
-  let currentComparison: Comparison = best.comparison;
-  for (const next of ranked.slice(1)) {
-    const trial = combinedTrial(setOf([...current, next]).opBackends, 'combined_subset');
-    const confirmCost = 1 + 2 * p.confirmPairs;
-    if (session.budget.left < costOf(session, trial.key, p.searchPairs) + confirmCost) break;
+  // The whole candidate set, with every run left before the search allowance.
+  const predicted = members.reduce((sum, m) => sum + m.comparison.delta, 0);
+  const union = yield* measure(members, 'combined_best', null, p.pairs, 0);
+  const notWorseThanBest = (c: Comparison): boolean => c.delta >= best.comparison.delta - p.zValidate * Math.hypot(c.se, best.comparison.se);
+  const additivity = union === null || predicted <= 0 ? '' : `; additivity ${(union.delta / predicted).toFixed(2)} (measured ${pct(Math.expm1(union.delta))} vs ${pct(Math.expm1(predicted))} summed)`;
+  if (union !== null && clears(union, p.minGain, p.zValidate) && notWorseThanBest(union)) {
+    // Runs left after the validation sharpen the reported interval.
+    const sharpened = (yield* measure(members, 'combined_best', null, Math.floor(session.budget.left / 2), 0)) ?? union;
+    decide(members, sharpened, true, `faster than the baseline by at least ${pct(p.minGain)} and not worse than ${best.candidate.op} alone${additivity}`);
+    return choice(members, sharpened, `all ${members.length} candidate operator(s) together`);
+  }
+  if (members.length === 1) {
+    decide(members, union, false, `not confirmed faster than the baseline by at least ${pct(p.minGain)}`);
+    return none(`${best.candidate.op} was not confirmed when measured again`, union);
+  }
+  decide(members, union, false, `not clearly faster than the baseline and ${best.candidate.op} alone${additivity}: searching subsets`);
+
+  // Forward selection from the best single operator, in order of estimate.
+  const confirmCost = 2 * p.pairs;
+  let current: Member[] = [best];
+  let currentComparison = best.comparison;
+  for (const next of members.slice(1)) {
+    if (session.budget.left < 4 + confirmCost) break;
     const candidate = [...current, next];
-    const c = yield* measureSet(session, candidate, 'combined_subset', p.searchPairs);
+    const c = yield* measure(candidate, 'combined_subset', null, 1, confirmCost);
     const better = c !== null && c.delta > currentComparison.delta;
-    decide(candidate, c, better, better ? `adding ${next.op} measured better than without it` : `adding ${next.op} did not measure better`);
-    if (better && c !== null) {
+    decide(candidate, c, better, better ? `adding ${next.candidate.op} measured faster than without it` : `adding ${next.candidate.op} did not measure faster`);
+    if (better) {
       current = candidate;
       currentComparison = c;
     }
   }
-  const confirmed = yield* measureSet(session, current, 'combined_best', p.confirmPairs);
-  const ok = confirmed !== null && confirmed.delta - p.zValidate * confirmed.se > 0;
-  decide(current, confirmed, ok, ok ? 'confirmed better than baseline' : 'not confirmed better than baseline');
-  return ok
-    ? { ...setOf(current), validated: true, comparison: confirmed, reason: 'forward selection from the best single operator' }
-    : { opBackends: {}, attention: null, validated: false, comparison: confirmed, reason: 'no subset was confirmed better than baseline' };
+  const finalTrial = trialOf(current, 'combined_best');
+  const confirmed = yield* measure(current, 'combined_best', confirmLabel(finalTrial.key), p.pairs, 0);
+  const ok = confirmed !== null && clears(confirmed, p.minGain, p.zValidate);
+  decide(current, confirmed, ok, ok ? `fresh runs confirm it faster than the baseline by at least ${pct(p.minGain)}` : 'fresh runs do not confirm it');
+  return ok ? choice(current, confirmed, 'forward selection from the best single operator, confirmed with fresh runs') : none('no subset was confirmed faster than the baseline', confirmed);
 }

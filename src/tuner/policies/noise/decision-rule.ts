@@ -1,40 +1,38 @@
 /**
- * Three-way call on one comparison with baseline (statistics guide, section 3.4): accept only
- * what is both significant and worth having, reject what even an optimistic reading leaves
- * below the minimum gain, and measure the rest again.
+ * How a comparison with the baseline turns into decisions. Regret is what a wrong call costs:
+ * leaving out a +0.4% operator costs as much as keeping a -0.4% one, so the estimate's sign
+ * decides membership of the candidate set (the set as a whole must then prove itself), and
+ * further runs go where a wrong call is both likely and costly.
  */
+import { errorFunction } from 'simple-statistics';
 import { relative, type Comparison } from './estimation.js';
 
-export interface RuleParams {
-  /** Smallest relative gain worth keeping (ctx.minGain). */
-  readonly minGain: number;
-  /** Standard errors the estimate must clear above zero to be accepted. */
-  readonly zAccept: number;
-  /** Optimism granted before a candidate is rejected. */
-  readonly zReject: number;
-  /** Measured runs after which an undecided candidate gets its last call. */
-  readonly maxRuns: number;
-  /**
-   * The last call on a still undecided candidate (no more runs for it): a likely gain is kept
-   * for the set validation, which guards the answer, rather than thrown away.
-   */
-  readonly zLean: number;
-}
-
-export type Call = 'accept' | 'reject' | 'ambiguous';
-
-export function classify(c: Comparison, p: RuleParams): Call {
-  const threshold = Math.log1p(p.minGain);
-  if (c.delta - p.zAccept * c.se > 0 && c.delta >= threshold) return 'accept';
-  if (c.delta + p.zReject * c.se < threshold) return 'reject';
-  return 'ambiguous';
-}
-
-export function leans(c: Comparison, p: RuleParams): boolean {
-  return c.delta - p.zLean * c.se > 0 && c.delta >= Math.log1p(p.minGain);
-}
+const Z95 = 1.959964;
 
 /** 95% interval of the relative change. */
 export function interval(c: Comparison): { estimate: number; low: number; high: number } {
-  return { estimate: relative(c.delta), low: relative(c.delta - 1.96 * c.se), high: relative(c.delta + 1.96 * c.se) };
+  return { estimate: relative(c.delta), low: relative(c.delta - Z95 * c.se), high: relative(c.delta + Z95 * c.se) };
+}
+
+function normalDensity(z: number): number {
+  return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+}
+
+export function normalCdf(z: number): number {
+  return 0.5 * (1 + errorFunction(z / Math.SQRT2));
+}
+
+/**
+ * Expected regret saved by one more run of a configuration: the expected loss of the include
+ * / leave-out call, se·φ(δ/se) - |δ|·Φ(-|δ|/se), changes by φ(δ/se) per unit of se, and one
+ * more run of noise `sigma` shrinks se as a precision-weighted mean would.
+ */
+export function valueOfRun(c: Comparison, sigma: number): number {
+  const after = 1 / Math.sqrt(1 / c.se ** 2 + 1 / sigma ** 2);
+  return normalDensity(c.delta / c.se) * (c.se - after);
+}
+
+/** Whether a set's measured gain is significant (one-sided, `z`) and worth having (at least minGain). */
+export function clears(c: Comparison, minGain: number, z: number): boolean {
+  return c.delta - z * c.se > 0 && relative(c.delta) >= minGain;
 }

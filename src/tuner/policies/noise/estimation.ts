@@ -1,183 +1,76 @@
 /**
- * What the session's measurements say, in ln-throughput: run-to-run noise is roughly
- * multiplicative and alike across configurations, so differences of logs are relative
- * effects and one pooled noise estimate serves every comparison.
+ * What the session's measurements say: every invocation is recorded here, and comparisons
+ * with the baseline come from one fit of the whole session (model.ts), refreshed lazily.
  */
-import { mean } from 'simple-statistics';
 import { metricValue, type Metric, type Observation } from '../../types.js';
-
-/** One warm, successful run. Cold first runs of a configuration never become samples. */
-export interface Sample {
-  readonly seq: number;
-  readonly key: string;
-  readonly y: number;
-  /** How many runs of this configuration came before (1 = first run after its warm-up). */
-  readonly ordinal: number;
-}
-
-/** Noise prior used until the session has measured enough of its own. */
-const PRIOR_SIGMA = 0.01;
-const PRIOR_DF = 3;
-/** Below this the estimate is more likely luck than a quiet machine. */
-const SIGMA_FLOOR = 0.003;
-/** How far (in invocations) a baseline run still speaks for the baseline level at another time. */
-const BASELINE_BANDWIDTH = 16;
-/**
- * Cold caches fade over a configuration's first runs: run k pays about penalty * decay^k.
- * The penalty is measured (warm-up vs first measured run of every configuration); the decay
- * is the typical one, since a session rarely has enough repeats to estimate it.
- */
-const COLD_DECAY = 0.3;
-/** Warm-up/first-run pairs needed before warm-ups may be dropped. */
-const MIN_COLD_PAIRS = 5;
-
-export class Ledger {
-  private readonly runs = new Map<string, number>();
-  private readonly samples: Sample[] = [];
-  /** ln-value of each configuration's cold first run, to measure the cold penalty. */
-  private readonly coldY = new Map<string, number>();
-  private invocations = 0;
-  /** Set once the machine shows no cold penalty: from then on first runs are measurements. */
-  private coldRunsCount = false;
-
-  constructor(
-    private readonly metric: Metric,
-    readonly baselineKey: string,
-  ) {}
-
-  /** Records one finished invocation; returns its log-value, or null when it is no sample. */
-  record(observation: Observation): number | null {
-    const seq = this.invocations++;
-    const before = this.runs.get(observation.trialKey) ?? 0;
-    this.runs.set(observation.trialKey, before + 1);
-    const value = observation.outcome === 'ok' ? metricValue(observation.throughput, this.metric) : null;
-    if (value === null || value <= 0) return null;
-    const y = Math.log(value);
-    if (before === 0) this.coldY.set(observation.trialKey, y);
-    if (before > 0 || this.coldRunsCount) this.samples.push({ seq, key: observation.trialKey, y, ordinal: before });
-    return y;
-  }
-
-  get seq(): number {
-    return this.invocations;
-  }
-
-  runsOf(key: string): number {
-    return this.runs.get(key) ?? 0;
-  }
-
-  /** Warm samples of a configuration, corrected for what is left of its cold penalty. */
-  samplesOf(key: string): Sample[] {
-    return this.correctedSamples(this.coldPenalty()).filter((s) => s.key === key);
-  }
-
-  private correctedSamples(penalty: number): Sample[] {
-    return penalty === 0 ? this.samples : this.samples.map((s) => ({ ...s, y: s.y + penalty * COLD_DECAY ** s.ordinal }));
-  }
-
-  /**
-   * The cold first-run penalty P (ln units), from every configuration whose cold run and first
-   * warm run both succeeded: their gap is P * (1 - decay). Zero unless clearly above noise, so
-   * a warm machine's comparisons are left untouched.
-   */
-  coldPenalty(): number {
-    const { gap, se, pairs } = this.coldGap();
-    return pairs >= 2 && gap > 2 * se ? gap / (1 - COLD_DECAY) : 0;
-  }
-
-  /**
-   * Whether a new configuration still needs a discarded warm-up. Once enough configurations
-   * show no first-run penalty (gap within one standard error of zero), warm-ups stop for good,
-   * since they would double the cost of screening for nothing; the penalty keeps being
-   * measured on repeats, and corrected for if it turns out to exist after all.
-   */
-  warmupsNeeded(): boolean {
-    if (this.coldRunsCount) return false;
-    const { gap, se, pairs } = this.coldGap();
-    if (pairs >= MIN_COLD_PAIRS && gap < se) this.coldRunsCount = true;
-    return !this.coldRunsCount;
-  }
-
-  private coldGap(): { gap: number; se: number; pairs: number } {
-    const gaps: number[] = [];
-    for (const s of this.samples) {
-      const cold = this.coldY.get(s.key);
-      if (s.ordinal === 1 && cold !== undefined) gaps.push(s.y - cold);
-    }
-    if (gaps.length === 0) return { gap: 0, se: Infinity, pairs: 0 };
-    // Uncorrected noise: the correction itself depends on this gap.
-    const { sigma } = this.pooledNoise(this.samples);
-    return { gap: mean(gaps), se: (sigma * Math.SQRT2) / Math.sqrt(gaps.length), pairs: gaps.length };
-  }
-
-  /** Pooled run-to-run sigma of ln-throughput, shrunk towards the prior while data are few. */
-  noise(): { sigma: number; df: number } {
-    return this.pooledNoise(this.correctedSamples(this.coldPenalty()));
-  }
-
-  private pooledNoise(samples: readonly Sample[]): { sigma: number; df: number } {
-    let ss = 0;
-    let df = 0;
-    const byKey = new Map<string, number[]>();
-    for (const s of samples) byKey.set(s.key, [...(byKey.get(s.key) ?? []), s.y]);
-    for (const [key, ys] of byKey) {
-      if (ys.length < 2) continue;
-      if (key === this.baselineKey) {
-        // Anchors are spread over the session: successive differences ignore slow drift.
-        for (let i = 1; i < ys.length; i++) ss += ((ys[i] ?? 0) - (ys[i - 1] ?? 0)) ** 2 / 2;
-      } else {
-        const m = mean(ys);
-        for (const y of ys) ss += (y - m) ** 2;
-      }
-      df += ys.length - 1;
-    }
-    const variance = (PRIOR_DF * PRIOR_SIGMA ** 2 + ss) / (PRIOR_DF + df);
-    return { sigma: Math.max(SIGMA_FLOOR, Math.sqrt(variance)), df };
-  }
-
-  /**
-   * The baseline level for runs at the given times: a time-weighted mean of baseline samples,
-   * so drift is followed, returned with the sum of squared weights (its variance / sigma^2).
-   */
-  baselineFor(seqs: readonly number[]): { level: number; varianceFactor: number } | null {
-    const base = this.samplesOf(this.baselineKey);
-    if (base.length === 0 || seqs.length === 0) return null;
-    const coef = new Array<number>(base.length).fill(0);
-    for (const t of seqs) {
-      const w = base.map((b) => Math.exp(-0.5 * ((b.seq - t) / BASELINE_BANDWIDTH) ** 2) + 1e-9);
-      const total = w.reduce((a, b) => a + b, 0);
-      w.forEach((wi, i) => (coef[i] = (coef[i] ?? 0) + wi / total / seqs.length));
-    }
-    let level = 0;
-    let varianceFactor = 0;
-    base.forEach((b, i) => {
-      const c = coef[i] ?? 0;
-      level += c * b.y;
-      varianceFactor += c * c;
-    });
-    return { level, varianceFactor };
-  }
-
-  /** Relative effect of a configuration vs the time-local baseline, with its standard error. */
-  compare(key: string): Comparison | null {
-    return this.compareSamples(this.samplesOf(key));
-  }
-
-  compareSamples(samples: readonly Sample[]): Comparison | null {
-    if (samples.length === 0) return null;
-    const baseline = this.baselineFor(samples.map((s) => s.seq));
-    if (baseline === null) return null;
-    const { sigma } = this.noise();
-    const delta = mean(samples.map((s) => s.y)) - baseline.level;
-    return { delta, se: sigma * Math.sqrt(1 / samples.length + baseline.varianceFactor), runs: samples.length };
-  }
-}
+import { fitSession, type Fit, type Run } from './model.js';
 
 /** A log-difference vs baseline (≈ relative gain) and its standard error. */
 export interface Comparison {
   readonly delta: number;
   readonly se: number;
   readonly runs: number;
+}
+
+/** Choosing the model's structure costs a dozen fits, so it is redone only every few samples. */
+const RESELECT_EVERY = 8;
+
+export class Ledger {
+  private readonly invocationsOf = new Map<string, number>();
+  private readonly samples: Run[] = [];
+  private invocations = 0;
+  private cached: Fit | null = null;
+  private previous: Fit | null = null;
+  private selectedAt = -Infinity;
+
+  constructor(
+    private readonly metric: Metric,
+    readonly baselineKey: string,
+  ) {}
+
+  /**
+   * Records one finished invocation under `label` (its trial key unless a phase keeps its runs
+   * apart). Failed runs count for the trial's ordinal but are no sample.
+   */
+  record(observation: Observation, gems: boolean, label = observation.trialKey): void {
+    const seq = this.invocations++;
+    const ordinal = this.invocationsOf.get(observation.trialKey) ?? 0;
+    this.invocationsOf.set(observation.trialKey, ordinal + 1);
+    const value = observation.outcome === 'ok' ? metricValue(observation.throughput, this.metric) : null;
+    if (value === null || value <= 0) return;
+    this.samples.push({ seq, label, y: Math.log(value), ordinal, gems });
+    this.cached = null;
+  }
+
+  /** Invocations of a trial so far, failed ones included. */
+  runsOf(key: string): number {
+    return this.invocationsOf.get(key) ?? 0;
+  }
+
+  /** Successful runs recorded under a label. */
+  samplesOf(label: string): number {
+    return this.samples.filter((s) => s.label === label).length;
+  }
+
+  fit(): Fit {
+    if (this.cached !== null) return this.cached;
+    const reselect = this.samples.length - this.selectedAt >= RESELECT_EVERY;
+    if (reselect) this.selectedAt = this.samples.length;
+    this.cached = fitSession(this.samples, this.baselineKey, this.previous, reselect);
+    this.previous = this.cached;
+    return this.cached;
+  }
+
+  /** Effect of a configuration vs the baseline, or null while it has no usable run. */
+  compare(label: string): Comparison | null {
+    return this.fit().effects.get(label) ?? null;
+  }
+
+  /** Run-to-run noise (sigma, ln units) with and without FlagGems kernels, and its degrees of freedom. */
+  noise(): { gems: number; plain: number; df: number } {
+    const { variances, df } = this.fit();
+    return { gems: Math.sqrt(variances.gems), plain: Math.sqrt(variances.plain), df };
+  }
 }
 
 /** exp(log-difference) - 1: the relative change users read. */

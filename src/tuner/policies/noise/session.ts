@@ -4,7 +4,7 @@
  */
 import type { PolicyEvent, RunStep } from '../../policy.js';
 import { baselineTrial } from '../../trials.js';
-import type { Metric, Observation, TrialSpec } from '../../types.js';
+import type { Metric, Observation, RunKind, TrialSpec } from '../../types.js';
 import { InvocationBudget } from '../budget.js';
 import { EventQueue, runStep } from '../cursor.js';
 import { Ledger } from './estimation.js';
@@ -16,6 +16,11 @@ const DETERMINISTIC_FAILURES: ReadonlySet<Observation['outcome']> = new Set(['oo
 
 export function isDeterministicFailure(o: Observation): boolean {
   return DETERMINISTIC_FAILURES.has(o.outcome);
+}
+
+/** Runs with FlagGems kernels in them are noisier (guide, section 4): they get their own noise estimate. */
+function usesFlagGemsKernels(trial: TrialSpec): boolean {
+  return trial.kind === 'gems_enable' || Object.values(trial.opBackends).includes('flagos');
 }
 
 export class Session {
@@ -33,24 +38,22 @@ export class Session {
     this.events.emit(event);
   }
 
-  *run(trial: TrialSpec, kind: 'warmup' | 'measure', warmupIndex: number | null = null): Runs<Observation> {
-    const observation = yield runStep(trial, kind, warmupIndex, this.events.take());
+  /**
+   * Runs a trial once. Its first run is the warm-up (caches fill during it), later ones are
+   * measurements; the model uses both, correcting first runs for the fitted cold penalty.
+   * `label` keeps a phase's runs of a trial apart from earlier ones (fresh confirmation runs);
+   * `kind` overrides the kind for one-run informational trials, whose history row needs a measurement.
+   */
+  *run(trial: TrialSpec, label: string = trial.key, kind?: RunKind): Runs<Observation> {
+    const first = this.ledger.runsOf(trial.key) === 0;
+    const asKind = kind ?? (first ? 'warmup' : 'measure');
+    const observation = yield runStep(trial, asKind, asKind === 'warmup' ? 1 : null, this.events.take());
     this.budget.spend();
-    this.ledger.record(observation);
+    this.ledger.record(observation, usesFlagGemsKernels(trial), label);
     return observation;
   }
 
-  /** One measured run; a configuration never run before first gets its cold warm-up while those matter. */
-  *measureWarm(trial: TrialSpec): Runs<Observation | null> {
-    if (this.ledger.runsOf(trial.key) === 0 && this.ledger.warmupsNeeded()) {
-      const cold = yield* this.run(trial, 'warmup', 1);
-      if (isDeterministicFailure(cold)) return cold;
-      if (this.budget.exhausted()) return null;
-    }
-    return yield* this.run(trial, 'measure');
-  }
-
   *anchor(): Runs<Observation> {
-    return yield* this.run(this.baseline, 'measure');
+    return yield* this.run(this.baseline);
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * Screening: every operator/backend candidate is run once (its warm-up, which the session
+ * model turns into a measurement), then the budget left before the final stage buys more runs:
+ * first one measured run for every candidate (a measured value for history.csv, and a check
+ * of its warm-up), then runs where they are worth most (decision-rule.ts, valueOfRun).
+ * Baseline anchors are interleaved throughout so the model can follow a drifting machine.
+ */
+import type { Observation } from '../../types.js';
+import { valueOfRun } from './decision-rule.js';
+import type { Candidate } from './schedule.js';
+import { isDeterministicFailure, type Runs, type Session } from './session.js';
+
+/** Measured candidate runs between two anchors on a steady machine, and on a drifting one. */
+const ANCHOR_EVERY = 6;
+const ANCHOR_EVERY_DRIFTING = 3;
+/** A level curve with knots this close (runs) counts as drift. */
+const DRIFTING_SPACING = 24;
+
+export interface ScreenedCandidate {
+  readonly candidate: Candidate;
+  /** Set when the candidate's runs failed for good; it is then never run again. */
+  failure: string | null;
+  failures: number;
+}
+
+function anchorEvery(session: Session): number {
+  return session.ledger.fit().structure.spacing <= DRIFTING_SPACING ? ANCHOR_EVERY_DRIFTING : ANCHOR_EVERY;
+}
+
+/** Runs one candidate once and books a failure: crashes and OOMs are final, others get one retry. */
+function* runCandidate(session: Session, s: ScreenedCandidate): Runs<Observation> {
+  const observation = yield* session.run(s.candidate.trial);
+  if (observation.outcome !== 'ok') {
+    s.failures += 1;
+    if (isDeterministicFailure(observation) || s.failures > 1) {
+      s.failure = `run ended with ${observation.outcome}${s.failures > 1 ? ' twice' : ''}`;
+    }
+  }
+  return observation;
+}
+
+/**
+ * Spends the budget down to `reserve` on the candidates, in their (seeded) order first, then
+ * by priority. Returns every candidate with its failure state; estimates live in the ledger.
+ */
+export function* screen(session: Session, candidates: readonly Candidate[], reserve: number): Runs<ScreenedCandidate[]> {
+  const states: ScreenedCandidate[] = candidates.map((candidate) => ({ candidate, failure: null, failures: 0 }));
+  let sinceAnchor = 0;
+  const affordable = (): boolean => session.budget.left - 1 - (sinceAnchor + 1 >= anchorEvery(session) ? 1 : 0) >= reserve;
+  function* afterRun(): Runs<void> {
+    sinceAnchor += 1;
+    if (sinceAnchor >= anchorEvery(session) && session.budget.left > reserve) {
+      yield* session.anchor();
+      sinceAnchor = 0;
+    }
+  }
+
+  for (const s of states) {
+    if (!affordable()) break;
+    yield* runCandidate(session, s);
+    yield* afterRun();
+  }
+
+  const open = (): ScreenedCandidate[] => states.filter((s) => s.failure === null);
+  const key = (s: ScreenedCandidate): string => s.candidate.trial.key;
+  for (;;) {
+    // A batch of distinct candidates between two anchors, best first: unrun ones, then ones
+    // without a measured run, then by the regret one more run is expected to save.
+    const sigma = session.ledger.noise().gems;
+    const ranked = open()
+      .map((s) => {
+        const c = session.ledger.compare(key(s));
+        const runs = session.ledger.runsOf(key(s));
+        const tier = runs === 0 || c === null ? 2 : runs === 1 ? 1 : 0;
+        return { s, tier, value: c === null ? Infinity : valueOfRun(c, sigma) };
+      })
+      .sort((a, b) => b.tier - a.tier || b.value - a.value);
+    const batch = ranked.slice(0, Math.max(1, anchorEvery(session) - sinceAnchor));
+    if (batch.length === 0 || !affordable()) break;
+    for (const { s } of batch) {
+      if (!affordable()) break;
+      yield* runCandidate(session, s);
+      yield* afterRun();
+    }
+  }
+  if (sinceAnchor > 0 && session.budget.left > reserve) yield* session.anchor();
+  return states;
+}

@@ -1,0 +1,95 @@
+/**
+ * From screened candidates to the candidate set: per operator its best backend, kept when the
+ * estimate is positive. A small true gain is as likely to be missed as a small loss to be kept,
+ * so the estimate's sign is the regret-minimising call per operator; minGain applies to the
+ * set, which must prove itself as a whole. One attention backend serves a whole process, so
+ * reference-backend candidates only compete under the attention backend the set runs with,
+ * chosen for the largest total estimate.
+ */
+import type { AttentionBackend, Backend } from '../../types.js';
+import { ATTENTION_BACKENDS } from '../../types.js';
+import { pct } from '../format.js';
+import { interval } from './decision-rule.js';
+import type { Comparison } from './estimation.js';
+import type { Candidate } from './schedule.js';
+
+export interface Member {
+  readonly candidate: Candidate;
+  readonly comparison: Comparison;
+}
+
+export interface CandidateVerdict {
+  readonly candidate: Candidate;
+  readonly verdict: 'kept' | 'dropped' | 'failed' | 'inconclusive';
+  readonly comparison: Comparison | null;
+  readonly reason: string;
+}
+
+export interface PlannedSet {
+  /** Ordered by estimate, largest first. */
+  readonly members: readonly Member[];
+  readonly attention: AttentionBackend | null;
+  readonly verdicts: readonly CandidateVerdict[];
+}
+
+export interface Screened {
+  readonly candidate: Candidate;
+  readonly comparison: Comparison | null;
+  readonly failure: string | null;
+}
+
+function bestPerOp(screened: readonly Screened[], attention: AttentionBackend | null): Map<string, Member> {
+  const best = new Map<string, Member>();
+  for (const s of screened) {
+    const { candidate, comparison } = s;
+    if (s.failure !== null || comparison === null) continue;
+    if (candidate.attention !== null && candidate.attention !== attention) continue;
+    const current = best.get(candidate.op);
+    if (current === undefined || comparison.delta > current.comparison.delta) best.set(candidate.op, { candidate, comparison });
+  }
+  return best;
+}
+
+function gainOf(members: Iterable<Member>): number {
+  let total = 0;
+  for (const m of members) total += Math.max(0, m.comparison.delta);
+  return total;
+}
+
+export function planSet(screened: readonly Screened[]): PlannedSet {
+  const options: (AttentionBackend | null)[] = [null, ...ATTENTION_BACKENDS];
+  let attention: AttentionBackend | null = null;
+  let best = bestPerOp(screened, null);
+  for (const option of options.slice(1)) {
+    const per = bestPerOp(screened, option);
+    if (gainOf(per.values()) > gainOf(best.values())) {
+      best = per;
+      attention = option;
+    }
+  }
+  const members = [...best.values()].filter((m) => m.comparison.delta > 0).sort((a, b) => b.comparison.delta - a.comparison.delta);
+  // The attention backend only matters when a reference-backend candidate made it in.
+  const setAttention = members.some((m) => m.candidate.attention !== null) ? attention : null;
+
+  const chosen = new Set(members.map((m) => m.candidate.trial.key));
+  const verdicts = screened.map((s): CandidateVerdict => {
+    const { candidate, comparison, failure } = s;
+    if (failure !== null) return { candidate, verdict: 'failed', comparison, reason: failure };
+    if (comparison === null) return { candidate, verdict: 'inconclusive', comparison, reason: 'not measured: the budget ran out first' };
+    const i = interval(comparison);
+    const said = `${pct(i.estimate)} vs baseline, 95% interval [${pct(i.low)}, ${pct(i.high)}], ${comparison.runs} run(s)`;
+    if (chosen.has(candidate.trial.key)) return { candidate, verdict: 'kept', comparison, reason: `${said}: positive estimate, kept for the set validation` };
+    if (comparison.delta <= 0) return { candidate, verdict: 'dropped', comparison, reason: `${said}: not faster than the baseline` };
+    const winner = best.get(candidate.op);
+    const why =
+      candidate.attention !== null && candidate.attention !== attention
+        ? `the set runs with ${attention ?? 'the default attention backend'}`
+        : `${winner?.candidate.backend ?? 'another backend'} measured faster`;
+    return { candidate, verdict: 'dropped', comparison, reason: `${said}: ${why}` };
+  });
+  return { members, attention: setAttention, verdicts };
+}
+
+export function opBackendsOf(members: readonly Member[]): Record<string, Backend> {
+  return Object.fromEntries(members.map((m) => [m.candidate.op, m.candidate.backend]));
+}

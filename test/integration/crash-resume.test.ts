@@ -1,0 +1,103 @@
+/**
+ * Kills the tuning process with SIGKILL at many random instants, resumes each time, and
+ * checks the end result equals an uninterrupted session's.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
+
+const ARGS = [...BENCH_ARGS, '--seed', '11', '--quiet'];
+const KILLS = 20;
+// Slow enough that kills land both inside benchmark runs and between them.
+const TIME_SCALE = '0.05';
+
+/** A deterministic stream of delays, so a failure can be reproduced. */
+function* delays(seed: number): Generator<number> {
+  let x = seed;
+  for (;;) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    yield 60 + (x % 440);
+  }
+}
+
+function sessionId(box: Sandbox): string {
+  const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+  const row = db.prepare('SELECT id FROM sessions').get() as { id: string };
+  db.close();
+  return row.id;
+}
+
+/** Starts the CLI and SIGKILLs it after `ms`, unless it finished first; true when it finished. */
+async function runOrKill(box: Sandbox, args: readonly string[], ms: number): Promise<{ finished: boolean; exitCode: number | undefined; all: string }> {
+  const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
+  const cancel = new AbortController();
+  const timer = sleep(ms, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
+  const outcome = await Promise.race([child.then(() => 'done' as const), timer]);
+  cancel.abort();
+  if (outcome === 'timeout') child.kill('SIGKILL');
+  const result = await child;
+  return { finished: outcome === 'done', exitCode: result.exitCode, all: result.all ?? '' };
+}
+
+describe('crash safety', () => {
+  it(`survives ${KILLS} SIGKILLs at random instants and ends identical to an uninterrupted session`, async () => {
+    const clean = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
+    const uninterrupted = await autotune(clean, ARGS);
+    assert.equal(uninterrupted.exitCode, 0, uninterrupted.all);
+    const cleanDir = onlyRunDir(clean);
+    const cleanCount = invocations(clean).length;
+
+    const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
+    const wait = delays(20261123);
+    let first = await runOrKill(box, ARGS, wait.next().value as number);
+    assert.equal(first.finished, false, 'the first run finished before it could be killed');
+    const id = sessionId(box);
+    let kills = 1;
+    for (;;) {
+      const finishing = kills >= KILLS;
+      first = await runOrKill(box, ['resume', id, '--quiet'], finishing ? 120_000 : (wait.next().value as number));
+      if (first.finished) {
+        assert.equal(first.exitCode, 0, first.all);
+        if (finishing) break;
+        assert.fail(`session completed after only ${kills} kills; make runs slower`);
+      }
+      kills += 1;
+    }
+
+    const runDir = onlyRunDir(box);
+    assert.equal(readFileSync(join(runDir, 'history.csv'), 'utf8'), readFileSync(join(cleanDir, 'history.csv'), 'utf8'));
+    assert.equal(readFileSync(join(runDir, 'best_config.yaml'), 'utf8'), readFileSync(join(cleanDir, 'best_config.yaml'), 'utf8'));
+    assert.equal(readFileSync(join(runDir, 'op_config.json'), 'utf8'), readFileSync(join(cleanDir, 'op_config.json'), 'utf8'));
+
+    const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+    assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+    const repeated = db
+      .prepare(`SELECT step, COUNT(*) AS n FROM runs WHERE outcome NOT IN ('interrupted', 'running') GROUP BY step HAVING n > 1`)
+      .all();
+    const state = db.prepare('SELECT state FROM sessions').get() as { state: string };
+    db.close();
+    assert.deepEqual(repeated, [], 'a completed run was executed twice');
+    assert.equal(state.state, 'completed');
+    const seen = invocations(box).length;
+    assert.ok(seen <= cleanCount + kills, `${seen} invocations > ${cleanCount} + ${kills} kills`);
+    // Orphans of killed workers were reaped: nothing of ours is left running.
+    await sleep(200);
+    const pids = invocations(box).map((i) => i.pid ?? 0);
+    for (const pid of pids) assert.equal(alive(pid), false, `benchmark pid ${pid} is still running`);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
