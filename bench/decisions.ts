@@ -14,6 +14,10 @@ import { runSession } from './in-process-runner.js';
 
 const MIN_GAIN = 0.005;
 const HARMFUL = -0.01;
+/** The default policy's targets (see the issue): family regret, invocation ratio, harmful-kept sessions. */
+const TARGET_FAMILY_REGRET = 0.01;
+const TARGET_INVOCATION_RATIO = 1.5;
+const TARGET_HARMFUL_SESSIONS = 0.02;
 
 interface Score {
   readonly regret: number;
@@ -139,7 +143,13 @@ function main(): void {
     );
   }
   console.log(`  invocations noise-aware/reference: ${ratio(d.invocations, r.invocations)}`);
-  console.log(verdicts.length === 0 ? '  targets per scenario: met' : `  targets per scenario: ${verdicts.join('; ')}`);
+  const family = [
+    `family mean regret ${pct(d.meanRegret)} ${d.meanRegret <= TARGET_FAMILY_REGRET ? '<=' : 'MISSES'} ${pct(TARGET_FAMILY_REGRET)}`,
+    `invocations ${ratio(d.invocations, r.invocations)}x the reference's ${d.invocations <= TARGET_INVOCATION_RATIO * r.invocations ? '<=' : 'MISSES'} ${TARGET_INVOCATION_RATIO}x`,
+    `harmful kept in ${pct(Math.max(d.harmfulSessions, b.harmfulSessions))} of sessions ${Math.max(d.harmfulSessions, b.harmfulSessions) < TARGET_HARMFUL_SESSIONS ? '<' : 'MISSES'} ${pct(TARGET_HARMFUL_SESSIONS)}`,
+  ];
+  console.log(`  targets for the family: ${family.join('; ')}`);
+  console.log(verdicts.length === 0 ? '  targets per scenario: met' : `  targets per scenario missed: ${verdicts.join('; ')}`);
 }
 
 main();

@@ -1,5 +1,5 @@
 /** Structured JSON-lines log of a session, in `<run dir>/autotune.log`. */
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from './store/dirs.js';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { EngineEvent } from './tuner/session.js';
@@ -7,7 +7,7 @@ import type { EngineEvent } from './tuner/session.js';
 export type SessionLogger = Logger;
 
 export function createSessionLogger(runDir: string, sessionId: string): SessionLogger {
-  mkdirSync(runDir, { recursive: true });
+  makeDirs(runDir);
   // Synchronous appends: a line logged just before a crash must still be on disk.
   const destination = pino.destination({ dest: join(runDir, 'autotune.log'), sync: true, append: true, mkdir: true });
   return pino({ base: { session: sessionId }, timestamp: pino.stdTimeFunctions.isoTime }, destination);

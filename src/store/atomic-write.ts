@@ -3,7 +3,8 @@
  * never a prefix. The temp file sits in the target's directory so rename(2) stays atomic.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirs } from './dirs.js';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AutotuneError } from '../errors.js';
 
@@ -40,7 +41,7 @@ export function atomicWriteFile(path: string, content: string): void {
   const temp = join(dir, `${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   let fd: number | null = null;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     fd = openSync(temp, 'wx');
     writeFileSync(fd, content);
     fsyncSync(fd);

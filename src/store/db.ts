@@ -3,7 +3,8 @@
  * function takes. better-sqlite3 is synchronous, so every write here is a short transaction
  * that commits before the caller goes back to awaiting a benchmark.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from './dirs.js';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AutotuneError } from '../errors.js';
@@ -98,7 +99,7 @@ function migrate(db: Database.Database, path: string): void {
  */
 export function openStore(path: string, options: StoreOptions = {}): Store {
   const shown = displayPath(path);
-  if (path !== ':memory:') mkdirSync(dirname(shown), { recursive: true });
+  if (path !== ':memory:') makeDirs(dirname(shown));
   let db: Database.Database | undefined;
   try {
     db = new Database(path);

@@ -2,7 +2,7 @@
  * The session engine's persistence, over SQLite and the run directory: runs are committed as
  * they end, and every artifact is rewritten from what the database holds.
  */
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from './dirs.js';
 import { join } from 'node:path';
 import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
 import type { BegunRun, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
@@ -53,7 +53,7 @@ export class SqliteJournal implements SessionJournal {
     this.#sessionId = session.id;
     this.#runDir = session.runDir;
     this.#options = options;
-    mkdirSync(join(this.#runDir, RAW_DIR), { recursive: true });
+    makeDirs(join(this.#runDir, RAW_DIR));
   }
 
   #session(): SessionRecord {

@@ -1,5 +1,6 @@
 /** Names on disk: the run directory and each invocation's log and config file. */
 import { mkdirSync } from 'node:fs';
+import { makeDirs } from './dirs.js';
 import { join, resolve } from 'node:path';
 import { AutotuneError } from '../errors.js';
 import type { RunKind } from '../tuner/types.js';
@@ -35,7 +36,7 @@ export function runDirName(at: Date): string {
 export function createRunDir(baseDir: string = DEFAULT_LOG_BASE, at: Date = new Date()): string {
   const stem = join(resolve(baseDir), runDirName(at));
   try {
-    mkdirSync(resolve(baseDir), { recursive: true });
+    makeDirs(baseDir);
     for (let n = 1; ; n += 1) {
       const candidate = n === 1 ? stem : `${stem}_${n}`;
       try {

@@ -1,6 +1,4 @@
 /** `autotune [vllm args...] [options]`: creates a session and tunes it, here or in the background. */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseRunArgs } from '../args.js';
 import { startWorker, workerBanner } from '../background.js';
 import { driveSession } from '../drive.js';
@@ -14,7 +12,6 @@ import { createSession, makeSessionId } from '../../store/sessions.js';
 export async function runCommand(argv: string[]): Promise<number> {
   const run = parseRunArgs(argv);
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
-  mkdirSync(dirname(dbPath), { recursive: true });
   const store = openStore(dbPath);
   try {
     const now = new Date();

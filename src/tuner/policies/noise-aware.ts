@@ -18,19 +18,21 @@ import { describeSet, pct } from './format.js';
 import { chooseSet, type CombinationParams } from './noise/combination.js';
 import { interval } from './noise/decision-rule.js';
 import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
-import { screen } from './noise/screening.js';
-import { opBackendsOf, planSet } from './noise/selection.js';
+import { screen, screeningStates } from './noise/screening.js';
+import { opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
 import { Session } from './noise/session.js';
 
 /** Runs of the final stage: measuring the set in pairs with anchors, plus a share for a subset search. */
-const FINAL_PAIRS = 3;
-const SEARCH_SHARE = 0.1;
+const FINAL_PAIRS = 2;
+const SEARCH_SHARE = 0.05;
+/** Baseline runs before anything else: a first noise estimate and the shape of the cold penalty. */
+const CALIBRATION_RUNS = 3;
 /** One-sided z (95%) the final set's gain must clear above zero. */
 const Z_VALIDATE = 1.645;
 
 function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   const session = new Session(ctx.metric, ctx.budget);
-  for (let i = 0; i < 3; i++) yield* session.anchor();
+  for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
   // 1b is informational (the cost of loading FlagGems); one run is enough for its history row.
   const fakeGems = fakeGemsTrial();
   yield* session.run(fakeGems, fakeGems.key, 'measure');
@@ -59,12 +61,16 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
 
   const candidates = shuffled(candidatesOf(ops.final), seededRandom(ctx.seed));
   const reserve = 2 * FINAL_PAIRS + Math.round(SEARCH_SHARE * limit);
-  const screened = (yield* screen(session, candidates, reserve)).map((s) => ({
-    candidate: s.candidate,
-    failure: s.failure,
-    comparison: session.ledger.compare(s.candidate.trial.key),
-  }));
-  const plan = planSet(screened);
+  const states = screeningStates(candidates);
+  const planned = (): PlannedSet =>
+    planSet(states.map((s) => ({ candidate: s.candidate, failure: s.failure, comparison: session.ledger.compare(s.candidate.trial.key) })));
+  yield* screen(session, states, reserve);
+  let plan = planned();
+  // With nothing to validate, the final stage's reserve is better spent on more screening.
+  if (plan.members.length === 0 && session.budget.left > 0) {
+    yield* screen(session, states, 0);
+    plan = planned();
+  }
   for (const v of plan.verdicts) {
     const i = v.comparison === null ? null : interval(v.comparison);
     session.emit({

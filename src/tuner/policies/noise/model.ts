@@ -62,7 +62,6 @@ export interface Fit {
   readonly outliers: readonly number[];
   /** Residual degrees of freedom behind the noise estimates. */
   readonly df: number;
-  readonly criterion: number;
 }
 
 const PRIOR_SIGMA = 0.01;
@@ -74,7 +73,9 @@ const COLD_PRIOR_DF = 2;
 /** Level change per knot interval the fit finds plausible before data say otherwise. */
 const DRIFT_PRIOR = 0.02;
 const SPACINGS = [Infinity, 48, 24, 12, 6] as const;
-const DECAYS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] as const;
+/** Range searched for the cold decay r. */
+const DECAY_RANGE = [0.02, 0.8] as const;
+const DECAY_TOLERANCE = 0.005;
 /** A run this many standard errors below the model is an outlier: interference only slows runs down. */
 const OUTLIER_Z = 4;
 const MAX_PASSES = 6;
@@ -227,14 +228,38 @@ function estimateVariances(runs: readonly Run[], sol: Solution, v: Variances): {
   return { variances: { plain, gems, cold }, df: Math.round(acc.plain.df + acc.gems.df) };
 }
 
+/** The cold decay that explains the runs best (golden-section search; the criterion is smooth in r). */
+function bestDecay(score: (s: Structure) => number, start: Structure): Structure {
+  const phi = (Math.sqrt(5) - 1) / 2;
+  let [lo, hi] = DECAY_RANGE as readonly [number, number];
+  let a = hi - phi * (hi - lo);
+  let b = lo + phi * (hi - lo);
+  let fa = score({ ...start, decay: a });
+  let fb = score({ ...start, decay: b });
+  while (hi - lo > DECAY_TOLERANCE) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - phi * (hi - lo);
+      fa = score({ ...start, decay: a });
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + phi * (hi - lo);
+      fb = score({ ...start, decay: b });
+    }
+  }
+  return { ...start, decay: (lo + hi) / 2 };
+}
+
 /** The structure (level curve, cold decay) that explains the runs best, by AIC. */
 function selectStructure(runs: readonly Run[], baseline: string, v: Variances, excluded: ReadonlySet<number>, start: Structure): Structure {
   const score = (s: Structure): number => solve(runs, baseline, s, v, excluded).criterion;
-  const bestOf = (options: readonly Structure[]): Structure =>
-    options.reduce((best, s) => (score(s) < score(best) ? s : best), options[0] as Structure);
-  let s = bestOf(DECAYS.map((decay) => ({ ...start, decay })));
-  s = bestOf(SPACINGS.map((spacing) => ({ ...s, spacing })));
-  return bestOf(DECAYS.map((decay) => ({ ...s, decay })));
+  let s = bestDecay(score, start);
+  s = SPACINGS.map((spacing) => ({ ...s, spacing })).reduce((best, c) => (score(c) < score(best) ? c : best));
+  return bestDecay(score, s);
 }
 
 /** The most extreme slow run beyond OUTLIER_Z, if any. */
@@ -272,7 +297,6 @@ export function fitSession(runs: readonly Run[], baseline: string, previous: Fit
     structure,
     variances: v,
     coldPenalty: final.coldPenalty,
-    criterion: final.criterion,
     outliers: [...excluded].sort((a, b) => a - b),
     df,
   };

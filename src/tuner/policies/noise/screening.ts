@@ -11,8 +11,10 @@ import type { Candidate } from './schedule.js';
 import { isDeterministicFailure, type Runs, type Session } from './session.js';
 
 /** Measured candidate runs between two anchors on a steady machine, and on a drifting one. */
-const ANCHOR_EVERY = 6;
+const ANCHOR_EVERY = 10;
 const ANCHOR_EVERY_DRIFTING = 3;
+/** Expected regret (ln units) below which another run of a candidate is not worth its cost: clear losers and clear winners. */
+const MIN_VALUE = 1e-6;
 /** A level curve with knots this close (runs) counts as drift. */
 const DRIFTING_SPACING = 24;
 
@@ -39,12 +41,16 @@ function* runCandidate(session: Session, s: ScreenedCandidate): Runs<Observation
   return observation;
 }
 
+export function screeningStates(candidates: readonly Candidate[]): ScreenedCandidate[] {
+  return candidates.map((candidate) => ({ candidate, failure: null, failures: 0 }));
+}
+
 /**
- * Spends the budget down to `reserve` on the candidates, in their (seeded) order first, then
- * by priority. Returns every candidate with its failure state; estimates live in the ledger.
+ * Spends the budget down to `reserve` on the candidates: those never run first, in their
+ * (seeded) order, then by priority. Failure states are updated in place; estimates live in
+ * the ledger. May be called again with a lower reserve to go on screening.
  */
-export function* screen(session: Session, candidates: readonly Candidate[], reserve: number): Runs<ScreenedCandidate[]> {
-  const states: ScreenedCandidate[] = candidates.map((candidate) => ({ candidate, failure: null, failures: 0 }));
+export function* screen(session: Session, states: readonly ScreenedCandidate[], reserve: number): Runs<void> {
   let sinceAnchor = 0;
   const affordable = (): boolean => session.budget.left - 1 - (sinceAnchor + 1 >= anchorEvery(session) ? 1 : 0) >= reserve;
   function* afterRun(): Runs<void> {
@@ -57,6 +63,7 @@ export function* screen(session: Session, candidates: readonly Candidate[], rese
 
   for (const s of states) {
     if (!affordable()) break;
+    if (session.ledger.runsOf(s.candidate.trial.key) > 0) continue;
     yield* runCandidate(session, s);
     yield* afterRun();
   }
@@ -74,6 +81,7 @@ export function* screen(session: Session, candidates: readonly Candidate[], rese
         const tier = runs === 0 || c === null ? 2 : runs === 1 ? 1 : 0;
         return { s, tier, value: c === null ? Infinity : valueOfRun(c, sigma) };
       })
+      .filter((r) => r.tier > 0 || r.value > MIN_VALUE)
       .sort((a, b) => b.tier - a.tier || b.value - a.value);
     const batch = ranked.slice(0, Math.max(1, anchorEvery(session) - sinceAnchor));
     if (batch.length === 0 || !affordable()) break;
@@ -84,5 +92,4 @@ export function* screen(session: Session, candidates: readonly Candidate[], rese
     }
   }
   if (sinceAnchor > 0 && session.budget.left > reserve) yield* session.anchor();
-  return states;
 }

@@ -12,6 +12,7 @@ import { pct } from '../format.js';
 import { interval } from './decision-rule.js';
 import type { Comparison } from './estimation.js';
 import type { Candidate } from './schedule.js';
+import { fitPrior, shrink } from './shrinkage.js';
 
 export interface Member {
   readonly candidate: Candidate;
@@ -56,7 +57,13 @@ function gainOf(members: Iterable<Member>): number {
   return total;
 }
 
-export function planSet(screened: readonly Screened[]): PlannedSet {
+/**
+ * Plans the candidate set from raw comparisons: each is first shrunk under the prior the
+ * session's own estimates give (shrinkage.ts), so the set is formed on posterior means.
+ */
+export function planSet(raw: readonly Screened[]): PlannedSet {
+  const prior = fitPrior(raw.flatMap((s) => (s.failure === null && s.comparison !== null ? [s.comparison] : [])));
+  const screened = raw.map((s) => ({ ...s, comparison: s.comparison === null ? null : shrink(s.comparison, prior) }));
   const options: (AttentionBackend | null)[] = [null, ...ATTENTION_BACKENDS];
   let attention: AttentionBackend | null = null;
   let best = bestPerOp(screened, null);
