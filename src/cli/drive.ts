@@ -11,7 +11,7 @@ import { isProcessAlive, LocalRunner } from '../runners/local.js';
 import { userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
-import { acquireLease, heartbeat, releaseLease } from '../store/lease.js';
+import { acquireLease, heartbeat, LEASE_STALE_MS, releaseLease } from '../store/lease.js';
 import { reapRunningRuns } from './reap.js';
 import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
 import { POLICIES } from '../tuner/policies/index.js';
@@ -19,8 +19,6 @@ import { runSession, type EngineEvent } from '../tuner/session.js';
 import { createRenderer } from './render.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 
-/** A lease without a heartbeat for this long is taken over even from another host. */
-export const LEASE_STALE_MS = 60_000;
 const HEARTBEAT_MS = 2_000;
 
 export interface DriveOptions {

@@ -3,10 +3,9 @@ import { hostname } from 'node:os';
 import type { Store } from '../store/db.js';
 import { loadDecisions } from '../store/decisions.js';
 import { sessionProgress } from '../store/progress.js';
-import { isLeaseStale } from '../store/lease.js';
+import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { SessionRecord } from '../store/records.js';
-import { isProcessAlive } from '../runners/local.js';
-import { LEASE_STALE_MS } from './drive.js';
+import { isProcessAlive } from '../runners/process-group.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
 

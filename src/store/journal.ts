@@ -6,16 +6,14 @@ import { makeDirs } from './dirs.js';
 import { join } from 'node:path';
 import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
 import type { BegunRun, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
-import type { ResultsInput } from '../tuner/results.js';
-import { combinedTrial } from '../tuner/trials.js';
 import type { Observation, TrialSpec } from '../tuner/types.js';
 import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig } from './artifacts.js';
 import type { Store } from './db.js';
 import { upsertDecision } from './decisions.js';
 import { runFileStem, runFiles } from './run-dir.js';
-import { beginRun, finishRun, loadObservations, loadRuns, setRunPid } from './runs.js';
+import { beginRun, finishRun, loadObservations, setRunPid } from './runs.js';
+import { resultsInput } from './results-input.js';
 import { getSession, setFinal, setSessionError, setSessionOps, updateSessionState } from './sessions.js';
-import { loadTrials } from './trials.js';
 import type { SessionRecord } from './records.js';
 
 /** Raw per-run files that are not reference artifacts: the oplist and the --output-json file. */
@@ -25,21 +23,6 @@ export interface JournalOptions {
   readonly csvName: string;
   /** False when the user passed their own --output-json, which then wins. */
   readonly askOutputJson: boolean;
-}
-
-/** Builds what results.ts needs from the database alone, so `export` gives the same bytes. */
-export function resultsInput(store: Store, session: SessionRecord): ResultsInput {
-  const metric = session.options['metric'];
-  const runs = loadRuns(store, session.id).filter((r) => r.outcome !== 'running' && r.outcome !== 'interrupted');
-  const final = session.final;
-  return {
-    policy: session.policy,
-    metric: metric === 'output' || metric === 'requests' ? metric : 'total',
-    trials: loadTrials(store, session.id).map((t) => t.spec),
-    runs: runs.map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], throughput: r.throughput })),
-    ops: session.ops ?? {},
-    finalCombinedKey: final === null || Object.keys(final.opBackends).length === 0 ? null : combinedTrial(final.opBackends, 'combined_best', final.attention).key,
-  };
 }
 
 export class SqliteJournal implements SessionJournal {

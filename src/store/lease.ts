@@ -7,6 +7,9 @@ import { AutotuneError } from '../errors.js';
 import type { Store } from './db.js';
 import { leaseOf, type Lease, type SessionRow } from './records.js';
 
+/** A lease without a heartbeat for this long is taken over even from another host. */
+export const LEASE_STALE_MS = 60_000;
+
 export interface LeaseClaim {
   readonly pid: number;
   readonly host: string;

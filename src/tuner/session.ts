@@ -4,9 +4,9 @@
  * cursor, so completed runs are never repeated and the interrupted run starts again cleanly.
  */
 import { AutotuneError } from '../errors.js';
-import type { Policy, PolicyContext, PolicyEvent, FinalResult, RunStep, Step } from './policy.js';
+import type { Policy, PolicyContext, PolicyCursor, PolicyEvent, FinalResult, RunStep, Step } from './policy.js';
 import { toObservation, type RunResult, type Runner, type SessionJournal } from './ports.js';
-import type { TrialSpec } from './types.js';
+import type { Observation, TrialSpec } from './types.js';
 
 export type EngineEvent =
   | { readonly type: 'replayed'; readonly runs: number }
@@ -50,19 +50,43 @@ function replayMismatch(step: Step, trialKey: string, kind: string): AutotuneErr
   );
 }
 
-export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
-  const cursor = o.policy.start(o.context);
+export interface Replayed {
+  /** The step to take next. */
+  readonly step: Step;
+  readonly cursor: PolicyCursor;
+  /** Completed runs per trial key: the next run's ordinal within its trial. */
+  readonly runsPerTrial: Map<string, number>;
+}
+
+/**
+ * Feeds stored observations into a fresh cursor, checking each matches what the policy asks
+ * for; `onStep` sees every replayed step (the engine re-applies its events, idempotently).
+ */
+export function replay(
+  policy: Policy,
+  context: PolicyContext,
+  stored: readonly Observation[],
+  onStep: (step: RunStep) => void = () => {},
+): Replayed {
+  const cursor = policy.start(context);
   let step = cursor.next();
-  const stored = o.journal.completedObservations();
   const runsPerTrial = new Map<string, number>();
   for (const obs of stored) {
     if (step.type !== 'run' || step.trial.key !== obs.trialKey || step.kind !== obs.kind) {
       throw replayMismatch(step, obs.trialKey, obs.kind);
     }
-    o.journal.applyEvents(step.events);
+    onStep(step);
     runsPerTrial.set(obs.trialKey, (runsPerTrial.get(obs.trialKey) ?? 0) + 1);
     step = cursor.next(obs);
   }
+  return { step, cursor, runsPerTrial };
+}
+
+export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
+  const stored = o.journal.completedObservations();
+  const replayed = replay(o.policy, o.context, stored, (s) => o.journal.applyEvents(s.events));
+  const { cursor, runsPerTrial } = replayed;
+  let step = replayed.step;
   if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
   let completed = stored.length;
   let lastTrialKey: string | null = stored.at(-1)?.trialKey ?? null;

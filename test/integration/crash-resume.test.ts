@@ -3,7 +3,7 @@
  * checks the end result equals an uninterrupted session's.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -25,16 +25,36 @@ function* delays(seed: number): Generator<number> {
   }
 }
 
-function sessionId(box: Sandbox): string {
-  const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
-  const row = db.prepare('SELECT id FROM sessions').get() as { id: string };
-  db.close();
-  return row.id;
+/** The session's id once its row is committed, else null. */
+function sessionId(box: Sandbox): string | null {
+  const path = join(box.dir, 'autotune_logs', 'autotune.db');
+  if (!existsSync(path)) return null;
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT id FROM sessions').get() as { id: string } | undefined)?.id ?? null;
+  } catch {
+    return null; // schema not created yet
+  } finally {
+    db.close();
+  }
 }
 
-/** Starts the CLI and SIGKILLs it after `ms`, unless it finished first; true when it finished. */
-async function runOrKill(box: Sandbox, args: readonly string[], ms: number): Promise<{ finished: boolean; exitCode: number | undefined; all: string }> {
+/**
+ * Starts the CLI and SIGKILLs it `ms` after `ready()` holds, unless it finished first.
+ * Waiting for readiness keeps a slow start on a loaded machine from eating the delay.
+ */
+async function runOrKill(
+  box: Sandbox,
+  args: readonly string[],
+  ms: number,
+  ready: () => boolean = () => true,
+): Promise<{ finished: boolean; exitCode: number | undefined; all: string }> {
   const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  while (!exited && !ready()) await sleep(10);
   const cancel = new AbortController();
   const timer = sleep(ms, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
   const outcome = await Promise.race([child.then(() => 'done' as const), timer]);
@@ -54,9 +74,10 @@ describe('crash safety', () => {
 
     const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
     const wait = delays(20261123);
-    let first = await runOrKill(box, ARGS, wait.next().value as number);
+    let first = await runOrKill(box, ARGS, wait.next().value as number, () => sessionId(box) !== null);
     assert.equal(first.finished, false, 'the first run finished before it could be killed');
     const id = sessionId(box);
+    assert.ok(id !== null);
     let kills = 1;
     for (;;) {
       const finishing = kills >= KILLS;

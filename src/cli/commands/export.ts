@@ -6,7 +6,7 @@ import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
 import type { Store } from '../../store/db.js';
 import { loadDecisions } from '../../store/decisions.js';
-import { resultsInput } from '../../store/journal.js';
+import { resultsInput } from '../../store/results-input.js';
 import type { SessionRecord } from '../../store/records.js';
 import { loadRuns } from '../../store/runs.js';
 import { formatHistoryCsv, historyRows } from '../../tuner/results.js';

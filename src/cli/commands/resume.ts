@@ -1,10 +1,8 @@
 /** `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped. */
 import { AutotuneError } from '../../errors.js';
-import type { Store } from '../../store/db.js';
 import type { SessionRecord } from '../../store/records.js';
 import { parseBool } from '../args.js';
 import { startWorker, workerBanner } from '../background.js';
-import { driveSession } from '../drive.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { lookupSession } from '../lookup.js';
 
@@ -21,8 +19,9 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
   try {
     checkResumable(session);
+    if (parseBool(args.values['--background'] ?? 'false') && !args.switches.has('--worker')) return background(session, dbPath);
+    const { driveSession } = await import('../drive.js');
     if (args.switches.has('--worker')) return await driveSession(store, session.id, { console: false, echo: false });
-    if (parseBool(args.values['--background'] ?? 'false')) return background(store, session, dbPath);
     process.stdout.write(`Resuming session ${session.id}, run directory ${session.runDir}\n`);
     return await driveSession(store, session.id, { console: true, echo: !args.switches.has('--quiet') });
   } finally {
@@ -30,7 +29,7 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   }
 }
 
-function background(_store: Store, session: SessionRecord, dbPath: string): number {
+function background(session: SessionRecord, dbPath: string): number {
   const { pid, logPath } = startWorker(session, dbPath);
   process.stdout.write(workerBanner(session, pid, logPath));
   return 0;

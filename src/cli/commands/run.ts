@@ -1,7 +1,6 @@
 /** `autotune [vllm args...] [options]`: creates a session and tunes it, here or in the background. */
 import { parseRunArgs } from '../args.js';
 import { startWorker, workerBanner } from '../background.js';
-import { driveSession } from '../drive.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
 import { writeBestConfig } from '../../store/artifacts.js';
@@ -35,6 +34,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       return 0;
     }
     process.stdout.write(`Session ${session.id}, run directory ${session.runDir}\n`);
+    // Imported here so that a background start does not pay for the runner and the policies.
+    const { driveSession } = await import('../drive.js');
     return await driveSession(store, session.id, { console: true, echo: !run.quiet });
   } finally {
     store.close();

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutotuneError } from '../../errors.js';
-import { isProcessAlive } from '../../runners/local.js';
+import { isProcessAlive } from '../../runners/process-group.js';
 import type { Store } from '../../store/db.js';
 import { releaseLease } from '../../store/lease.js';
 import type { SessionRecord } from '../../store/records.js';
