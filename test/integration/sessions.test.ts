@@ -157,6 +157,31 @@ describe('background sessions', () => {
   });
 });
 
+describe('foreground sessions', () => {
+  it('stops on Ctrl-C like `stop` does: benchmark killed, run interrupted, session resumable', async () => {
+    const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: '1' });
+    const child = autotune(box, [...BENCH_ARGS, '--quiet']);
+    const benchPid = await until('a benchmark in flight', async () => {
+      try {
+        return runningBenchmarkPid(box);
+      } catch {
+        return null; // database not created yet
+      }
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, r.all);
+    assert.match(r.stdout, /Received SIGINT/);
+    assert.equal(alive(benchPid), false);
+    const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+    const state = db.prepare('SELECT state FROM sessions').get() as { state: string };
+    const runs = db.prepare('SELECT outcome FROM runs').all() as { outcome: string }[];
+    db.close();
+    assert.equal(state.state, 'stopped');
+    assert.equal(runs.at(-1)?.outcome, 'interrupted');
+  });
+});
+
 describe('bad session input', () => {
   it('names an unknown session id', async () => {
     const box = sandbox('demo');

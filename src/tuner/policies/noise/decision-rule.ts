@@ -4,7 +4,6 @@
  * decides membership of the candidate set (the set as a whole must then prove itself), and
  * further runs go where a wrong call is both likely and costly.
  */
-import { errorFunction } from 'simple-statistics';
 import { relative, type Comparison } from './estimation.js';
 
 const Z95 = 1.959964;
@@ -16,10 +15,6 @@ export function interval(c: Comparison): { estimate: number; low: number; high: 
 
 function normalDensity(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
-}
-
-export function normalCdf(z: number): number {
-  return 0.5 * (1 + errorFunction(z / Math.SQRT2));
 }
 
 /**

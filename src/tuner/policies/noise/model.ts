@@ -80,8 +80,8 @@ const DECAY_TOLERANCE = 0.005;
 const OUTLIER_Z = 4;
 const MAX_PASSES = 6;
 
-export const PRIOR_VARIANCES: Variances = { plain: PRIOR_SIGMA ** 2, gems: PRIOR_SIGMA ** 2, cold: COLD_PRIOR_SIGMA ** 2 };
-export const DEFAULT_STRUCTURE: Structure = { spacing: Infinity, decay: 0.3 };
+const PRIOR_VARIANCES: Variances = { plain: PRIOR_SIGMA ** 2, gems: PRIOR_SIGMA ** 2, cold: COLD_PRIOR_SIGMA ** 2 };
+const DEFAULT_STRUCTURE: Structure = { spacing: Infinity, decay: 0.3 };
 
 interface Solution {
   readonly effects: Map<string, Effect>;

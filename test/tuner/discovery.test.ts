@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { discoverOps } from '../../src/tuner/discovery.js';
+
+describe('discoverOps', () => {
+  it('takes --ops as given, in order, never narrowed, with the known plugin backends', () => {
+    const d = discoverOps({ explicitOps: ['mul', 'rms_norm'], configOps: null }, ['add']);
+    assert.equal(d.source, 'explicit');
+    assert.deepEqual(Object.keys(d.final), ['mul', 'rms_norm']);
+    assert.deepEqual(d.final['rms_norm'], ['flagos', 'vendor', 'reference']);
+    assert.deepEqual(d.final['mul'], ['flagos']);
+  });
+
+  it('uses an auto_tune config and adds the executed ops, in sorted order', () => {
+    const d = discoverOps({ explicitOps: null, configOps: { silu_and_mul: ['vendor', 'flagos'], zeros: [] } }, ['mm', 'ZEROS']);
+    assert.equal(d.source, 'config');
+    assert.deepEqual(d.initial, { silu_and_mul: ['flagos', 'vendor'], zeros: ['flagos'] });
+    assert.deepEqual(d.final, { mm: ['flagos'], silu_and_mul: ['flagos', 'vendor'], zeros: ['flagos'] });
+  });
+
+  it('falls back to the oplist alone, and finds nothing without it', () => {
+    assert.deepEqual(discoverOps({ explicitOps: null, configOps: null }, ['sort', 'attention_backend']).final, {
+      attention_backend: ['flagos', 'vendor', 'reference'],
+      sort: ['flagos'],
+    });
+    assert.deepEqual(discoverOps({ explicitOps: null, configOps: null }, null).final, {});
+  });
+});
