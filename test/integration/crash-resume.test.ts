@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
+import { alive, autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
 
 const ARGS = [...BENCH_ARGS, '--seed', '11', '--quiet'];
 const KILLS = 20;
@@ -113,12 +113,3 @@ describe('crash safety', () => {
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { autotune, BENCH_ARGS, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
+import { alive, autotune, BENCH_ARGS, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
 
 interface StatusJson {
   id: string;
@@ -32,15 +32,6 @@ async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** The pid of the benchmark currently running for the session, once there is one. */
 function runningBenchmarkPid(box: Sandbox): number | null {

@@ -69,3 +69,14 @@ export function onlyRunDir(box: Sandbox): string {
   if (dirs.length !== 1) throw new Error(`expected one run directory, found ${dirs.join(', ')}`);
   return join(base, dirs[0] as string);
 }
+
+/** Whether a pid is a live (non-zombie) process. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
