@@ -64,8 +64,12 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHangup);
   const beat = setInterval(() => {
-    heartbeat(store, session.id, token);
-    if (getSession(store, session.id)?.stopRequestedAt != null) controller.abort();
+    try {
+      heartbeat(store, session.id, token);
+      if (getSession(store, session.id)?.stopRequestedAt != null) controller.abort();
+    } catch {
+      // A busy or full disk: the next beat retries, and the next run's commit reports it.
+    }
   }, HEARTBEAT_MS);
 
   try {
@@ -99,10 +103,14 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.error({ event: 'error', code: isAutotuneError(error) ? error.code : 'internal' }, message);
-    const current = getSession(store, session.id);
-    if (current !== null && current.state === 'running') {
-      setSessionError(store, session.id, message);
-      updateSessionState(store, session.id, 'failed');
+    try {
+      const current = getSession(store, session.id);
+      if (current !== null && current.state === 'running') {
+        setSessionError(store, session.id, message);
+        updateSessionState(store, session.id, 'failed');
+      }
+    } catch {
+      // The database itself may be what failed (disk full); the stale lease still marks the session resumable.
     }
     throw error;
   } finally {
@@ -110,7 +118,11 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHangup);
-    releaseLease(store, session.id, token);
-    logger.flush();
+    try {
+      releaseLease(store, session.id, token);
+      logger.flush();
+    } catch {
+      // Same: a lease that cannot be released goes stale once this process exits.
+    }
   }
 }

@@ -52,10 +52,24 @@ async function main(argv: string[]): Promise<number> {
   return dispatch(verb, rest);
 }
 
+/** Failures of the machine rather than of autotune: a full or read-only disk, a locked database. */
+function environmentError(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  if (error.name === 'SqliteError') return `database error (${String(code)}): ${error.message}`;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && 'syscall' in error) return error.message;
+  return null;
+}
+
 function report(error: unknown): number {
   if (isAutotuneError(error)) {
     process.stderr.write(`autotune: ${error.message}\n`);
     return error.exitStatus;
+  }
+  const environment = environmentError(error);
+  if (environment !== null) {
+    process.stderr.write(`autotune: ${environment}\n`);
+    return 1;
   }
   const debug = process.env['AUTOTUNE_DEBUG'] !== undefined && process.env['AUTOTUNE_DEBUG'] !== '';
   const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 /** Background sessions: start, list, status, stop (graceful and forced), resume, export. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -52,6 +53,12 @@ async function startBackground(box: Sandbox): Promise<string> {
   assert.match(r.stdout, /autotune status /);
   assert.match(r.stdout, /autotune stop /);
   return id;
+}
+
+function onlyRunDirUnder(base: string): string {
+  const dirs = readdirSync(base).filter((d) => d.startsWith('autotune_2'));
+  assert.equal(dirs.length, 1);
+  return join(base, dirs[0] as string);
 }
 
 describe('background sessions', () => {
@@ -203,6 +210,34 @@ describe('bad session input', () => {
       assert.match(r.stderr, /^autotune: database .* newer autotune/);
     }
     assert.deepEqual(readFileSync(dbPath), before);
+  });
+
+  it('stops with one line when the disk fills, and resumes once there is room again', async (t) => {
+    const box = sandbox('typical');
+    const mountPoint = join(box.dir, 'tiny');
+    mkdirSync(mountPoint);
+    const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mountPoint], { reject: false });
+    if (mounted.exitCode !== 0) {
+      t.skip('cannot mount a small tmpfs here (needs root)');
+      return;
+    }
+    try {
+      const out = join(mountPoint, 'logs');
+      const full = await autotune(box, [...BENCH_ARGS, '--output-dir', out, '--ops', 'add,mul,cat,silu', '--policy', 'reference', '--quiet']);
+      assert.equal(full.exitCode, 1, full.all);
+      assert.equal(full.stderr.trim().split('\n').length, 1, full.stderr);
+      assert.match(full.stderr, /^autotune: (database error \(SQLITE_FULL\)|.*ENOSPC|cannot)/);
+      await execa('mount', ['-o', 'remount,size=64m', mountPoint]);
+      const db = new Database(join(out, 'autotune.db'), { readonly: true });
+      assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+      const { id } = db.prepare('SELECT id FROM sessions').get() as { id: string };
+      db.close();
+      const resumed = await autotune(box, ['resume', id, '--db', join(out, 'autotune.db'), '--quiet']);
+      assert.equal(resumed.exitCode, 0, resumed.all);
+      assert.ok(existsSync(join(onlyRunDirUnder(out), 'best_config.yaml')));
+    } finally {
+      await execa('umount', ['-l', mountPoint], { reject: false });
+    }
   });
 
   it('reports an output directory that cannot be written in one line', async () => {
