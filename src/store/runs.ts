@@ -2,7 +2,7 @@
  * Run rows: one per benchmark invocation. A row is inserted as 'running' before the child
  * starts and finished by one UPDATE when it ends; a finished row never changes again.
  */
-import type { RunResult } from '../tuner/ports.js';
+import type { RunResult, StoredObservation } from '../tuner/ports.js';
 import type { Observation, RunKind, TrialSpec } from '../tuner/types.js';
 import type { Store } from './db.js';
 import { toRunRecord, type RunRecord, type RunRow } from './records.js';
@@ -31,11 +31,6 @@ export interface BegunRun<F extends StoredRunFiles> {
   readonly files: F;
 }
 
-/** An observation as stored: replay can check its position. */
-export interface StoredObservation extends Observation {
-  readonly seq: number;
-  readonly step: number;
-}
 
 const INTERRUPTED_FAILURE = 'interrupted: autotune stopped before the run finished';
 

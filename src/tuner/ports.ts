@@ -73,6 +73,8 @@ export interface BegunRun {
 /** A completed, stored run as replay needs it. */
 export interface StoredObservation extends Observation {
   readonly seq: number;
+  /** The policy step this run answered: how many observations preceded it. */
+  readonly step: number;
 }
 
 /**
