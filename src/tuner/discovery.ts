@@ -1,9 +1,10 @@
 /**
  * Which operators a session tunes, with each one's ordered backends. Mirrors the reference's
  * set algebra, with Python introspection replaced by what can be known without it: `--ops`,
- * an auto_tune VLLM_FL_CONFIG, the plugin ops autotune knows, and round 1c's executed-op log.
+ * an auto_tune VLLM_FL_CONFIG, else the plugin's dispatch ops (platformDispatchOps) plus
+ * round 1c's executed-op log.
  */
-import { knownBackends, orderBackends } from './plugin-ops.js';
+import { knownBackends, orderBackends, platformDispatchOps } from './plugin-ops.js';
 import type { DiscoveryInput, OpsDiscovered } from './policy.js';
 import type { Backend } from './types.js';
 
@@ -28,7 +29,7 @@ export function initialOps(input: DiscoveryInput): { ops: OpTable; source: OpsDi
     }
     return { ops, source: 'config' };
   }
-  return { ops: {}, source: 'oplist' };
+  return { ops: platformDispatchOps(), source: 'oplist' };
 }
 
 /**
@@ -44,7 +45,8 @@ export function discoverOps(input: DiscoveryInput, executed: readonly string[] |
   );
   const enabled = new Set((executed ?? []).map((op) => op.toLowerCase()));
   if (source === 'explicit' || enabled.size === 0) {
-    return { type: 'ops', initial, final: ops, source };
+    // With nothing executed, the reference keeps its list; the plugin table alone is no finding.
+    return { type: 'ops', initial, final: source === 'oplist' ? {} : ops, source };
   }
   const kept = Object.keys(ops).filter((op) => (ops[op] ?? []).length > 0);
   const merged = [...new Set([...kept, ...enabled])].sort();

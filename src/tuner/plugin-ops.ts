@@ -22,6 +22,15 @@ const DISPATCH_OPS_ALL_BACKENDS: ReadonlySet<string> = new Set([
   'rotary_embedding',
 ]);
 
+/**
+ * Operators the plugin registers backends for on every platform config, in the order the
+ * reference would list them. Round 1c runs with OOT ops off, so its log never names the OOT
+ * ones; the reference found them by introspection, autotune from this table.
+ */
+export function platformDispatchOps(): Record<string, Backend[]> {
+  return Object.fromEntries([...DISPATCH_OPS_ALL_BACKENDS].sort().map((op) => [op, [...BACKEND_ORDER]]));
+}
+
 export function isOotOp(op: string): boolean {
   return OOT_OPS.has(op);
 }

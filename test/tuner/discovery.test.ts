@@ -18,11 +18,12 @@ describe('discoverOps', () => {
     assert.deepEqual(d.final, { mm: ['flagos'], silu_and_mul: ['flagos', 'vendor'], zeros: ['flagos'] });
   });
 
-  it('falls back to the oplist alone, and finds nothing without it', () => {
-    assert.deepEqual(discoverOps({ explicitOps: null, configOps: null }, ['sort', 'attention_backend']).final, {
-      attention_backend: ['flagos', 'vendor', 'reference'],
-      sort: ['flagos'],
-    });
+  it('otherwise tunes the plugin dispatch ops plus what round 1c executed, and finds nothing without an oplist', () => {
+    const all = ['flagos', 'vendor', 'reference'];
+    const d = discoverOps({ explicitOps: null, configOps: null }, ['sort', 'attention_backend']);
+    assert.equal(d.source, 'oplist');
+    assert.deepEqual(d.initial, { attention_backend: all, rms_norm: all, rotary_embedding: all, silu_and_mul: all });
+    assert.deepEqual(d.final, { attention_backend: all, rms_norm: all, rotary_embedding: all, silu_and_mul: all, sort: ['flagos'] });
     assert.deepEqual(discoverOps({ explicitOps: null, configOps: null }, null).final, {});
   });
 });
