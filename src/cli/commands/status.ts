@@ -16,7 +16,7 @@ export function formatStatus(v: SessionView): string {
     `round     ${v.round ?? '-'}   trial ${v.trial.index} of ${v.trial.planned === null ? '?' : `~${v.trial.planned}`}${v.trial.current === null ? '' : `, measuring ${v.trial.current}`}`,
     `runs      ${v.runs.done}${v.runs.planned === null ? '' : ` of ~${v.runs.planned}`} done (${v.runs.ok} ok, ${v.runs.failed} failed, ${v.runs.interrupted} interrupted)`,
     `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
-    `best      ${best.length === 0 ? 'none yet' : best.map(([op, b]) => `${op}=${b}`).join(', ')}${v.best.speedup === null ? '' : ` (${pct(v.best.speedup)}${v.best.validated ? ', validated' : ''})`}`,
+    `best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${pct(v.best.speedup)}${v.best.validated ? ', validated' : ''})`}`,
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
   return `${lines.join('\n')}\n`;

@@ -3,8 +3,36 @@ import type { DoneStep, FailStep, Policy, PolicyContext, RunStep, Step } from '.
 import type { Observation, RunOutcome } from '../../../src/tuner/types.js';
 import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
 
+/**
+ * The plugin's dispatch ops, which discovery proposes on top of the oplist (platformDispatchOps),
+ * as they behave on a typical machine (cf. configs/scenarios/typical.yaml): the vendor backend
+ * is the default path (neutral), flagos and the reference backends are slower. None helps, so
+ * the worlds below keep their winners and losers where each test puts them.
+ */
+export const DISPATCH_EFFECTS: Readonly<Record<string, number>> = {
+  'attention_backend=flagos': -0.02,
+  'attention_backend=vendor': 0,
+  'attention_backend=reference@FLASH_ATTN': -0.05,
+  'attention_backend=reference@FLASHINFER': -0.03,
+  'rms_norm=flagos': -0.004,
+  'rms_norm=vendor': 0,
+  'rms_norm=reference@FLASH_ATTN': -0.03,
+  'rms_norm=reference@FLASHINFER': -0.025,
+  'rotary_embedding=flagos': -0.003,
+  'rotary_embedding=vendor': 0,
+  'rotary_embedding=reference@FLASH_ATTN': -0.01,
+  'rotary_embedding=reference@FLASHINFER': -0.008,
+  'silu_and_mul=flagos': -0.005,
+  'silu_and_mul=vendor': 0,
+  'silu_and_mul=reference@FLASH_ATTN': -0.02,
+  'silu_and_mul=reference@FLASHINFER': -0.02,
+};
+
 export interface FakeWorld {
-  /** Relative effect per `op=backend` (e.g. `rms_norm=flagos`); absent = 0. */
+  /**
+   * Relative effect per `op=backend` (e.g. `rms_norm=flagos`), or `op=reference@ATTENTION` for
+   * one attention backend; these override DISPATCH_EFFECTS; absent from both = 0.
+   */
   readonly effects?: Readonly<Record<string, number>>;
   /** Extra effect when all listed `op=backend` entries are on together. */
   readonly interactions?: readonly { readonly members: readonly string[]; readonly effect: number }[];
@@ -42,7 +70,13 @@ export function observe(world: FakeWorld, step: RunStep, index: number, random: 
   else if (failing !== undefined) value = null;
   else {
     const on = Object.entries(step.trial.opBackends).map(([op, b]) => `${op}=${b}`);
-    let effect = on.reduce((acc, k) => acc + (world.effects?.[k] ?? 0), 0);
+    const attention = step.trial.attention;
+    const effectOf = (k: string): number => {
+      const specific = attention === null ? undefined : `${k}@${attention}`;
+      const table = { ...DISPATCH_EFFECTS, ...world.effects };
+      return (specific === undefined ? undefined : table[specific]) ?? table[k] ?? 0;
+    };
+    let effect = on.reduce((acc, k) => acc + effectOf(k), 0);
     for (const i of world.interactions ?? []) if (i.members.every((m) => on.includes(m))) effect += i.effect;
     value = 1000 * (1 + effect) * Math.exp((world.sigma ?? 0.003) * normal(random));
   }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { noiseAwarePolicy } from '../../../src/tuner/policies/noise-aware.js';
-import { defaultBudget, referenceInvocations } from '../../../src/tuner/policies/noise/schedule.js';
-import type { Decision, PolicyEvent, Step } from '../../../src/tuner/policy.js';
+import { candidatesOf, defaultBudget, referenceInvocations } from '../../../src/tuner/policies/noise/schedule.js';
+import { platformDispatchOps } from '../../../src/tuner/plugin-ops.js';
+import type { Decision, OpsDiscovered, PolicyEvent, Step } from '../../../src/tuner/policy.js';
 import type { Observation } from '../../../src/tuner/types.js';
 import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
 import { context, drive, observe, type Drive } from './fake-world.js';
@@ -16,6 +17,18 @@ function allEvents(d: Drive): PolicyEvent[] {
 
 function decisions(d: Drive): Decision[] {
   return allEvents(d).filter((e): e is Decision => e.type === 'decision');
+}
+
+/** The operator table the session discovered (its ops event). */
+function discovered(d: Drive): OpsDiscovered['final'] {
+  const ops = allEvents(d).filter((e): e is OpsDiscovered => e.type === 'ops');
+  assert.equal(ops.length, 1);
+  return ops[0]?.final ?? {};
+}
+
+/** What discovery proposes without --ops or a config: the plugin's dispatch ops plus round 1c's oplist. */
+function expectedTable(executed: readonly string[]): Record<string, readonly string[]> {
+  return { ...platformDispatchOps(), ...Object.fromEntries(executed.map((op) => [op, ['flagos']])) };
 }
 
 function result(d: Drive) {
@@ -79,16 +92,22 @@ describe('noise-aware policy', () => {
     const noisy = { executedOps, sigma: 0.01, effects: { 'mul=flagos': 0.006, 'exp=flagos': 0.004 } };
     const tight = drive(noiseAwarePolicy, { ...ctx, budget: 20 }, noisy);
     assert.ok(tight.runs.length <= 20, `${tight.runs.length}`);
-    const table = Object.fromEntries(executedOps.map((op) => [op, ['flagos' as const]]));
     const free = drive(noiseAwarePolicy, ctx, noisy);
-    assert.ok(free.runs.length <= defaultBudget(2, table));
+    const table = discovered(free);
+    assert.deepEqual(table, expectedTable(executedOps));
+    assert.ok(free.runs.length <= defaultBudget(2, table), `${free.runs.length} > ${defaultBudget(2, table)}`);
     assert.equal(defaultBudget(2, table), Math.floor(1.5 * referenceInvocations(2, table)));
   });
 
   it('explains every candidate with exactly one decision', () => {
     const d = drive(noiseAwarePolicy, ctx, { executedOps, sigma: 0.008, effects: { 'mul=flagos': 0.01, 'mm=flagos': -0.13 } });
     const perCandidate = decisions(d).filter((x) => x.op !== null);
-    assert.deepEqual(perCandidate.map((x) => x.subject).sort(), executedOps.map((op) => `op:${op}:flagos`).sort());
+    const table = discovered(d);
+    assert.deepEqual(table, expectedTable(executedOps));
+    // Every operator/backend candidate, the dispatch ops' three backends (reference once per attention backend) included.
+    const subjects = candidatesOf(table).map((c) => c.trial.key);
+    assert.equal(subjects.length, executedOps.length + 4 * 4);
+    assert.deepEqual(perCandidate.map((x) => x.subject).sort(), subjects.sort());
     for (const x of perCandidate) {
       assert.ok(x.reason.length > 20, x.reason);
       assert.ok(x.verdict === 'failed' || (x.estimate !== null && x.low !== null && x.high !== null && x.low <= x.estimate && x.estimate <= x.high));
@@ -101,8 +120,10 @@ describe('noise-aware policy', () => {
     const effects = Object.fromEntries(small.map((op) => [`${op}=flagos`, 0.004]));
     const r = result(drive(noiseAwarePolicy, ctx, { executedOps: [...small, 'mm'], effects: { ...effects, 'mm=flagos': -0.13 } }));
     assert.equal(r.validated, true);
-    assert.ok(Object.keys(r.opBackends).length >= 6, JSON.stringify(r.opBackends));
+    assert.ok(small.filter((op) => r.opBackends[op] === 'flagos').length >= 6, JSON.stringify(r.opBackends));
     assert.equal(r.opBackends['mm'], undefined);
+    // The dispatch ops discovery adds are neutral on vendor and slower elsewhere: none of the slower ones is kept.
+    for (const op of Object.keys(platformDispatchOps())) assert.ok([undefined, 'vendor'].includes(r.opBackends[op]), JSON.stringify(r.opBackends));
   });
 
   it('replays the same steps from the same observations', () => {

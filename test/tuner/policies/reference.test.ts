@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { referencePolicy, referenceValue } from '../../../src/tuner/policies/reference.js';
 import type { Decision } from '../../../src/tuner/policy.js';
 import type { Observation } from '../../../src/tuner/types.js';
+import { platformDispatchOps } from '../../../src/tuner/plugin-ops.js';
 import { context, drive } from './fake-world.js';
 
 const twoOps = context({ discovery: { explicitOps: ['rms_norm', 'mul'], configOps: null } });
@@ -100,8 +101,10 @@ describe('reference policy', () => {
   it('discovers from the last 1c run that reported executed ops and emits the ops event', () => {
     const { runs } = drive(referencePolicy, context(), { executedOps: ['mul'] });
     const ops = runs.flatMap((r) => r.events).find((e) => e.type === 'ops');
-    assert.deepEqual(ops?.type === 'ops' && ops.final, { mul: ['flagos'] });
+    // The plugin's dispatch ops (never in 1c's log: OOT ops are off there) plus what 1c executed.
+    assert.deepEqual(ops?.type === 'ops' && ops.final, { ...platformDispatchOps(), mul: ['flagos'] });
     assert.ok(runs.some((r) => r.trial.key === 'op:mul:flagos'));
+    assert.ok(runs.some((r) => r.trial.key === 'op:rms_norm:reference:FLASHINFER'));
   });
 
   it('emits a best-so-far event after every operator', () => {
