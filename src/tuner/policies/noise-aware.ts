@@ -22,9 +22,9 @@ import { screen, screeningStates } from './noise/screening.js';
 import { opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
 import { Session } from './noise/session.js';
 
-/** Runs of the final stage: measuring the set in pairs with anchors, plus a share for a subset search. */
+/** Runs of the final stage: at least this many pairs (set, anchor) per set tried, plus a share for measuring on. */
 const FINAL_PAIRS = 2;
-const SEARCH_SHARE = 0.05;
+const FINAL_SHARE = 0.1;
 /** Baseline runs before anything else: a first noise estimate and the shape of the cold penalty. */
 const CALIBRATION_RUNS = 3;
 /** One-sided z (95%) the final set's gain must clear above zero. */
@@ -60,7 +60,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   session.budget.setLimit(limit);
 
   const candidates = shuffled(candidatesOf(ops.final), seededRandom(ctx.seed));
-  const reserve = 2 * FINAL_PAIRS + Math.round(SEARCH_SHARE * limit);
+  const reserve = 2 * FINAL_PAIRS + Math.round(FINAL_SHARE * limit);
   const states = screeningStates(candidates);
   const planned = (): PlannedSet =>
     planSet(states.map((s) => ({ candidate: s.candidate, failure: s.failure, comparison: session.ledger.compare(s.candidate.trial.key) })));

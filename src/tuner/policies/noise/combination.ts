@@ -1,11 +1,14 @@
 /**
  * From the candidate set to one validated set. Effects need not add up (two winners may
- * interfere), so the set is measured as a whole, each run paired with a baseline anchor, and
- * must be significantly faster than the baseline, by at least minGain, and not worse than its
- * best single operator. The measured gain over the sum of single gains (additivity) is
- * reported. When the set fails, forward selection from the best single operator keeps each
- * addition that measures better, and the survivor is confirmed with fresh runs before it may
- * be written as the answer.
+ * interfere), so a set is measured as a whole, each run paired with a baseline anchor, and
+ * must be significantly faster than the baseline, by at least minGain. Sets are tried in a
+ * ladder, largest first: all candidate operators (which must also not be worse than the best
+ * single operator), then the core of individually significant ones, then the best single
+ * operator. Each set is measured sequentially: at least `pairs` pairs, then more while the
+ * answer is still open (neither validated nor clearly short of minGain) and the later rungs
+ * keep their minimum. Membership comes from screening and every set is measured with runs of
+ * its own, so the validation is not biased by the choice. The measured gain over the sum of
+ * single gains (additivity) is reported.
  */
 import type { AttentionBackend, Backend } from '../../types.js';
 import { combinedTrial } from '../../trials.js';
@@ -28,12 +31,9 @@ export interface CombinationParams {
   readonly minGain: number;
   /** One-sided z a set's gain must clear above zero. */
   readonly zValidate: number;
-  /** Runs of the set (each followed by an anchor) when it is first measured or confirmed. */
+  /** Fewest runs of a set (each followed by an anchor) before it may be validated or given up. */
   readonly pairs: number;
 }
-
-/** The label fresh confirmation runs are kept under, apart from the set's search runs. */
-const confirmLabel = (key: string): string => `${key}#confirm`;
 
 function describe(c: Comparison | null): string {
   if (c === null) return 'no successful measurement';
@@ -63,60 +63,65 @@ export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationPar
       reason: `${describe(c)}; ${why}`,
     });
   };
-  /** Up to `pairs` runs of the set, each followed by an anchor, while at least `keep` runs stay in the budget. */
-  function* measure(set: readonly Member[], prefix: string, label: string | null, pairs: number, keep: number): Runs<Comparison | null> {
+  const minLog = Math.log1p(p.minGain);
+  const notWorseThanBest = (c: Comparison): boolean => c.delta >= best.comparison.delta - p.zValidate * Math.hypot(c.se, best.comparison.se);
+  /** Clearly short of minGain (or, for the whole set, clearly worse than its best operator alone): more runs would not change the call. */
+  const futile = (c: Comparison, whole: boolean): boolean =>
+    c.delta + p.zValidate * c.se < minLog || (whole && c.delta + p.zValidate * Math.hypot(c.se, best.comparison.se) < best.comparison.delta);
+  const passes = (c: Comparison | null, whole: boolean): c is Comparison => c !== null && clears(c, p.minGain, p.zValidate) && (!whole || notWorseThanBest(c));
+
+  /**
+   * Runs of the set, each followed by an anchor: at least `p.pairs`, then more while the call is
+   * open, as long as `keep` runs stay in the budget for later rungs. Stops at a failed run.
+   */
+  function* measure(set: readonly Member[], prefix: string, whole: boolean, keep: number): Runs<Comparison | null> {
     const trial = trialOf(set, prefix);
-    const as = label ?? trial.key;
-    for (let i = 0; i < pairs && session.budget.left - 2 >= keep; i++) {
-      const o = yield* session.run(trial, as);
+    for (let i = 0; session.budget.left - 2 >= keep; i++) {
+      const c = session.ledger.compare(trial.key);
+      if (i >= p.pairs && c !== null && (passes(c, whole) || futile(c, whole))) break;
+      const o = yield* session.run(trial);
       if (o.outcome !== 'ok') break;
       yield* session.anchor();
     }
-    return session.ledger.compare(as);
+    return session.ledger.compare(trial.key);
   }
-  const choice = (set: readonly Member[], c: Comparison, reason: string): SetChoice => ({
-    opBackends: opBackendsOf(set),
-    attention: trialOf(set, 'combined_best').attention,
-    validated: true,
-    comparison: c,
-    reason,
-  });
 
-  // The whole candidate set, with every run left before the search allowance.
+  // The ladder: the whole set, its individually significant core, the best single operator.
+  const ladder: { set: readonly Member[]; whole: boolean; label: string }[] = [{ set: members, whole: members.length > 1, label: `all ${members.length} candidate operator(s) together` }];
+  const core = members.filter((m) => m.comparison.delta >= p.zValidate * m.comparison.se);
+  if (core.length > 1 && core.length < members.length) ladder.push({ set: core, whole: false, label: `the ${core.length} individually significant operator(s)` });
+  if (members.length > 1) ladder.push({ set: [best], whole: false, label: `${best.candidate.op} alone, the best single operator` });
+
   const predicted = members.reduce((sum, m) => sum + m.comparison.delta, 0);
-  const union = yield* measure(members, 'combined_best', null, p.pairs, 0);
-  const notWorseThanBest = (c: Comparison): boolean => c.delta >= best.comparison.delta - p.zValidate * Math.hypot(c.se, best.comparison.se);
-  const additivity = union === null || predicted <= 0 ? '' : `; additivity ${(union.delta / predicted).toFixed(2)} (measured ${pct(Math.expm1(union.delta))} vs ${pct(Math.expm1(predicted))} summed)`;
-  if (union !== null && clears(union, p.minGain, p.zValidate) && notWorseThanBest(union)) {
-    // Runs left after the validation sharpen the reported interval.
-    const sharpened = (yield* measure(members, 'combined_best', null, Math.floor(session.budget.left / 2), 0)) ?? union;
-    decide(members, sharpened, true, `faster than the baseline by at least ${pct(p.minGain)} and not worse than ${best.candidate.op} alone${additivity}`);
-    return choice(members, sharpened, `all ${members.length} candidate operator(s) together`);
-  }
-  if (members.length === 1) {
-    decide(members, union, false, `not confirmed faster than the baseline by at least ${pct(p.minGain)}`);
-    return none(`${best.candidate.op} was not confirmed when measured again`, union);
-  }
-  decide(members, union, false, `not clearly faster than the baseline and ${best.candidate.op} alone${additivity}: searching subsets`);
-
-  // Forward selection from the best single operator, in order of estimate.
-  const confirmCost = 2 * p.pairs;
-  let current: Member[] = [best];
-  let currentComparison = best.comparison;
-  for (const next of members.slice(1)) {
-    if (session.budget.left < 4 + confirmCost) break;
-    const candidate = [...current, next];
-    const c = yield* measure(candidate, 'combined_subset', null, 1, confirmCost);
-    const better = c !== null && c.delta > currentComparison.delta;
-    decide(candidate, c, better, better ? `adding ${next.candidate.op} measured faster than without it` : `adding ${next.candidate.op} did not measure faster`);
-    if (better) {
-      current = candidate;
-      currentComparison = c;
+  let last: Comparison | null = null;
+  for (const [index, rung] of ladder.entries()) {
+    const later = ladder.length - 1 - index;
+    const prefix = index === 0 ? 'combined_best' : 'combined_subset';
+    const c = yield* measure(rung.set, prefix, rung.whole, later * 2 * p.pairs);
+    last = c;
+    const additivity = index > 0 || c === null || predicted <= 0 || members.length < 2 ? '' : `; additivity ${(c.delta / predicted).toFixed(2)} (measured ${pct(Math.expm1(c.delta))} vs ${pct(Math.expm1(predicted))} summed)`;
+    if (passes(c, rung.whole)) {
+      // Runs left after the validation sharpen the reported interval.
+      const trial = trialOf(rung.set, prefix);
+      for (let i = Math.floor(session.budget.left / 2); i > 0; i--) {
+        const o = yield* session.run(trial);
+        if (o.outcome !== 'ok') break;
+        yield* session.anchor();
+      }
+      const sharpened = session.ledger.compare(trial.key) ?? c;
+      const against = rung.whole ? ` and not worse than ${best.candidate.op} alone` : '';
+      decide(rung.set, sharpened, true, `faster than the baseline by at least ${pct(p.minGain)}${against}${additivity}`);
+      return {
+        opBackends: opBackendsOf(rung.set),
+        attention: trialOf(rung.set, 'combined_best').attention,
+        validated: true,
+        comparison: sharpened,
+        reason: rung.label,
+      };
     }
+    const next = ladder[index + 1];
+    const why = rung.whole && c !== null && clears(c, p.minGain, p.zValidate) ? `not worse than ${best.candidate.op} alone could not be shown` : `not confirmed faster than the baseline by at least ${pct(p.minGain)}`;
+    decide(rung.set, c, false, `${why}${additivity}${next === undefined ? '' : `: trying ${next.label}`}`);
   }
-  const finalTrial = trialOf(current, 'combined_best');
-  const confirmed = yield* measure(current, 'combined_best', confirmLabel(finalTrial.key), p.pairs, 0);
-  const ok = confirmed !== null && clears(confirmed, p.minGain, p.zValidate);
-  decide(current, confirmed, ok, ok ? `fresh runs confirm it faster than the baseline by at least ${pct(p.minGain)}` : 'fresh runs do not confirm it');
-  return ok ? choice(current, confirmed, 'forward selection from the best single operator, confirmed with fresh runs') : none('no subset was confirmed faster than the baseline', confirmed);
+  return none(members.length === 1 ? `${best.candidate.op} was not confirmed when measured again` : 'no set was confirmed faster than the baseline', last);
 }
