@@ -5,6 +5,7 @@ import { loadDecisions } from '../store/decisions.js';
 import { sessionProgress } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { SessionRecord } from '../store/records.js';
+import { defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
@@ -33,11 +34,18 @@ export function displayState(session: SessionRecord, now: number): DisplayState 
   return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
 }
 
-/** Trials and invocations the reference plan needs once the operator table is known. */
+/** Trials the reference plan needs once the operator table is known. */
 function plannedTrials(session: SessionRecord): number | null {
   if (session.ops === null) return null;
   const perOp = Object.values(session.ops).reduce((n, backends) => n + backends.length + (backends.includes('reference') ? 1 : 0), 0);
   return 3 + perOp + 1;
+}
+
+/** Invocations the session will spend at most: its budget, else its policy's default. */
+function plannedInvocations(session: SessionRecord, numRuns: number, budget: number | null): number | null {
+  if (budget !== null) return budget;
+  if (session.ops === null) return null;
+  return session.policy === 'reference' ? referenceInvocations(numRuns, session.ops) : defaultBudget(numRuns, session.ops);
 }
 
 function numberOption(session: SessionRecord, key: string): number | null {
@@ -51,7 +59,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
   const trials = plannedTrials(session);
   const numRuns = numberOption(session, 'numRuns') ?? 2;
   const budget = numberOption(session, 'budget');
-  const planned = budget ?? (trials === null ? null : trials * numRuns);
+  const planned = plannedInvocations(session, numRuns, budget);
   const remaining = planned === null ? null : Math.max(0, planned - p.runsFinished);
   const meanMs = p.runsFinished > 0 ? p.finishedDurationMs / p.runsFinished : null;
   const kept = loadDecisions(store, session.id).filter((d) => d.verdict === 'kept' && d.op !== null && d.backend !== null);

@@ -24,7 +24,13 @@ export async function listCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const rows = views.map((v) => {
-      const best = v.best.speedup === null ? `${Object.keys(v.best.opBackends).length} kept` : `${v.best.speedup >= 0 ? '+' : ''}${(v.best.speedup * 100).toFixed(2)}%`;
+      const kept = Object.keys(v.best.opBackends).length;
+      const best =
+        v.best.speedup !== null
+          ? `${v.best.speedup >= 0 ? '+' : ''}${(v.best.speedup * 100).toFixed(2)}%`
+          : v.state === 'completed' && kept === 0
+            ? 'baseline'
+            : `${kept} kept`;
       const progress = `${v.runs.done}${v.runs.planned === null ? '' : `/${v.runs.planned}`}`;
       return [v.id, v.model ?? '-', v.state, progress, best, v.startedAt.replace('T', ' ').slice(0, 19), v.runDir];
     });
