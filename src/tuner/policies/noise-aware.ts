@@ -6,8 +6,8 @@
  * 2. Screening (noise/screening.ts): every operator/backend candidate once, then more runs where
  *    a wrong call would cost most, with baseline anchors interleaved. One model of the whole
  *    session (noise/model.ts) turns all runs into effects with standard errors.
- * 3. The candidate set (noise/selection.ts): each operator's best backend when its estimate is
- *    positive. It must then prove itself as a whole (noise/combination.ts).
+ * 3. The candidate set (noise/selection.ts): each operator's best backend unless it is clearly
+ *    slower than the baseline. It must then prove itself as a whole (noise/combination.ts).
  * Only a validated set is returned; otherwise the answer is the baseline, with the reason.
  */
 import { discoverOps } from '../discovery.js';
@@ -87,7 +87,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
     });
   }
   session.emit({ type: 'best', opBackends: opBackendsOf(plan.members) });
-  session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) with a positive estimate, to be validated together` });
+  session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) not clearly slower than the baseline, to be validated together` });
 
   const combination: CombinationParams = { minGain: ctx.minGain, zValidate: Z_VALIDATE, pairs: FINAL_PAIRS };
   const choice = yield* chooseSet(session, plan, combination);
