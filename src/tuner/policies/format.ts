@@ -6,6 +6,11 @@ export function pct(x: number, digits = 2): string {
   return `${sign}${(x * 100).toFixed(digits)}%`;
 }
 
+/** A spread or a proportion, which has no direction: `0.64%`. */
+export function percent(x: number, digits = 2): string {
+  return `${(x * 100).toFixed(digits)}%`;
+}
+
 export function metricUnit(metric: Metric): string {
   switch (metric) {
     case 'total':

@@ -14,7 +14,7 @@ import { discoverOps } from '../discovery.js';
 import type { FinalResult, Policy, PolicyContext } from '../policy.js';
 import { fakeGemsTrial, gemsEnableTrial } from '../trials.js';
 import { cursorOf, type PolicyGenerator } from './cursor.js';
-import { describeSet, pct } from './format.js';
+import { describeSet, pct, percent } from './format.js';
 import { chooseSet, type CombinationParams } from './noise/combination.js';
 import { interval } from './noise/decision-rule.js';
 import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
@@ -96,8 +96,8 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   const noise = session.ledger.noise();
   const fit = session.ledger.fit();
   const summary: string[] = [
-    `Noise (run-to-run, pooled): ${pct(noise.plain)} without FlagGems kernels, ${pct(noise.gems)} with them, over ${noise.df} degrees of freedom`,
-    `Cold first runs: ${pct(Math.expm1(fit.coldPenalty))}, fading by ${fit.structure.decay} per run; ` +
+    `Noise (run-to-run, pooled): ${percent(noise.plain)} without FlagGems kernels, ${percent(noise.gems)} with them, over ${noise.df} degrees of freedom`,
+    `Cold first runs: ${pct(Math.expm1(fit.coldPenalty))}, keeping ${percent(fit.structure.decay, 0)} of itself per further run; ` +
       (Number.isFinite(fit.structure.spacing) ? `level drift followed with knots every ${fit.structure.spacing} runs` : 'no drift detected') +
       `; ${fit.outliers.length} outlier run(s) set aside`,
   ];
