@@ -10,6 +10,11 @@ import type { Backend } from './types.js';
 
 type OpTable = Record<string, Backend[]>;
 
+/** What a policy says when discovery leaves nothing to tune. */
+export const NO_OPS_MESSAGE =
+  'no operators to tune: --ops was not given, VLLM_FL_CONFIG names no auto_tune operators, ' +
+  'and round 1c (baseline_gems_enable) reported no executed FlagGems operators';
+
 function withFlagos(backends: readonly Backend[]): Backend[] {
   return orderBackends(backends.includes('flagos') ? backends : [...backends, 'flagos']);
 }

@@ -8,7 +8,7 @@
  * once it is spent and finishes with the operators decided so far (a partially measured
  * configuration still counts with whatever runs it got).
  */
-import { discoverOps } from '../discovery.js';
+import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { Decision, Policy, PolicyContext, FinalResult } from '../policy.js';
 import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
 import {
@@ -82,9 +82,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
     return {
       type: 'fail',
       code: 'E_NO_OPS',
-      message:
-        'no operators to tune: --ops was not given, VLLM_FL_CONFIG names no auto_tune operators, ' +
-        'and round 1c (baseline_gems_enable) reported no executed FlagGems operators',
+      message: NO_OPS_MESSAGE,
       events: events.take(),
     };
   }
