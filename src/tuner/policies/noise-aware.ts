@@ -10,7 +10,7 @@
  *    slower than the baseline. It must then prove itself as a whole (noise/combination.ts).
  * Only a validated set is returned; otherwise the answer is the baseline, with the reason.
  */
-import { discoverOps } from '../discovery.js';
+import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { FinalResult, Policy, PolicyContext } from '../policy.js';
 import { fakeGemsTrial, gemsEnableTrial } from '../trials.js';
 import { cursorOf, type PolicyGenerator } from './cursor.js';
@@ -19,7 +19,7 @@ import { chooseSet, type CombinationParams } from './noise/combination.js';
 import { interval } from './noise/decision-rule.js';
 import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
 import { screen, screeningStates } from './noise/screening.js';
-import { opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
+import { keepZFor, opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
 import { Session } from './noise/session.js';
 
 /** Runs of the final stage: at least this many pairs (set, anchor) per set tried, plus a share for measuring on. */
@@ -50,9 +50,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
     return {
       type: 'fail',
       code: 'E_NO_OPS',
-      message:
-        'no operators to tune: --ops was not given, VLLM_FL_CONFIG names no auto_tune operators, ' +
-        'and round 1c (baseline_gems_enable) reported no executed FlagGems operators',
+      message: NO_OPS_MESSAGE,
       events: session.events.take(),
     };
   }
@@ -62,8 +60,10 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   const candidates = shuffled(candidatesOf(ops.final), seededRandom(ctx.seed));
   const reserve = 2 * FINAL_PAIRS + Math.round(FINAL_SHARE * limit);
   const states = screeningStates(candidates);
+  // Fewer operators, a more inclusive candidate set (selection.ts).
+  const keepZ = keepZFor(Object.keys(ops.final).length);
   const planned = (): PlannedSet =>
-    planSet(states.map((s) => ({ candidate: s.candidate, failure: s.failure, comparison: session.ledger.compare(s.candidate.trial.key) })));
+    planSet(states.map((s) => ({ candidate: s.candidate, failure: s.failure, comparison: session.ledger.compare(s.candidate.trial.key) })), keepZ);
   yield* screen(session, states, reserve);
   let plan = planned();
   // With nothing to validate, the final stage's reserve is better spent on more screening.
@@ -87,7 +87,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
     });
   }
   session.emit({ type: 'best', opBackends: opBackendsOf(plan.members) });
-  session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) not clearly slower than the baseline, to be validated together` });
+  session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) not clearly slower than the baseline (kept unless more than ${-keepZ} standard error(s) below it), to be validated together` });
 
   const combination: CombinationParams = { minGain: ctx.minGain, zValidate: Z_VALIDATE, pairs: FINAL_PAIRS };
   const choice = yield* chooseSet(session, plan, combination);
