@@ -16,6 +16,7 @@ import { reapRunningRuns } from './reap.js';
 import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
+import { metricValue } from '../tuner/types.js';
 import { createRenderer } from './render.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 
@@ -72,6 +73,17 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     }
   }, HEARTBEAT_MS);
 
+  let metricWarned = false;
+  // Older vLLM prints no output tokens/s (and the legacy line no requests/s): say so once.
+  const warnIfMetricMissing = (event: EngineEvent): void => {
+    if (metricWarned || event.type !== 'run-end' || event.result.throughput === null) return;
+    if (metricValue(event.result.throughput, opts.metric) !== null) return;
+    metricWarned = true;
+    const message = `WARNING: this vLLM does not report the --metric ${opts.metric} value; no operator can be judged on it (use --metric total)`;
+    logger.warn({ event: 'metric-missing', metric: opts.metric }, message);
+    print(message);
+  };
+
   try {
     for (const note of reapRunningRuns(store, session.id)) print(`${note}, left running by the previous worker`);
     clearStop(store, session.id);
@@ -92,6 +104,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       report: (event: EngineEvent) => {
         logEngineEvent(logger, event);
         render(event);
+        warnIfMetricMissing(event);
       },
       ...(options.echo ? { echo: (chunk: string) => void process.stdout.write(chunk) } : {}),
     });
