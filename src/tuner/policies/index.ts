@@ -1,4 +1,4 @@
-/** Policies by name; noise-aware is the default. */
+/** Policies by name (the CLI defaults to noise-aware). */
 import type { Policy } from '../policy.js';
 import type { PolicyName } from '../types.js';
 import { noiseAwarePolicy } from './noise-aware.js';
@@ -8,5 +8,3 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   reference: referencePolicy,
   'noise-aware': noiseAwarePolicy,
 };
-
-export const DEFAULT_POLICY: PolicyName = 'noise-aware';
