@@ -1,11 +1,12 @@
 /**
- * The simulated `vllm` executable: `vllm bench throughput <args...>` plays a scenario
+ * The simulated `vllm` executable: `vllm bench throughput|latency <args...>` plays a scenario
  * (VLLM_SIM_SCENARIO) for the plugin environment it is given. The shell around model.ts:
  * it reads files and the environment, writes the side files, and paces the transcript.
  */
 import { writeFileSync } from 'node:fs';
+import { argValue } from './argv.js';
 import { simulate, type SimResult } from './model.js';
-import { invocationRecorder, parseRunKey, positionFromLog } from './invocation-log.js';
+import { invocationRecorder, parseRunKey, positionFromLog, type InvocationRecorder } from './invocation-log.js';
 import { oplistText } from './oplist.js';
 import { readPluginConfig } from './plugin-config.js';
 import { resolvePlugin, signatureOf, type PluginEnv } from './plugin.js';
@@ -13,7 +14,9 @@ import { loadScenarioCached } from './scenario-cache.js';
 import type { Scenario } from './scenario.js';
 import { configParseTraceback } from './tracebacks.js';
 import { tokenTotals } from './result-block.js';
-import { buildTranscript, type Transcript } from './transcript.js';
+import { buildTranscript, type Transcript, type TranscriptInput } from './transcript.js';
+import { latencyStats, outputJsonText, readLatencyArgs, simulateLatency } from './latency.js';
+import { buildLatencyTranscript, maxModelLenTooLarge } from './latency-transcript.js';
 
 const VERSION = '0.11.0';
 const TOP_USAGE = 'usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ...';
@@ -29,19 +32,11 @@ function usageError(usage: string, message: string): number {
 
 const choices = (names: readonly string[]): string => names.map((c) => `'${c}'`).join(', ');
 
-function unsimulated(what: string): number {
-  process.stderr.write(`vllm-sim: only 'vllm bench throughput' is simulated, not '${what}'\n`);
-  return 2;
-}
+const SIMULATED_BENCHES = ['throughput', 'latency'];
 
-/** Value of `--name V` or `--name=V`, last one winning as with argparse. */
-function argValue(args: readonly string[], name: string): string | null {
-  let value: string | null = null;
-  args.forEach((arg, i) => {
-    if (arg === name) value = args[i + 1] ?? null;
-    else if (arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
-  });
-  return value;
+function unsimulated(what: string): number {
+  process.stderr.write(`vllm-sim: only 'vllm bench throughput' and 'vllm bench latency' are simulated, not '${what}'\n`);
+  return 2;
 }
 
 function timeScale(env: PluginEnv): number {
@@ -87,13 +82,18 @@ function commandLineStatus(argv: readonly string[]): number | null {
         : `argument subparser: invalid choice: '${command}' (choose from ${choices(TOP_COMMANDS)})`;
     return usageError(TOP_USAGE, `vllm: error: ${problem}`);
   }
-  if (benchType !== 'throughput') {
+  if (benchType === undefined || !SIMULATED_BENCHES.includes(benchType)) {
     if (benchType !== undefined && BENCH_TYPES.includes(benchType)) return unsimulated(`vllm bench ${benchType}`);
     const problem =
       benchType === undefined
         ? 'the following arguments are required: bench_type'
         : `argument bench_type: invalid choice: '${benchType}' (choose from ${choices(BENCH_TYPES)})`;
     return usageError(BENCH_USAGE, `vllm bench: error: ${problem}`);
+  }
+  if (benchType === 'latency') {
+    const read = readLatencyArgs(args);
+    if ('problem' in read) return usageError('usage: vllm bench latency [options]', `vllm bench latency: error: ${read.problem}`);
+    return null;
   }
   const numPrompts = argValue(args, '--num-prompts');
   if (numPrompts !== null && !/^\d+$/.test(numPrompts)) {
@@ -150,7 +150,7 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const transcript = buildTranscript({
+  const common = {
     scenario,
     result,
     args,
@@ -158,13 +158,14 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     startedAt: new Date(),
     numRequests,
     whitelist: whitelist.length > 0 ? whitelist : null,
-  });
-  await play(transcript, timeScale(env));
-  if (transcript.hangs) {
-    // Alive and silent until killed; no children, so SIGTERM/SIGKILL end it at once.
-    setInterval(() => undefined, 1 << 30);
-    return new Promise<number>(() => undefined);
+  };
+  if (argv[1] === 'latency') {
+    const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
+    return runLatency(common, noiseKey, recorder, timeScale(env));
   }
+  const transcript = buildTranscript(common);
+  await play(transcript, timeScale(env));
+  if (transcript.hangs) return hang();
   const outputJson = argValue(args, '--output-json');
   if (outputJson !== null) writeOutputJson(outputJson, scenario, result, numRequests);
   recorder.end({
@@ -176,3 +177,40 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
   });
   return transcript.exitCode;
 }
+
+/** Alive and silent until killed; no children, so SIGTERM/SIGKILL end it at once. */
+function hang(): Promise<number> {
+  setInterval(() => undefined, 1 << 30);
+  return new Promise<number>(() => undefined);
+}
+
+/** `vllm bench latency`: the engine start of every run, then batches timed by latency.ts. */
+async function runLatency(common: TranscriptInput, noiseKey: string, recorder: InvocationRecorder, scale: number): Promise<number> {
+  const { scenario, result, args } = common;
+  const a = readLatencyArgs(args);
+  if ('problem' in a) return 2; // commandLineStatus has already answered
+  const maxModelLen = a.maxModelLen ?? scenario.latency.maxModelLen;
+  const point = { batchSize: a.batchSize, inputLen: a.inputLen, outputLen: a.outputLen, n: a.n, warmup: a.warmup, measured: a.measured };
+  if (a.maxModelLen !== null && a.maxModelLen > scenario.latency.maxModelLen) {
+    process.stderr.write(maxModelLenTooLarge(a.maxModelLen, scenario.latency.maxModelLen).map((l) => `${l}\n`).join(''));
+    recorder.end({ outcome: 'config_error', exitCode: 1, latency: null, point });
+    return 1;
+  }
+  const measures = result.outcome === 'ok' || result.outcome === 'no_result';
+  const run = measures ? simulateLatency(scenario, result, a, noiseKey) : null;
+  const transcript = buildLatencyTranscript({ ...common, maxModelLen, latency: a, run });
+  await play(transcript, scale);
+  if (transcript.hangs) return hang();
+  const ok = result.outcome === 'ok' && run?.outcome === 'ok' && run.measuredS.length > 0 && transcript.exitCode === 0 && !a.profile;
+  if (ok && a.outputJson !== null) writeFileSync(a.outputJson, outputJsonText(latencyStats(run.measuredS), run.measuredS));
+  recorder.end({
+    outcome: run === null || run.outcome === 'ok' ? result.outcome : run.outcome,
+    exitCode: transcript.exitCode,
+    latency: ok ? { avg: latencyStats(run.measuredS).avg, latencies: run.measuredS } : null,
+    point,
+    active: result.active,
+    executedOps: result.executedOps,
+  });
+  return transcript.exitCode;
+}
+

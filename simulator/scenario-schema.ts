@@ -85,6 +85,18 @@ export const SCENARIO_SCHEMA = {
       additionalProperties: false,
       properties: { startupMs: nonNegative, runMs: nonNegative },
     },
+    latency: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        prefillMsPerKToken: nonNegative,
+        decodeStepMs: nonNegative,
+        decodeMsPerSequence: nonNegative,
+        decodeMsPerKContext: nonNegative,
+        oomTokens: { type: 'integer', minimum: 1 },
+        maxModelLen: { type: 'integer', minimum: 1 },
+      },
+    },
     defaultAttention: { enum: ['FLASH_ATTN', 'FLASHINFER'] },
     platformBlacklist: { type: 'array', items: { type: 'string' } },
     ops: {

@@ -36,6 +36,27 @@ export interface Interaction {
   readonly effect: number;
 }
 
+/**
+ * How `vllm bench latency` times one batch of B prompts of I tokens generating O tokens:
+ * prefill of B·I tokens, then O − 1 decode steps whose cost grows with the batch and with the
+ * KV cache each step reads. Op effects scale the whole batch (a +1 % throughput effect is 1 %
+ * less time).
+ */
+export interface LatencyModel {
+  /** Prefill time per 1000 prompt tokens in the batch. */
+  readonly prefillMsPerKToken: number;
+  /** One decode step of a batch of one. */
+  readonly decodeStepMs: number;
+  /** Added to every decode step per sequence in the batch. */
+  readonly decodeMsPerSequence: number;
+  /** Added to every decode step per 1000 tokens of context read (all sequences together). */
+  readonly decodeMsPerKContext: number;
+  /** A batch holding more than B·(I+O) tokens runs out of GPU memory in its first iteration. */
+  readonly oomTokens: number;
+  /** What the engine derives when `--max-model-len` is not given. */
+  readonly maxModelLen: number;
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -66,6 +87,7 @@ export interface Scenario {
   readonly drift: { readonly perStep: number; readonly randomWalk: number };
   readonly format: ResultFormat;
   readonly timing: { readonly startupMs: number; readonly runMs: number };
+  readonly latency: LatencyModel;
   /** What vLLM picks when VLLM_ATTENTION_BACKEND is unset or unknown. */
   readonly defaultAttention: AttentionBackend;
   /** The platform config's flagos_blacklist, in force only when VLLM_FL_CONFIG is unset. */
@@ -99,11 +121,22 @@ interface RawScenario {
   drift?: { perStep?: number; randomWalk?: number };
   format?: ResultFormat;
   timing?: { startupMs?: number; runMs?: number };
+  latency?: Partial<LatencyModel>;
   defaultAttention?: AttentionBackend;
   platformBlacklist?: string[];
   ops: Record<string, number | RawOp>;
   interactions?: Array<{ ops: string[]; effect: number }>;
 }
+
+/** An 8 B dense model in bf16 on one H100: ~27 µs per prefill token, ~6.5 ms per decode step. */
+const LATENCY_DEFAULTS: LatencyModel = {
+  prefillMsPerKToken: 27,
+  decodeStepMs: 6.5,
+  decodeMsPerSequence: 0.02,
+  decodeMsPerKContext: 0.04,
+  oomTokens: 4_000_000,
+  maxModelLen: 131072,
+};
 
 /** bestAchievable brute-forces every backend choice of the ops that take part in an interaction. */
 const MAX_INTERACTION_COMBINATIONS = 1 << 16;
@@ -170,6 +203,7 @@ export function parseScenario(raw: unknown, origin = 'inline'): Scenario {
     drift: { perStep: raw.drift?.perStep ?? 0, randomWalk: raw.drift?.randomWalk ?? 0 },
     format: raw.format ?? 'new',
     timing: { startupMs: raw.timing?.startupMs ?? 1000, runMs: raw.timing?.runMs ?? 500 },
+    latency: { ...LATENCY_DEFAULTS, ...raw.latency },
     defaultAttention: raw.defaultAttention ?? 'FLASH_ATTN',
     platformBlacklist: raw.platformBlacklist ?? [],
     ops,

@@ -33,6 +33,10 @@ export interface TranscriptInput {
   readonly numRequests: number;
   /** VLLM_FL_FLAGOS_WHITELIST as given, or null. */
   readonly whitelist: readonly string[] | null;
+  /** Which benchmark prints the transcript; `throughput` when omitted. */
+  readonly benchmark?: 'throughput' | 'latency';
+  /** The engine's max model len; 131072 when omitted. */
+  readonly maxModelLen?: number;
 }
 
 const ENGINE_COLOUR = '\x1b[1;36m';
@@ -66,17 +70,17 @@ function pyRepr(v: string | true): string {
   return v === true ? 'True' : /^-?\d+(\.\d+)?$/.test(v) ? v : `'${v}'`;
 }
 
-function bar(done: number, total: number): string {
+export function bar(done: number, total: number): string {
   const filled = Math.round((10 * done) / total);
   return '█'.repeat(filled) + ' '.repeat(10 - filled);
 }
 
-function clock(seconds: number): string {
+export function clock(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-class Writer {
+export class Writer {
   readonly steps: Step[] = [];
   private elapsedMs = 0;
   private pending = 0;
@@ -120,7 +124,14 @@ class Writer {
   }
 }
 
-export function buildTranscript(input: TranscriptInput): Transcript {
+export interface EngineStart {
+  readonly w: Writer;
+  /** Set when the run ended before the engine was ready (plugin, crash or OOM at startup). */
+  readonly ended: Transcript | null;
+}
+
+/** What every benchmark prints from the command line to a ready engine, or to its failure. */
+export function startEngine(input: TranscriptInput): EngineStart {
   const { scenario: s, result: r } = input;
   const w = new Writer(input, input.pid + 1);
   const startup = s.timing.startupMs;
@@ -132,7 +143,7 @@ export function buildTranscript(input: TranscriptInput): Transcript {
   w.log('INFO', '__init__.py:216', 'Automatically detected platform cuda.');
   if (r.outcome === 'config_error') {
     for (const line of pluginImportTraceback()) w.stderr(line);
-    return { steps: w.steps, exitCode: 1, hangs: false };
+    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
   }
   if (s.format === 'old') {
     const fields = Object.entries(args).map(([k, v]) => `${k}=${pyRepr(v)}`);
@@ -141,12 +152,12 @@ export function buildTranscript(input: TranscriptInput): Transcript {
     const fields = Object.entries(args).map(([k, v]) => `'${k}': ${pyRepr(v)}`);
     w.log('INFO', 'utils.py:243', `non-default args: {${fields.join(', ')}}`);
   }
-  if (args['dataset_path'] === undefined && args['dataset'] === undefined) {
+  if ((input.benchmark ?? 'throughput') === 'throughput' && args['dataset_path'] === undefined && args['dataset'] === undefined) {
     w.print('When dataset path is not set, it will default to random dataset');
   }
   w.wait(startup * 0.1);
   w.log('INFO', 'model.py:547', 'Resolved architecture: LlamaForCausalLM');
-  w.log('INFO', 'model.py:1510', 'Using max model len 131072');
+  w.log('INFO', 'model.py:1510', `Using max model len ${input.maxModelLen ?? 131072}`);
   w.log('INFO', 'scheduler.py:205', 'Chunked prefill is enabled with max_num_batched_tokens=16384.');
   w.wait(startup * 0.1);
   w.engine('INFO', 'core.py:644', 'Waiting for init message from front-end.');
@@ -157,7 +168,7 @@ export function buildTranscript(input: TranscriptInput): Transcript {
     const op = r.failure?.op ?? null;
     const cause = plugin !== null ? pluginErrorLine(plugin) : rootCauseLine('engine_crash', op ?? '');
     failEngine(w, engineStartFailure(cause, plugin !== null ? null : op));
-    return { steps: w.steps, exitCode: 1, hangs: false };
+    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
   }
   w.wait(startup * 0.25);
   w.engine('INFO', 'monitor.py:34', 'torch.compile takes 18.93 s in total');
@@ -172,13 +183,19 @@ export function buildTranscript(input: TranscriptInput): Transcript {
   w.wait(startup * 0.1);
   if (r.outcome === 'oom') {
     failEngine(w, engineStartFailure(rootCauseLine('oom', r.failure?.op ?? ''), r.failure?.op ?? null));
-    return { steps: w.steps, exitCode: 1, hangs: false };
+    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
   }
   w.raw('stderr', `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 100%|${bar(1, 1)}| 67/67 [00:03<00:00, 18.02it/s]\n`);
   w.engine('INFO', 'gpu_model_runner.py:3560', 'Graph capturing finished in 4 secs, took 0.52 GiB');
   w.engine('INFO', 'core.py:210', 'init engine (profile, create kv cache, warmup model) took 31.02 seconds');
   w.wait(startup * 0.05);
   w.log('INFO', 'llm.py:306', "Supported_tasks: ['generate']");
+  return { w, ended: null };
+}
+
+export function buildTranscript(input: TranscriptInput): Transcript {
+  const { w, ended } = startEngine(input);
+  if (ended !== null) return ended;
   const n = input.numRequests;
   w.raw('stderr', `Adding requests: 100%|${bar(1, 1)}| ${n}/${n} [00:00<00:00, 5012.33it/s]\n`);
   return generate(w, input);
@@ -215,7 +232,7 @@ function flaggemsLogLines(input: TranscriptInput): Array<{ level: string; messag
 }
 
 /** Engine lines first (under the EngineCore prefix), then the client's own traceback. */
-function failEngine(
+export function failEngine(
   w: Writer,
   failure: { readonly engine: readonly string[]; readonly client: readonly string[] },
   where = 'core.py:708',
@@ -278,7 +295,7 @@ function generate(w: Writer, input: TranscriptInput): Transcript {
   return { steps: w.steps, exitCode: 0, hangs: false };
 }
 
-function teardown(w: Writer, startedAt: Date): void {
+export function teardown(w: Writer, startedAt: Date): void {
   const t = startedAt;
   const p = (n: number): string => String(n).padStart(2, '0');
   const time = `${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}.${String(t.getMilliseconds()).padStart(3, '0')}482190`;
