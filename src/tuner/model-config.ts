@@ -123,7 +123,7 @@ export function derivedMaxModelLen(c: Json, origin = 'config.json'): number | nu
 }
 
 function moeLayersOf(c: Json, numLayers: number, origin: string): boolean[] {
-  const firstDense = c['first_k_dense_replace'] === undefined ? 0 : (positiveInt(c, 'first_k_dense_replace', origin) ?? 0);
+  const firstDense = c['first_k_dense_replace'] === 0 ? 0 : (positiveInt(c, 'first_k_dense_replace', origin) ?? 0);
   const step = positiveInt(c, 'decoder_sparse_step', origin) ?? 1;
   const freq = positiveInt(c, 'moe_layer_freq', origin) ?? 1;
   const rawOnly = c['mlp_only_layers'] ?? [];
@@ -139,8 +139,8 @@ function moeOf(c: Json, numLayers: number, intermediateSize: number | null, orig
   if (expertsPerToken > numExperts) bad(origin, 'num_experts_per_tok', `(${expertsPerToken}) exceeds the number of experts (${numExperts})`);
   // Mixtral-style configs give the expert size as intermediate_size.
   const expertIntermediateSize = positiveInt(c, 'moe_intermediate_size', origin) ?? intermediateSize ?? bad(origin, 'moe_intermediate_size', 'is missing');
-  const sharedExperts = c['n_shared_experts'] === undefined ? 0 : (firstInt(c, ['n_shared_experts'], origin) ?? 0);
-  const sharedSize = c['shared_expert_intermediate_size'] === undefined ? 0 : (firstInt(c, ['shared_expert_intermediate_size'], origin) ?? 0);
+  const sharedExperts = firstInt(c, ['n_shared_experts'], origin) ?? 0;
+  const sharedSize = firstInt(c, ['shared_expert_intermediate_size'], origin) ?? 0;
   return {
     numExperts,
     expertsPerToken,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { buildLatencyArgv, splitLatencyArgs } from '../../src/runners/benchmarks/latency/args.js';
 import { classifyLatencyRun } from '../../src/runners/benchmarks/latency/classify.js';
 import { parseLatencyJson, parseLatencyLog } from '../../src/runners/benchmarks/latency/parse.js';
@@ -24,6 +24,7 @@ const classify = (log: string, exitCode: number | null, hasResult = false) =>
 describe('simulated vllm bench latency: the bin', () => {
   it('runs the argv autotune builds and prints what the parser reads, console and JSON agreeing', () => {
     const dir = tempDir();
+    after(() => rmSync(dir, { recursive: true, force: true }));
     const json = join(dir, 'b4-i512-o64.json');
     const { rest } = splitLatencyArgs(MODEL);
     const argv = buildLatencyArgv(rest, { batchSize: 4, inputLen: 512, outputLen: 64 }, { warmup: 3, measured: 7 }, json);

@@ -116,6 +116,8 @@ describe('mixture of experts (Qwen3-30B-A3B config)', () => {
     const dense = 3 * 2048 * 6144;
     const sparse = 2048 * 64 + 3 * 2048 * 1536 + 8 * 3 * 2048 * 768;
     assert.equal(parameterCounts(deepseekStyle).activeLayers, 3 * attention + dense + 2 * sparse);
+    const noneShared = modelShapeFromConfig({ ...base, n_shared_experts: null, first_k_dense_replace: 0, num_hidden_layers: 2 });
+    assert.deepEqual([noneShared.moe?.sharedIntermediateSize, noneShared.moe?.moeLayers], [0, [true, true]]);
     const mixtral = modelShapeFromConfig({ ...base, num_experts: undefined, moe_intermediate_size: undefined, num_local_experts: 8, num_experts_per_tok: 2, intermediate_size: 14336 });
     assert.deepEqual([mixtral.moe?.numExperts, mixtral.moe?.expertsPerToken, mixtral.moe?.expertIntermediateSize], [8, 2, 14336]);
   });

@@ -55,6 +55,12 @@ describe('splitLatencyArgs', () => {
     });
   });
 
+  it('reads `-tp=2` and `--pipeline-parallel-size=2` in place', () => {
+    const { rest, given } = splitLatencyArgs(['-tp=2', '--pipeline_parallel_size=2']);
+    assert.deepEqual(rest, ['-tp=2', '--pipeline_parallel_size=2']);
+    assert.deepEqual([given.tensorParallel, given.pipelineParallel], [2, 2]);
+  });
+
   it('reads vLLM human-readable max-model-len sizes (k = 1000, K = 1024)', () => {
     assert.equal(splitLatencyArgs(['--max-model-len=32K']).given.maxModelLen, 32768);
     assert.equal(splitLatencyArgs(['--max_model_len', '4096']).given.maxModelLen, 4096);

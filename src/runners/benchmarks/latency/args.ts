@@ -89,12 +89,12 @@ const REJECTED: ReadonlyMap<string, string> = new Map([
   ['--use-beam-search', '--use-beam-search is not supported by latency sweeps (its work is not a fixed batch of B x O tokens)'],
 ]);
 
-/** vLLM's FlexibleArgumentParser reads `--max_model_len` as `--max-model-len`. */
+/** The flag of `--flag`, `--flag=v` or `-tp=2`; vLLM's FlexibleArgumentParser reads `--max_model_len` as `--max-model-len`. */
 function canonicalFlag(arg: string): string {
-  if (!arg.startsWith('--')) return arg;
+  if (!arg.startsWith('-')) return arg;
   const eq = arg.indexOf('=');
   const name = eq === -1 ? arg : arg.slice(0, eq);
-  return name.replace(/_/g, '-');
+  return arg.startsWith('--') ? name.replace(/_/g, '-') : name;
 }
 
 /**
@@ -128,7 +128,7 @@ export function splitLatencyArgs(userArgs: readonly string[]): SplitLatencyArgs 
       rest.push(arg);
       continue;
     }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const eq = arg.indexOf('=');
     let value: string;
     if (eq !== -1) {
       value = arg.slice(eq + 1);
