@@ -10,13 +10,11 @@
 import { classifyRun, type Classification, type RunEnd } from '../../classify-failure.js';
 import { splitLogLines } from '../../log-text.js';
 
-/** `RunEnd` with `hasResult` meaning: an `Avg latency:` line or a valid --output-json file was found. */
-export type LatencyRunEnd = RunEnd;
-
 const MAX_MODEL_LEN_ASSERT = /Please ensure that max_model_len is greater than the sum of input_len and output_len/;
 const EMPTY_MEASUREMENT = /Avg latency:\s*nan\s*seconds|index -1 is out of bounds for axis 0 with size 0/;
 
-export function classifyLatencyRun(end: LatencyRunEnd): Classification {
+/** `end.hasResult` means: an `Avg latency:` line or a valid --output-json file was found. */
+export function classifyLatencyRun(end: RunEnd): Classification {
   const shared = classifyRun(end);
   if (shared.outcome === 'ok' || shared.outcome === 'interrupted' || shared.outcome === 'spawn_error') return shared;
   const lines = splitLogLines(end.log);
