@@ -1,9 +1,19 @@
 /**
  * Splits a tuning command line into autotune's own options and the `vllm bench throughput`
  * arguments, which are passed on verbatim and in order. Pure.
+ *
+ * autotune's options never shadow one of vLLM's (configs/vllm-args/, test/cli/vllm-args.test.ts):
+ * besides the reference tool's four (`--ops`, `--num-runs`, `--csv-path`, `--background`),
+ * those that collided are named `--autotune-*`.
  */
 import { AutotuneError } from '../errors.js';
+import { ARTIFACTS } from '../store/artifacts.js';
+import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
+import { minimumBudget } from '../tuner/policies/minimum-budget.js';
+import { isValidName } from '../tuner/trials.js';
 import type { Metric, PolicyName } from '../tuner/types.js';
+import { editDistance, normalizedOption } from './option-names.js';
+import { POINTER_FILE } from './session-files.js';
 
 export interface RunOptions {
   readonly passthrough: string[];
@@ -23,14 +33,29 @@ export interface RunOptions {
   readonly quiet: boolean;
 }
 
+/** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
+export interface VllmOptionCheck {
+  readonly command: string;
+  accepts(token: string): boolean;
+}
+
 export const DEFAULT_TIMEOUT_SEC = 7200;
 
+/** Options renamed because vLLM has one of that name (or one it abbreviates): the old name now goes to vLLM. */
+export const RENAMED: Readonly<Record<string, string>> = {
+  '--seed': '--autotune-seed',
+  '--metric': '--autotune-metric',
+  '--db': '--autotune-db',
+};
+
 type Parser = (value: string, flag: string) => Partial<Record<keyof RunOptions, unknown>>;
+
+const usage = (message: string): AutotuneError => new AutotuneError('E_USAGE', message);
 
 function integer(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new AutotuneError('E_USAGE', `Expected \`${flag}\` to be an integer >= ${min}, got \`${value}\``);
+    throw usage(`Expected \`${flag}\` to be an integer >= ${min}, got \`${value}\``);
   }
   return n;
 }
@@ -38,7 +63,7 @@ function integer(value: string, flag: string, min: number): number {
 function positiveNumber(value: string, flag: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new AutotuneError('E_USAGE', `Expected \`${flag}\` to be a number > 0, got \`${value}\``);
+    throw usage(`Expected \`${flag}\` to be a number > 0, got \`${value}\``);
   }
   return n;
 }
@@ -46,53 +71,91 @@ function positiveNumber(value: string, flag: string): number {
 function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
   const found = allowed.find((a) => a === value);
   if (found === undefined) {
-    throw new AutotuneError('E_USAGE', `Expected \`${flag}\` to be one of ${allowed.join(', ')}, got \`${value}\``);
+    throw usage(`Expected \`${flag}\` to be one of ${allowed.join(', ')}, got \`${value}\``);
   }
   return found;
 }
 
-/** The reference's rule: "true" or "1", any case, means true. */
-export function parseBool(value: string): boolean {
-  return ['1', 'true'].includes(value.trim().toLowerCase());
+function path(value: string, flag: string): string {
+  if (value.trim() === '') throw usage(`Expected \`${flag}\` to be a path, got an empty string`);
+  return value;
 }
 
-const VALUE_FLAGS: Record<string, Parser> = {
-  '--ops': (v) => ({
-    ops: (() => {
-      const ops = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      return ops.length > 0 ? ops : null;
-    })(),
-  }),
+const BOOL_WORDS: Readonly<Record<string, boolean>> = { true: true, '1': true, false: false, '0': false };
+
+/** The reference's words, any case: true/1 and false/0. Anything else is refused rather than read as false. */
+export function isBoolWord(value: string): boolean {
+  return value.trim().toLowerCase() in BOOL_WORDS;
+}
+
+export function parseBoolWord(value: string, flag: string): boolean {
+  const b = BOOL_WORDS[value.trim().toLowerCase()];
+  if (b === undefined) throw usage(`Expected \`${flag}\` to be true, 1, false or 0 (any case), got \`${value}\``);
+  return b;
+}
+
+function parseOps(value: string, flag: string): string[] {
+  const ops = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (ops.length === 0) {
+    throw usage(`\`${flag}\` names no operator (got \`${value}\`); leave it out to discover the operators, or name them: \`${flag} rms_norm,silu_and_mul\``);
+  }
+  const bad = ops.find((op) => !isValidName(op));
+  if (bad !== undefined) {
+    throw usage(`\`${flag}\`: \`${bad}\` is not an operator name (letters, digits, \`_\` and \`.\`, not starting with a digit or \`.\`)`);
+  }
+  return [...new Set(ops)];
+}
+
+/** File names a session owns in its run directory; the history CSV may take none of them. */
+const RESERVED_NAMES: readonly string[] = [
+  ...Object.values(ARTIFACTS).filter((name) => name !== ARTIFACTS.history),
+  POINTER_FILE,
+  CONFIGS_DIR,
+  RAW_DIR,
+];
+/** Run logs are `NNNN_<prefix>_...`; a CSV of that shape could replace one. */
+const RUN_FILE = /^\d{4,}_/;
+const CSV_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+function parseCsvName(value: string, flag: string): string {
+  const base = value.split(/[\\/]/).pop() ?? '';
+  if (!CSV_NAME.test(base)) {
+    throw usage(`Expected \`${flag}\` to name a file (letters, digits, \`_\`, \`.\` and \`-\`, not starting with \`.\`), got \`${value}\``);
+  }
+  if (RESERVED_NAMES.some((name) => name.toLowerCase() === base.toLowerCase()) || RUN_FILE.test(base)) {
+    throw usage(`\`${flag} ${value}\` would overwrite the session's own \`${base}\`; choose another name, e.g. history.csv`);
+  }
+  return base;
+}
+
+const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
+  '--ops': (v, f) => ({ ops: parseOps(v, f) }),
   '--num-runs': (v, f) => ({ numRuns: integer(v, f, 1) }),
-  '--csv-path': (v, f) => {
-    const base = v.split(/[\\/]/).pop() ?? '';
-    if (base === '' || base === '.' || base === '..') throw new AutotuneError('E_USAGE', `Expected \`${f}\` to name a file, got \`${v}\``);
-    return { csvName: base };
-  },
-  '--background': (v) => ({ background: parseBool(v) }),
+  '--csv-path': (v, f) => ({ csvName: parseCsvName(v, f) }),
+  '--background': (v, f) => ({ background: parseBoolWord(v, f) }),
   '--timeout': (v, f) => ({ timeoutSec: positiveNumber(v, f) }),
-  '--vllm-bin': (v, f) => {
-    if (v.trim() === '') throw new AutotuneError('E_USAGE', `Expected \`${f}\` to be a path, got an empty string`);
-    return { vllmBin: v };
-  },
+  '--vllm-bin': (v, f) => ({ vllmBin: path(v, f) }),
   '--policy': (v, f) => ({ policy: oneOf(v, f, ['noise-aware', 'reference'] as const) }),
-  '--metric': (v, f) => ({ metric: oneOf(v, f, ['total', 'output', 'requests'] as const) }),
+  '--autotune-metric': (v, f) => ({ metric: oneOf(v, f, ['total', 'output', 'requests'] as const) }),
   '--min-gain': (v, f) => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new AutotuneError('E_USAGE', `Expected \`${f}\` to be a fraction in [0, 1) such as 0.005, got \`${v}\``);
+      throw usage(`Expected \`${f}\` to be a fraction in [0, 1) such as 0.005, got \`${v}\``);
     }
     return { minGain: n };
   },
   '--budget': (v, f) => ({ budget: integer(v, f, 1) }),
-  '--seed': (v, f) => ({ seed: integer(v, f, 0) }),
-  '--db': (v) => ({ db: v }),
-  '--output-dir': (v) => ({ outputDir: v }),
+  '--autotune-seed': (v, f) => ({ seed: integer(v, f, 0) }),
+  '--autotune-db': (v, f) => ({ db: path(v, f) }),
+  '--output-dir': (v, f) => ({ outputDir: path(v, f) }),
 };
 
-const SWITCHES: Record<string, Partial<Record<keyof RunOptions, unknown>>> = {
+const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
 };
+
+/** Every option the tuning command takes; none may be, or abbreviate, a vLLM option. */
+export const RUN_FLAGS: readonly string[] = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)];
 
 export function defaultRunOptions(): RunOptions {
   return {
@@ -114,11 +177,42 @@ export function defaultRunOptions(): RunOptions {
   };
 }
 
+/** The closest of autotune's options to `name`, if it is close enough to be a typo of it. */
+function nearestOwnFlag(name: string): string | null {
+  let best: { flag: string; d: number } | null = null;
+  for (const flag of RUN_FLAGS) {
+    const d = editDistance(name, flag);
+    if (best === null || d < best.d) best = { flag, d };
+  }
+  if (best === null) return null;
+  const word = name.replace(/^--/, '');
+  return best.d <= (word.length <= 4 ? 1 : 2) || name.startsWith('--autotune-') ? best.flag : null;
+}
+
+/**
+ * An option vLLM does not take either is refused when it is autotune's old name for one of
+ * its own, or a near miss of one (`--polciy`): it would otherwise reach vLLM, which fails every
+ * run on it, or worse, tune with a default the user did not want.
+ */
+function checkUnknown(token: string, vllm: VllmOptionCheck): void {
+  if (!token.startsWith('--') || token.length <= 2 || vllm.accepts(token)) return;
+  const name = normalizedOption(token);
+  const renamed = RENAMED[name];
+  if (renamed !== undefined) {
+    throw usage(`\`${name}\` is not a \`${vllm.command}\` option; autotune's is now \`${renamed}\``);
+  }
+  const nearest = nearestOwnFlag(name);
+  if (nearest !== null) {
+    throw usage(`unknown option \`${name}\`: did you mean \`${nearest}\`? (\`${vllm.command}\` has no such option either; put it after \`--\` to pass it to vLLM anyway)`);
+  }
+}
+
 /**
  * `--flag value` and `--flag=value` are autotune's when the flag is; everything else, and
- * everything after a literal `--`, goes to vLLM untouched.
+ * everything after a literal `--`, goes to vLLM untouched. With `vllm`, an option that neither
+ * autotune nor vLLM takes and that is close to one of autotune's is a usage error.
  */
-export function parseRunArgs(argv: readonly string[]): RunOptions {
+export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | null = null): RunOptions {
   const parsed: Record<string, unknown> = { ...defaultRunOptions() };
   const passthrough: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -136,28 +230,40 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     }
     const parser = VALUE_FLAGS[name];
     if (parser === undefined) {
+      if (vllm !== null) checkUnknown(arg, vllm);
       passthrough.push(arg);
       continue;
     }
     let value: string;
+    const next = argv[i + 1];
     if (name !== arg) {
       value = arg.slice(eq + 1);
-    } else if (name === '--background' && (i + 1 >= argv.length || (argv[i + 1] as string).startsWith('--'))) {
+    } else if (name === '--background' && (next === undefined || next.startsWith('-'))) {
+      // A bare `--background` means true; what follows (`-tp 2`) is never taken as its value.
       value = 'true';
     } else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
+      if (next === undefined) throw usage(`\`${name}\` needs a value`);
       value = next;
       i += 1;
     }
     Object.assign(parsed, parser(value, name));
   }
   if (passthrough.length === 0) {
-    throw new AutotuneError(
-      'E_USAGE',
+    throw usage(
       'no `vllm bench throughput` arguments given; pass them after the autotune options, e.g. `autotune --model /models/X --dataset-name random --input-len 512 --output-len 128`',
     );
   }
   parsed['passthrough'] = passthrough;
-  return parsed as unknown as RunOptions;
+  const options = parsed as unknown as RunOptions;
+  checkBudget(options);
+  return options;
+}
+
+/** The budget is a hard limit: one below what the policy's fixed rounds need is refused up front. */
+function checkBudget(o: RunOptions): void {
+  if (o.budget === null) return;
+  const min = minimumBudget(o.policy, o.numRuns);
+  if (o.budget < min.invocations) {
+    throw usage(`\`--budget ${o.budget}\` is below the ${min.invocations} invocations the ${o.policy} policy needs at least (${min.why})`);
+  }
 }

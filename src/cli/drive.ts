@@ -79,7 +79,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     if (metricWarned || event.type !== 'run-end' || event.result.throughput === null) return;
     if (metricValue(event.result.throughput, opts.metric) !== null) return;
     metricWarned = true;
-    const message = `WARNING: this vLLM does not report the --metric ${opts.metric} value; no operator can be judged on it (use --metric total)`;
+    const message = `WARNING: this vLLM does not report the --autotune-metric ${opts.metric} value; no operator can be judged on it (use --autotune-metric total)`;
     logger.warn({ event: 'metric-missing', metric: opts.metric }, message);
     print(message);
   };

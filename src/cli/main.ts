@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAutotuneError } from '../errors.js';
-import { HELP } from './help.js';
+import { HELP, wantsHelp } from './help.js';
 
 const VERBS = ['resume', 'status', 'list', 'stop', 'export'] as const;
 type Verb = (typeof VERBS)[number] | 'run';
@@ -45,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb: Verb = (VERBS as readonly string[]).includes(first) ? (first as Verb) : 'run';
   const rest = verb === 'run' ? argv : argv.slice(1);
-  if (verb !== 'run' && (rest.includes('--help') || rest.includes('-h'))) {
+  // Help anywhere among autotune's own arguments (not after a literal `--`) runs nothing.
+  if (wantsHelp(rest)) {
     process.stdout.write(HELP);
     return 0;
   }

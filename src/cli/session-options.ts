@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { AutotuneError } from '../errors.js';
 import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
+import { isValidName } from '../tuner/trials.js';
 import type { Backend, Metric, PolicyName } from '../tuner/types.js';
 import type { RunOptions } from './args.js';
 
@@ -41,9 +42,30 @@ export function seedFromId(id: string): number {
 
 const BACKENDS: readonly Backend[] = ['flagos', 'vendor', 'reference'];
 
+function configError(path: string, what: string): AutotuneError {
+  return new AutotuneError('E_CONFIG', `VLLM_FL_CONFIG ${path}: ${what}; nothing was started`);
+}
+
+/** An operator's backends: a list or a `|`-separated string, each `backend` or `backend:variant`. */
+function configBackends(path: string, op: string, value: unknown): Backend[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split('|') : null;
+  if (list === null || list.some((b) => typeof b !== 'string')) {
+    throw configError(path, `op_backends.${op} must be a list of backends (${BACKENDS.join(', ')}), got ${JSON.stringify(value)}`);
+  }
+  return (list as string[]).map((b) => {
+    const name = b.trim().split(':')[0] ?? '';
+    const backend = BACKENDS.find((known) => known === name);
+    if (backend === undefined) throw configError(path, `op_backends.${op} has the unknown backend ${JSON.stringify(b)} (known: ${BACKENDS.join(', ')})`);
+    return backend;
+  });
+}
+
 /**
  * op_backends of a VLLM_FL_CONFIG file whose `action` is `auto_tune`; null when the variable
- * is unset, the file is missing or its action is something else (as the reference does).
+ * is unset or empty, or the file's action is something else (a config for serving, which
+ * discovery does not use). A file that is missing, unreadable or malformed, an operator name
+ * that is not an identifier and an unknown backend are errors: each of them would otherwise
+ * silently widen the session to full discovery or tune something else than asked.
  */
 export function autoTuneConfigOps(env: NodeJS.ProcessEnv): Record<string, Backend[]> | null {
   const path = env['VLLM_FL_CONFIG']?.trim();
@@ -53,20 +75,26 @@ export function autoTuneConfigOps(env: NodeJS.ProcessEnv): Record<string, Backen
     doc = parse(readFileSync(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    throw new AutotuneError('E_CONFIG', `VLLM_FL_CONFIG ${path} cannot be read: ${(error as Error).message.split('\n')[0]}`);
+    throw configError(path, code === 'ENOENT' ? 'no such file' : `cannot be read: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (typeof doc !== 'object' || doc === null) return null;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw configError(path, 'is not a YAML mapping');
   const record = doc as Record<string, unknown>;
   if (String(record['action'] ?? '').trim().toLowerCase() !== 'auto_tune') return null;
   const raw = record['op_backends'];
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError(path, 'action auto_tune needs an op_backends mapping of operator: [backends]');
   const ops: Record<string, Backend[]> = {};
   for (const [op, value] of Object.entries(raw as Record<string, unknown>)) {
-    const list = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split('|') : [];
-    ops[op] = list.map((b) => b.trim().split(':')[0] ?? '').filter((b): b is Backend => (BACKENDS as readonly string[]).includes(b));
+    if (!isValidName(op)) throw configError(path, `${JSON.stringify(op)} is not an operator name (letters, digits, _ and ., not starting with a digit or .)`);
+    ops[op] = configBackends(path, op, value);
   }
+  if (Object.keys(ops).length === 0) throw configError(path, 'op_backends names no operator');
   return ops;
+}
+
+/** The config is checked even when `--ops` makes it unused: a broken one is a mistake worth a word before hours of runs. */
+function configOpsFor(run: RunOptions, env: NodeJS.ProcessEnv): Record<string, Backend[]> | null {
+  const ops = autoTuneConfigOps(env);
+  return run.ops === null ? ops : null;
 }
 
 export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: NodeJS.ProcessEnv): SessionOptions {
@@ -80,7 +108,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     vllmBin: run.vllmBin,
     csvName: run.csvName,
     policy: run.policy,
-    discovery: { explicitOps: run.ops, configOps: run.ops === null ? autoTuneConfigOps(env) : null },
+    discovery: { explicitOps: run.ops, configOps: configOpsFor(run, env) },
   };
 }
 

@@ -1,23 +1,45 @@
 /** Options of the management verbs (list, status, stop, resume, export). Pure. */
 import { AutotuneError } from '../errors.js';
+import { isBoolWord, parseBoolWord } from './args.js';
 
 export interface VerbArgs {
   readonly positional: string[];
   readonly values: Partial<Record<string, string>>;
   readonly switches: Set<string>;
+  /** Options followed by a boolean word (true/1/false/0, taken as their value) or by none, which means true. */
+  readonly booleans: Partial<Record<string, boolean>>;
 }
 
-export function parseVerbArgs(argv: readonly string[], spec: { values: readonly string[]; switches: readonly string[] }): VerbArgs {
-  const out: VerbArgs = { positional: [], values: {}, switches: new Set() };
+export interface VerbSpec {
+  readonly values: readonly string[];
+  readonly switches: readonly string[];
+  readonly booleans?: readonly string[];
+}
+
+/** The tuning command's name for the database option, taken by every verb too. */
+const ALIASES: Readonly<Record<string, string>> = { '--autotune-db': '--db' };
+
+export function parseVerbArgs(argv: readonly string[], spec: VerbSpec): VerbArgs {
+  const out: VerbArgs = { positional: [], values: {}, switches: new Set(), booleans: {} };
+  const booleans = spec.booleans ?? [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const raw = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const name = ALIASES[raw] ?? raw;
+    const inline = raw !== arg ? arg.slice(eq + 1) : undefined;
     if (spec.switches.includes(arg)) {
       out.switches.add(arg);
+    } else if (booleans.includes(name)) {
+      const next = argv[i + 1];
+      if (inline !== undefined) out.booleans[name] = parseBoolWord(inline, name);
+      else if (next !== undefined && isBoolWord(next)) {
+        out.booleans[name] = parseBoolWord(next, name);
+        i += 1;
+      } else out.booleans[name] = true;
     } else if (spec.values.includes(name)) {
-      const value = name !== arg ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new AutotuneError('E_USAGE', `\`${raw}\` needs a value`);
       out.values[name] = value;
     } else if (arg.startsWith('-')) {
       throw new AutotuneError('E_USAGE', `unknown option \`${arg}\` (see autotune --help)`);

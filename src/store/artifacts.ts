@@ -8,6 +8,7 @@ import type { OpsDiscovered } from '../tuner/policy.js';
 import { formatHistoryCsv, formatOpConfigJson, historyRows, opConfigEntries, type ResultsInput } from '../tuner/results.js';
 import type { Backend } from '../tuner/types.js';
 import { atomicWriteFile } from './atomic-write.js';
+import { runDirPath } from './run-dir.js';
 
 export const ARTIFACTS = {
   history: 'history.csv',
@@ -45,7 +46,7 @@ export function formatAutotuneOpsYaml(ops: Readonly<Record<string, readonly Back
 
 /** `--csv-path` is reduced to its base name inside the run directory, as in the reference. */
 export function writeHistoryCsv(runDir: string, csvName: string, input: ResultsInput): string {
-  const path = join(runDir, basename(csvName));
+  const path = runDirPath(runDir, basename(csvName));
   atomicWriteFile(path, formatHistoryCsv(historyRows(input)));
   return path;
 }

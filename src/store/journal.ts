@@ -10,14 +10,11 @@ import type { Observation, TrialSpec } from '../tuner/types.js';
 import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig } from './artifacts.js';
 import type { Store } from './db.js';
 import { upsertDecision } from './decisions.js';
-import { runFileStem, runFiles } from './run-dir.js';
+import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
 import { beginRun, finishRun, loadObservations, setRunPid } from './runs.js';
 import { resultsInput } from './results-input.js';
 import { getSession, setFinal, setSessionError, setSessionOps, updateSessionState } from './sessions.js';
 import type { SessionRecord } from './records.js';
-
-/** Raw per-run files that are not reference artifacts: the oplist and the --output-json file. */
-export const RAW_DIR = 'autotune_raw';
 
 export interface JournalOptions {
   readonly csvName: string;
@@ -59,8 +56,8 @@ export class SqliteJournal implements SessionJournal {
         const stem = runFileStem(seq, trial.prefix, kind, warmupIndex);
         return {
           ...runFiles(this.#runDir, stem),
-          oplistPath: join(this.#runDir, RAW_DIR, `${stem}.oplist.txt`),
-          outputJsonPath: this.#options.askOutputJson ? join(this.#runDir, RAW_DIR, `${stem}.json`) : null,
+          oplistPath: runDirPath(this.#runDir, RAW_DIR, `${stem}.oplist.txt`),
+          outputJsonPath: this.#options.askOutputJson ? runDirPath(this.#runDir, RAW_DIR, `${stem}.json`) : null,
         };
       },
     });

@@ -1,15 +1,34 @@
 /** Names on disk: the run directory and each invocation's log and config file. */
 import { mkdirSync } from 'node:fs';
 import { makeDirs } from './dirs.js';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { AutotuneError } from '../errors.js';
 import type { RunKind } from '../tuner/types.js';
 import type { StoredRunFiles } from './runs.js';
 
 export const DEFAULT_LOG_BASE = 'autotune_logs';
 export const CONFIGS_DIR = 'autotune_configs';
+/** Per-run `--output-json` files and enable-oplist logs. */
+export const RAW_DIR = 'autotune_raw';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** What a file name in a run directory may contain: no separator, no leading dot, so no `..`. */
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * The path of `segments` inside `runDir`, refused when a segment is not a plain file name or
+ * the result would resolve outside the run directory. Names are validated where they enter
+ * (operators, backends, --csv-path); this is the second line, right before the filesystem.
+ */
+export function runDirPath(runDir: string, ...segments: string[]): string {
+  const path = join(runDir, ...segments);
+  const rel = relative(resolve(runDir), resolve(path));
+  if (segments.some((s) => !FILE_NAME.test(s)) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new AutotuneError('E_IO', `refusing to write ${JSON.stringify(segments.join('/'))} outside the run directory ${runDir}`);
+  }
+  return path;
+}
 
 /** `0001_baseline_warmup_1` / `0002_baseline_benchmark`; the counter widens past 9999 like `%04d`. */
 export function runFileStem(seq: number, prefix: string, kind: RunKind, warmupIndex: number | null): string {
@@ -19,7 +38,7 @@ export function runFileStem(seq: number, prefix: string, kind: RunKind, warmupIn
 }
 
 export function runFiles(runDir: string, stem: string): StoredRunFiles {
-  return { logPath: join(runDir, `${stem}.log`), configPath: join(runDir, CONFIGS_DIR, `${stem}.yaml`) };
+  return { logPath: runDirPath(runDir, `${stem}.log`), configPath: runDirPath(runDir, CONFIGS_DIR, `${stem}.yaml`) };
 }
 
 /** `autotune_YYYYmmdd_HHMMSS`, local time, as the reference names it. */

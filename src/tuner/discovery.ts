@@ -5,6 +5,7 @@
  * round 1c's executed-op log.
  */
 import { knownBackends, orderBackends, platformDispatchOps } from './plugin-ops.js';
+import { isValidName } from './trials.js';
 import type { DiscoveryInput, OpsDiscovered } from './policy.js';
 import type { Backend } from './types.js';
 
@@ -48,7 +49,8 @@ export function discoverOps(input: DiscoveryInput, executed: readonly string[] |
       .sort()
       .map((op) => [op, ops[op] ?? []]),
   );
-  const enabled = new Set((executed ?? []).map((op) => op.toLowerCase()));
+  // A log line that does not name an identifier is not an operator (and must not become a file name).
+  const enabled = new Set((executed ?? []).map((op) => op.toLowerCase()).filter(isValidName));
   if (source === 'explicit' || enabled.size === 0) {
     // With nothing executed, the reference keeps its list; the plugin table alone is no finding.
     return { type: 'ops', initial, final: source === 'oplist' ? {} : ops, source };

@@ -8,6 +8,22 @@ import type { AttentionBackend, Backend, TrialSpec } from './types.js';
 /** The whitelist entry that exists nowhere: loads FlagGems while enabling nothing. */
 export const FAKE_GEMS_OP = 'gems_fake_op';
 
+/**
+ * Operator and backend names: FlagGems and the plugin name them as identifiers (dotted module
+ * paths at most). Names end up in file names, comma-separated whitelists and YAML keys, so
+ * anything else (a path separator, `..`, a comma) is refused before it gets there.
+ */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+export function isValidName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
+
+function checkedName(name: string, what: string): string {
+  if (!isValidName(name)) throw new Error(`${what} ${JSON.stringify(name)} is not an identifier`);
+  return name;
+}
+
 interface Knobs {
   flaggems: boolean;
   gemsWhitelist: readonly string[];
@@ -76,6 +92,7 @@ export function opTrial(op: string, backend: Backend, attention: AttentionBacken
   if ((backend === 'reference') !== (attention !== null)) {
     throw new Error(`opTrial(${op}): an attention backend goes with the reference backend only`);
   }
+  checkedName(op, 'operator');
   const flaggems = backend === 'flagos';
   const oot = isOotOp(op);
   const suffix = attention === null ? backend : `${backend}_${attention.toLowerCase()}`;
@@ -111,7 +128,7 @@ export function combinedTrial(
   prefix = 'combined_best',
   attention: AttentionBackend | null = null,
 ): TrialSpec {
-  const ops = Object.keys(opBackends);
+  const ops = Object.keys(opBackends).map((op) => checkedName(op, 'operator'));
   const gems = ops.filter((op) => opBackends[op] === 'flagos');
   const oot = ops.filter(isOotOp);
   const signature = ops

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { alive, autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
 
-const ARGS = [...BENCH_ARGS, '--seed', '11', '--quiet'];
+const ARGS = [...BENCH_ARGS, '--autotune-seed', '11', '--quiet'];
 const KILLS = 20;
 // Slow enough that kills land both inside benchmark runs and between them.
 const TIME_SCALE = '0.05';

@@ -204,7 +204,7 @@ describe('bad session input', () => {
     db.pragma('user_version = 999');
     db.close();
     const before = readFileSync(dbPath);
-    for (const args of [['list', '--db', dbPath], [...BENCH_ARGS, '--db', dbPath]]) {
+    for (const args of [['list', '--db', dbPath], [...BENCH_ARGS, '--autotune-db', dbPath]]) {
       const r = await autotune(box, args);
       assert.equal(r.exitCode, 3, r.all);
       assert.match(r.stderr, /^autotune: database .* newer autotune/);

@@ -1,7 +1,6 @@
 /** `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped. */
 import { AutotuneError } from '../../errors.js';
 import type { SessionRecord } from '../../store/records.js';
-import { parseBool } from '../args.js';
 import { startWorker, workerBanner } from '../background.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { lookupSession } from '../lookup.js';
@@ -13,13 +12,13 @@ function checkResumable(session: SessionRecord): void {
 }
 
 export async function resumeCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db', '--background'], switches: ['--quiet', '--worker'] });
+  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--quiet', '--worker'], booleans: ['--background'] });
   const target = args.positional[0] ?? null;
   if (target === null) throw new AutotuneError('E_USAGE', 'resume needs a session id or run directory, e.g. `autotune resume 20261123-061455-a1b2`');
   const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
   try {
     checkResumable(session);
-    if (parseBool(args.values['--background'] ?? 'false') && !args.switches.has('--worker')) return background(session, dbPath);
+    if (args.booleans['--background'] === true && !args.switches.has('--worker')) return background(session, dbPath);
     const { driveSession } = await import('../drive.js');
     if (args.switches.has('--worker')) return await driveSession(store, session.id, { console: false, echo: false });
     process.stdout.write(`Resuming session ${session.id}, run directory ${session.runDir}\n`);

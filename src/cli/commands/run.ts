@@ -3,19 +3,21 @@ import { parseRunArgs } from '../args.js';
 import { startWorker, workerBanner } from '../background.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
+import { loadVllmArgs, VllmOptions } from '../vllm-args.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { openStore } from '../../store/db.js';
 import { createRunDir } from '../../store/run-dir.js';
 import { createSession, makeSessionId } from '../../store/sessions.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const run = parseRunArgs(argv);
+  const run = parseRunArgs(argv, new VllmOptions(loadVllmArgs('bench-throughput')));
+  // Everything that can be refused is checked before the database or a run directory exists.
+  const now = new Date();
+  const id = makeSessionId(now);
+  const options = sessionOptionsFrom(run, id, process.env);
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
   const store = openStore(dbPath);
   try {
-    const now = new Date();
-    const id = makeSessionId(now);
-    const options = sessionOptionsFrom(run, id, process.env);
     const runDir = createRunDir(run.outputDir, now);
     const session = createSession(store, {
       id,

@@ -21,12 +21,10 @@ import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/sch
 import { screen, screeningStates } from './noise/screening.js';
 import { keepZFor, opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
 import { Session } from './noise/session.js';
+import { CALIBRATION_RUNS, FINAL_PAIRS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 
-/** Runs of the final stage: at least this many pairs (set, anchor) per set tried, plus a share for measuring on. */
-const FINAL_PAIRS = 2;
+/** Runs of the final stage: at least FINAL_PAIRS pairs (set, anchor) per set tried, plus a share for measuring on. */
 const FINAL_SHARE = 0.1;
-/** Baseline runs before anything else: a first noise estimate and the shape of the cold penalty. */
-const CALIBRATION_RUNS = 3;
 /** One-sided z (95%) the final set's gain must clear above zero. */
 const Z_VALIDATE = 1.645;
 
@@ -38,7 +36,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   yield* session.run(fakeGems, fakeGems.key, 'measure');
   let executed: readonly string[] | null = null;
   const gemsEnable = gemsEnableTrial();
-  for (let attempt = 0; attempt < 2 && executed === null; attempt++) {
+  for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
     const o = yield* session.run(gemsEnable, gemsEnable.key, 'measure');
     if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
     if (o.outcome === 'ok') break;
