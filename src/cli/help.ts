@@ -28,7 +28,8 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --autotune-db PATH     session database (default <output-dir>/autotune.db, or AUTOTUNE_DB;
                          the other verbs take it as --db)
   --quiet                do not echo benchmark output to the console
-  --help, -h             this text (anywhere before a literal --); --version, -V
+  --help, -h             this text (anywhere before a literal --)
+  --version, -V          the version (first argument only)
 
 Exit status: 0 done, 1 failure, 2 usage or configuration error, 3 database from a newer
 autotune, 70 internal error, 127 vllm not found, 130 stopped (signal or \`stop\`).

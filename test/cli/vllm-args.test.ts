@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RENAMED, RUN_FLAGS } from '../../src/cli/args.js';
+import { HELP_FLAGS } from '../../src/cli/help.js';
+import { normalizedOption } from '../../src/cli/option-names.js';
+import { loadVllmArgs, VLLM_COMMANDS, VllmOptions } from '../../src/cli/vllm-args.js';
+
+const lists = VLLM_COMMANDS.map((command) => ({ command, list: loadVllmArgs(command) }));
+
+describe("vLLM's argument lists", () => {
+  it('are complete lists from one vLLM commit, with short aliases and --no- forms', () => {
+    const expected: Record<string, string[]> = {
+      'bench-throughput': ['--model', '--seed', '--num-prompts', '--input-len', '--output-json', '--dataset-name', '--tensor-parallel-size', '-tp', '-pp', '--no-enforce-eager', '--compilation-config', '-cc', '--help', '-h'],
+      'bench-latency': ['--model', '--seed', '--batch-size', '--num-iters', '--output-json', '-tp', '--load-format'],
+      'bench-serve': ['--model', '--seed', '--request-rate', '--max-concurrency', '--metric-percentiles', '--result-dir', '--base-url'],
+      serve: ['--seed', '--port', '--host', '--api-server-count', '-asc', '-tp', '--served-model-name', '--enable-auto-tool-choice'],
+    };
+    const commits = new Set(lists.map((l) => l.list.vllm.commit));
+    assert.equal(commits.size, 1);
+    for (const { command, list } of lists) {
+      const names = new Set(list.options.flat());
+      assert.ok(names.size > 80, `${command}: ${names.size} options`);
+      for (const name of expected[command] ?? []) assert.ok(names.has(name), `${command} lacks ${name}`);
+      const tp = list.options.find((g) => g.includes('--tensor-parallel-size'));
+      if (tp !== undefined) assert.ok(tp.includes('-tp'), 'an option and its aliases stay together');
+    }
+  });
+
+  it('are shadowed by no option of the tuning command, not even as an argparse abbreviation', () => {
+    for (const { command, list } of lists) {
+      const vllm = new VllmOptions(list);
+      for (const flag of RUN_FLAGS) {
+        assert.deepEqual(vllm.shadowedBy(flag), [], `autotune's ${flag} shadows vLLM's (${command})`);
+        // vLLM also reads underscores as dashes.
+        assert.deepEqual(vllm.shadowedBy(normalizedOption(flag.replace(/-/g, '_'))), [], `${flag} (${command})`);
+      }
+      // No vLLM option lives in autotune's namespace, so no abbreviation of one can be taken for ours.
+      assert.deepEqual(vllm.shadowedBy('--autotune'), [], command);
+      assert.deepEqual(vllm.shadowedBy('--autotune-'), [], command);
+    }
+  });
+
+  it('show why the renamed options had to go: each old name is, or abbreviates, a vLLM option', () => {
+    for (const old of Object.keys(RENAMED)) {
+      assert.ok(lists.some(({ list }) => new VllmOptions(list).shadowedBy(old).length > 0), old);
+    }
+  });
+
+  it("take help as the one exception: autotune's help is what a user of autotune asks for", () => {
+    for (const { list } of lists) for (const flag of HELP_FLAGS) assert.ok(new VllmOptions(list).has(flag));
+  });
+
+  it('accept what argparse accepts: exact names, unique prefixes, underscores, dotted keys, =values', () => {
+    const vllm = new VllmOptions(loadVllmArgs('bench-throughput'));
+    for (const token of ['--seed', '--seed=3', '--max_num_seqs', '--max-num-seq', '--compilation-config.mode=3', '--hf-overrides.a.b+', '-tp']) {
+      assert.ok(vllm.accepts(token), token);
+    }
+    // --db abbreviates two options (--dbo-decode-token-threshold, --dbo-prefill-token-threshold): argparse refuses it.
+    for (const token of ['--db', '--polciy', '--autotune-seed', '--max-num-seqsx']) assert.equal(vllm.accepts(token), false, token);
+  });
+});
