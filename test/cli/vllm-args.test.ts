@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RENAMED, RUN_FLAGS } from '../../src/cli/args.js';
+import { parseRunArgs, RENAMED, RUN_FLAGS } from '../../src/cli/args.js';
 import { HELP_FLAGS } from '../../src/cli/help.js';
 import { normalizedOption } from '../../src/cli/option-names.js';
 import { loadVllmArgs, VLLM_COMMANDS, VllmOptions } from '../../src/cli/vllm-args.js';
@@ -43,6 +43,16 @@ describe("vLLM's argument lists", () => {
   it('show why the renamed options had to go: each old name is, or abbreviates, a vLLM option', () => {
     for (const old of Object.keys(RENAMED)) {
       assert.ok(lists.some(({ list }) => new VllmOptions(list).shadowedBy(old).length > 0), old);
+    }
+  });
+
+  it('hold no option that would be taken for a misspelt autotune option, whichever command it belongs to', () => {
+    // As if the target vLLM knew none of them: only the distance to autotune's own options decides.
+    const unknownToTarget = { command: 'vllm bench throughput', accepts: () => false };
+    for (const { command, list } of lists) {
+      for (const option of list.options.flat().filter((o) => o.startsWith('--') && RENAMED[o] === undefined)) {
+        assert.doesNotThrow(() => parseRunArgs(['--model', 'm', option], unknownToTarget), `${option} (${command})`);
+      }
     }
   });
 
