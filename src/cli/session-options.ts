@@ -46,13 +46,16 @@ function configError(path: string, what: string): AutotuneError {
   return new AutotuneError('E_CONFIG', `VLLM_FL_CONFIG ${path}: ${what}; nothing was started`);
 }
 
-/** An operator's backends: a list or a `|`-separated string, each `backend` or `backend:variant`. */
+/**
+ * An operator's backends: a list or a `|`-separated string, each `backend` or `backend:variant`;
+ * none (`op:` alone) means the operator's known backends.
+ */
 function configBackends(path: string, op: string, value: unknown): Backend[] {
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split('|') : null;
-  if (list === null || list.some((b) => typeof b !== 'string')) {
+  const list: unknown[] | null = value === null ? [] : Array.isArray(value) ? value : typeof value === 'string' ? value.split('|') : null;
+  if (list === null || !list.every((b): b is string => typeof b === 'string')) {
     throw configError(path, `op_backends.${op} must be a list of backends (${BACKENDS.join(', ')}), got ${JSON.stringify(value)}`);
   }
-  return (list as string[]).map((b) => {
+  return list.map((b) => {
     const name = b.trim().split(':')[0] ?? '';
     const backend = BACKENDS.find((known) => known === name);
     if (backend === undefined) throw configError(path, `op_backends.${op} has the unknown backend ${JSON.stringify(b)} (known: ${BACKENDS.join(', ')})`);

@@ -13,7 +13,7 @@ export const FAKE_GEMS_OP = 'gems_fake_op';
  * paths at most). Names end up in file names, comma-separated whitelists and YAML keys, so
  * anything else (a path separator, `..`, a comma) is refused before it gets there.
  */
-export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name);

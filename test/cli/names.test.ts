@@ -45,8 +45,8 @@ describe('VLLM_FL_CONFIG', () => {
   };
 
   it('gives the operators and backends of an auto_tune file', () => {
-    const env = config('ok.yaml', 'action: auto_tune\nop_backends:\n  rms_norm: [flagos, vendor]\n  mm: "flagos|reference"\n');
-    assert.deepEqual(autoTuneConfigOps(env), { rms_norm: ['flagos', 'vendor'], mm: ['flagos', 'reference'] });
+    const env = config('ok.yaml', 'action: auto_tune\nop_backends:\n  rms_norm: [flagos, vendor]\n  mm: "flagos|reference"\n  add:\n');
+    assert.deepEqual(autoTuneConfigOps(env), { rms_norm: ['flagos', 'vendor'], mm: ['flagos', 'reference'], add: [] });
     assert.equal(autoTuneConfigOps({}), null);
     assert.equal(autoTuneConfigOps({ VLLM_FL_CONFIG: ' ' }), null);
     assert.equal(autoTuneConfigOps(config('serve.yaml', 'op_backends:\n  mm: [flagos]\n')), null, 'a config for serving is not a tuning request');
