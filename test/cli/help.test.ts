@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { RUN_FLAGS } from '../../src/cli/args.js';
 import { HELP, wantsHelp } from '../../src/cli/help.js';
+import { minimumBudget } from '../../src/tuner/policies/minimum-budget.js';
 import { ROOT } from '../support/cli.js';
 
 describe('help', () => {
@@ -10,6 +11,11 @@ describe('help', () => {
     for (const flag of [...RUN_FLAGS, '--json', '--limit', '--force', '--wait', '--csv', '--db', '--quiet', '--version']) {
       assert.match(HELP, new RegExp(`(^|[\\s\\[])${flag}[\\s=\\],]`, 'm'), flag);
     }
+  });
+
+  it("states the budget minimum the parser enforces", () => {
+    assert.match(HELP, new RegExp(`at least ${minimumBudget('noise-aware', 2).invocations} for\\s+noise-aware`));
+    assert.equal(minimumBudget('reference', 4).invocations, 3 * 4, 'help says 3 x --num-runs');
   });
 
   it('is asked for by --help or -h anywhere before a literal --', () => {
