@@ -6,14 +6,25 @@
  * besides the reference tool's four (`--ops`, `--num-runs`, `--csv-path`, `--background`),
  * those that collided are named `--autotune-*`.
  */
+import { METRIC_SHORTHANDS, type Objective } from '../config/objective.js';
 import { AutotuneError } from '../errors.js';
 import { ARTIFACTS } from '../store/artifacts.js';
 import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { isValidName } from '../tuner/trials.js';
-import type { Metric, PolicyName } from '../tuner/types.js';
+import type { Backend, Metric, PolicyName } from '../tuner/types.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
+
+export type BenchKind = 'throughput' | 'latency';
+
+/** Workload points still to be expanded by the study (every combination of the lists). */
+export interface Workload {
+  readonly batchSizes: readonly number[];
+  readonly inputLens: readonly number[];
+  readonly outputLens: readonly number[];
+  readonly numPrompts: readonly number[];
+}
 
 export interface RunOptions {
   readonly passthrough: string[];
@@ -31,6 +42,20 @@ export interface RunOptions {
   readonly db: string | null;
   readonly outputDir: string;
   readonly quiet: boolean;
+  readonly bench: BenchKind;
+  /** Null when the benchmark arguments alone say what is measured. */
+  readonly workload: Workload | null;
+  /** What is optimised; `--autotune-metric` is its shorthand. */
+  readonly objective: Objective;
+  /** Backends the search may use; null for every backend an operator has. */
+  readonly backends: readonly Backend[] | null;
+  /** Environment variables added to every run (from a job file). */
+  readonly env: Readonly<Record<string, string>>;
+  /** A job file (`--autotune-config`). */
+  readonly config: string | null;
+  readonly dryRun: boolean;
+  /** Per-run minutes for the dry-run's GPU-hour estimate. */
+  readonly runMinutes: number | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -117,7 +142,7 @@ const RESERVED_NAMES: readonly string[] = [
 const RUN_FILE = /^\d{4,}_/;
 const CSV_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function parseCsvName(value: string, flag: string): string {
+export function parseCsvName(value: string, flag: string): string {
   const base = value.split(/[\\/]/).pop() ?? '';
   if (!CSV_NAME.test(base)) {
     throw usage(`Expected \`${flag}\` to name a file (letters, digits, \`_\`, \`.\` and \`-\`, not starting with \`.\`), got \`${value}\``);
@@ -136,7 +161,10 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--timeout': (v, f) => ({ timeoutSec: positiveNumber(v, f) }),
   '--vllm-bin': (v, f) => ({ vllmBin: path(v, f) }),
   '--policy': (v, f) => ({ policy: oneOf(v, f, ['noise-aware', 'reference'] as const) }),
-  '--autotune-metric': (v, f) => ({ metric: oneOf(v, f, ['total', 'output', 'requests'] as const) }),
+  '--autotune-metric': (v, f) => {
+    const metric = oneOf(v, f, ['total', 'output', 'requests'] as const);
+    return { metric, objective: metricObjective(metric) };
+  },
   '--min-gain': (v, f) => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
@@ -148,11 +176,18 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-seed': (v, f) => ({ seed: integer(v, f, 0) }),
   '--autotune-db': (v, f) => ({ db: path(v, f) }),
   '--output-dir': (v, f) => ({ outputDir: path(v, f) }),
+  '--autotune-config': (v, f) => ({ config: path(v, f) }),
+  '--run-minutes': (v, f) => ({ runMinutes: positiveNumber(v, f) }),
 };
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
+  '--dry-run': { dryRun: true },
 };
+
+export function metricObjective(metric: Metric): Objective {
+  return { metric: METRIC_SHORTHANDS[metric], direction: 'maximize', constraints: [] };
+}
 
 /** Every option the tuning command takes; none may be, or abbreviate, a vLLM option. */
 export const RUN_FLAGS: readonly string[] = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)];
@@ -174,7 +209,21 @@ export function defaultRunOptions(): RunOptions {
     db: null,
     outputDir: 'autotune_logs',
     quiet: false,
+    bench: 'throughput',
+    workload: null,
+    objective: metricObjective('total'),
+    backends: null,
+    env: {},
+    config: null,
+    dryRun: false,
+    runMinutes: null,
   };
+}
+
+export interface RunFlags {
+  /** Only the options given on the command line. */
+  readonly explicit: Partial<RunOptions>;
+  readonly passthrough: string[];
 }
 
 /** The closest of autotune's options to `name`, if it is close enough to be a typo of it. */
@@ -212,8 +261,8 @@ function checkUnknown(token: string, vllm: VllmOptionCheck): void {
  * everything after a literal `--`, goes to vLLM untouched. With `vllm`, an option that neither
  * autotune nor vLLM takes and that is close to one of autotune's is a usage error.
  */
-export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | null = null): RunOptions {
-  const parsed: Record<string, unknown> = { ...defaultRunOptions() };
+export function parseRunFlags(argv: readonly string[], vllm: VllmOptionCheck | null = null): RunFlags {
+  const parsed: Record<string, unknown> = {};
   const passthrough: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -248,19 +297,24 @@ export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | nu
     }
     Object.assign(parsed, parser(value, name));
   }
+  return { explicit: parsed as Partial<RunOptions>, passthrough };
+}
+
+/** A run from the command line alone. */
+export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | null = null): RunOptions {
+  const { explicit, passthrough } = parseRunFlags(argv, vllm);
   if (passthrough.length === 0) {
     throw usage(
       'no `vllm bench throughput` arguments given; pass them after the autotune options, e.g. `autotune --model /models/X --dataset-name random --input-len 512 --output-len 128`',
     );
   }
-  parsed['passthrough'] = passthrough;
-  const options = parsed as unknown as RunOptions;
+  const options: RunOptions = { ...defaultRunOptions(), ...explicit, passthrough };
   checkBudget(options);
   return options;
 }
 
 /** The budget is a hard limit: one below what the policy's fixed rounds need is refused up front. */
-function checkBudget(o: RunOptions): void {
+export function checkBudget(o: RunOptions): void {
   if (o.budget === null) return;
   const min = minimumBudget(o.policy, o.numRuns);
   if (o.budget < min.invocations) {

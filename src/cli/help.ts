@@ -2,6 +2,8 @@ export const HELP = `autotune: find the fastest set of FlagGems operators for a 
 
 Usage:
   autotune [vllm bench throughput args...] [options] [-- more vllm args]
+  autotune run JOB.yaml [options] [vllm args...]   (or: autotune --autotune-config JOB.yaml ...)
+  autotune validate JOB.yaml
   autotune list [--json] [--limit N] [--db PATH]
   autotune status [ID|RUN_DIR] [--json] [--db PATH]
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
@@ -28,6 +30,10 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --autotune-db PATH     session database (default <output-dir>/autotune.db, or AUTOTUNE_DB;
                          the other verbs take it as --db)
   --quiet                do not echo benchmark output to the console
+  --autotune-config JOB.yaml
+                         read the study from a job file (the options given here override it)
+  --dry-run              print the plan (trials, invocations, GPU-hours) and run nothing
+  --run-minutes M        minutes per run for the dry-run estimate (default: a past session's mean)
   --help, -h             this text (anywhere before a literal --)
   --version, -V          the version (first argument only)
 

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { isAutotuneError } from '../errors.js';
 import { HELP, wantsHelp } from './help.js';
 
-const VERBS = ['resume', 'status', 'list', 'stop', 'export'] as const;
-type Verb = (typeof VERBS)[number] | 'run';
+const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export'] as const;
+type Verb = (typeof VERBS)[number] | 'tune';
 
 function version(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -18,8 +18,12 @@ function version(): string {
 
 async function dispatch(verb: Verb, args: string[]): Promise<number> {
   switch (verb) {
+    case 'tune':
+      return (await import('./commands/run.js')).runCommand(args, false);
     case 'run':
-      return (await import('./commands/run.js')).runCommand(args);
+      return (await import('./commands/run.js')).runCommand(args, true);
+    case 'validate':
+      return (await import('./commands/validate.js')).validateCommand(args);
     case 'resume':
       return (await import('./commands/resume.js')).resumeCommand(args);
     case 'status':
@@ -43,8 +47,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const verb: Verb = (VERBS as readonly string[]).includes(first) ? (first as Verb) : 'run';
-  const rest = verb === 'run' ? argv : argv.slice(1);
+  // Anything that is not a verb is a tuning command line.
+  const verb: Verb = (VERBS as readonly string[]).includes(first) ? (first as Verb) : 'tune';
+  const rest = verb === 'tune' ? argv : argv.slice(1);
   // Help anywhere among autotune's own arguments (not after a literal `--`) runs nothing.
   if (wantsHelp(rest)) {
     process.stdout.write(HELP);

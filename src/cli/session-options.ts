@@ -4,14 +4,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import type { Objective } from '../config/objective.js';
+import { sessionOptionsValidator } from '../config/schema.js';
 import { AutotuneError } from '../errors.js';
 import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
 import { isValidName } from '../tuner/trials.js';
 import type { Backend, Metric, PolicyName } from '../tuner/types.js';
-import type { RunOptions } from './args.js';
+import { metricObjective, type BenchKind, type RunOptions, type Workload } from './args.js';
+
+/** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
+export const SESSION_OPTIONS_VERSION = 1;
 
 export interface SessionOptions {
+  readonly version: number;
   readonly numRuns: number;
   readonly metric: Metric;
   readonly minGain: number;
@@ -22,6 +28,9 @@ export interface SessionOptions {
   readonly csvName: string;
   readonly policy: PolicyName;
   readonly discovery: DiscoveryInput;
+  readonly bench: BenchKind;
+  readonly objective: Objective;
+  readonly workload: Workload | null;
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -102,6 +111,7 @@ function configOpsFor(run: RunOptions, env: NodeJS.ProcessEnv): Record<string, B
 
 export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: NodeJS.ProcessEnv): SessionOptions {
   return {
+    version: SESSION_OPTIONS_VERSION,
     numRuns: run.numRuns,
     metric: run.metric,
     minGain: run.minGain,
@@ -111,34 +121,41 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     vllmBin: run.vllmBin,
     csvName: run.csvName,
     policy: run.policy,
-    discovery: { explicitOps: run.ops, configOps: configOpsFor(run, env) },
+    discovery: {
+      explicitOps: run.ops,
+      configOps: configOpsFor(run, env),
+      ...(run.backends === null ? {} : { backends: run.backends }),
+    },
+    bench: run.bench,
+    objective: run.objective,
+    workload: run.workload,
   };
 }
 
-function field<T>(o: JsonObject, key: string, check: (v: unknown) => v is T): T {
-  const v = o[key];
-  if (!check(v)) throw new AutotuneError('E_DB', `stored session options are damaged: \`${key}\` is ${JSON.stringify(v)}`);
-  return v;
-}
-
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isNullableNumber = (v: unknown): v is number | null => v === null || isNumber(v);
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
+/**
+ * Stored options, checked against the schema. Rows written before the options had a version
+ * (and before bench, objective and workload were stored) read as version 1 with today's
+ * defaults, so their sessions resume as they started.
+ */
 export function readSessionOptions(o: JsonObject): SessionOptions {
-  const discovery = field(o, 'discovery', isObject);
+  const version = o['version'] ?? SESSION_OPTIONS_VERSION;
+  if (typeof version === 'number' && version > SESSION_OPTIONS_VERSION) {
+    throw new AutotuneError('E_DB_TOO_NEW', `this session was created by a newer autotune (options version ${version} > ${SESSION_OPTIONS_VERSION}); upgrade autotune`);
+  }
+  const validate = sessionOptionsValidator();
+  if (!validate(o)) {
+    const e = validate.errors?.[0];
+    const where = e === undefined || e.instancePath === '' ? '' : ` at ${e.instancePath.slice(1).replace(/\//g, '.')}`;
+    throw new AutotuneError('E_DB', `stored session options are damaged${where}: ${e?.message ?? 'invalid'}`);
+  }
+  // Checked by the schema just above.
+  const stored = o as unknown as Omit<SessionOptions, 'version' | 'bench' | 'objective' | 'workload'> & Partial<SessionOptions>;
   return {
-    numRuns: field(o, 'numRuns', isNumber),
-    metric: field(o, 'metric', (v): v is Metric => v === 'total' || v === 'output' || v === 'requests'),
-    minGain: field(o, 'minGain', isNumber),
-    budget: field(o, 'budget', isNullableNumber),
-    seed: field(o, 'seed', isNumber),
-    timeoutSec: field(o, 'timeoutSec', isNumber),
-    vllmBin: field(o, 'vllmBin', isString),
-    csvName: field(o, 'csvName', isString),
-    policy: field(o, 'policy', (v): v is PolicyName => v === 'reference' || v === 'noise-aware'),
-    discovery: discovery as unknown as DiscoveryInput,
+    ...stored,
+    version: SESSION_OPTIONS_VERSION,
+    bench: stored.bench ?? 'throughput',
+    objective: stored.objective ?? metricObjective(stored.metric),
+    workload: stored.workload ?? null,
   };
 }
 

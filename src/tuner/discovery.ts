@@ -38,11 +38,27 @@ export function initialOps(input: DiscoveryInput): { ops: OpTable; source: OpsDi
   return { ops: platformDispatchOps(), source: 'oplist' };
 }
 
+/** Only the allowed backends; an operator left with none is not tuned. */
+function restrict(table: Readonly<Record<string, readonly Backend[]>>, allowed: readonly Backend[] | null | undefined): OpTable {
+  const out: OpTable = {};
+  for (const [op, backends] of Object.entries(table)) {
+    const kept = allowed === null || allowed === undefined ? [...backends] : backends.filter((b) => allowed.includes(b));
+    if (kept.length > 0) out[op] = kept;
+  }
+  return out;
+}
+
 /**
- * Narrows (or fills) the list with the operators round 1c actually executed. Explicit
- * `--ops` are never narrowed, as in the reference.
+ * Narrows (or fills) the list with the operators round 1c actually executed, then keeps only
+ * the allowed backends. Explicit `--ops` are never narrowed, as in the reference.
  */
 export function discoverOps(input: DiscoveryInput, executed: readonly string[] | null): OpsDiscovered {
+  const found = discoverAllOps(input, executed);
+  if (input.backends === null || input.backends === undefined) return found;
+  return { ...found, initial: restrict(found.initial, input.backends), final: restrict(found.final, input.backends) };
+}
+
+function discoverAllOps(input: DiscoveryInput, executed: readonly string[] | null): OpsDiscovered {
   const { ops, source } = initialOps(input);
   const initial = Object.fromEntries(
     Object.keys(ops)

@@ -11,6 +11,8 @@ export interface DiscoveryInput {
   readonly explicitOps: readonly string[] | null;
   /** op_backends of a VLLM_FL_CONFIG file whose action is auto_tune; null when none. */
   readonly configOps: Readonly<Record<string, readonly Backend[]>> | null;
+  /** The only backends to try (a job file's search.backends); absent or null for all. */
+  readonly backends?: readonly Backend[] | null;
 }
 
 export interface PolicyContext {

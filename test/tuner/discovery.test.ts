@@ -26,4 +26,14 @@ describe('discoverOps', () => {
     assert.deepEqual(d.final, { attention_backend: all, rms_norm: all, rotary_embedding: all, silu_and_mul: all, sort: ['flagos'] });
     assert.deepEqual(discoverOps({ explicitOps: null, configOps: null }, null).final, {});
   });
+
+  it('keeps only the allowed backends, and drops an operator left with none', () => {
+    const d = discoverOps({ explicitOps: ['mul', 'rms_norm'], configOps: null, backends: ['vendor'] }, null);
+    assert.deepEqual(d.initial, { rms_norm: ['vendor'] });
+    assert.deepEqual(d.final, { rms_norm: ['vendor'] });
+    const found = discoverOps({ explicitOps: null, configOps: null, backends: ['flagos', 'vendor'] }, ['sort']);
+    assert.deepEqual(found.final['rms_norm'], ['flagos', 'vendor']);
+    assert.deepEqual(found.final['sort'], ['flagos']);
+    assert.deepEqual(discoverOps({ explicitOps: ['mul'], configOps: null, backends: null }, null).final, { mul: ['flagos'] });
+  });
 });

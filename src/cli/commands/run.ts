@@ -1,20 +1,26 @@
-/** `autotune [vllm args...] [options]`: creates a session and tunes it, here or in the background. */
-import { parseRunArgs } from '../args.js';
+/**
+ * `autotune [vllm args...] [options]`, `autotune --autotune-config job.yaml`, `autotune run
+ * job.yaml`: creates a session and tunes it, here or in the background; with `--dry-run`, plans it.
+ */
 import { startWorker, workerBanner } from '../background.js';
+import { printDryRun } from '../dry-run.js';
+import { assertRunnable, readRunOptions } from '../run-options.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
-import { loadVllmArgs, VllmOptions } from '../vllm-args.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { openStore } from '../../store/db.js';
 import { createRunDir } from '../../store/run-dir.js';
 import { createSession, makeSessionId } from '../../store/sessions.js';
 
-export async function runCommand(argv: string[]): Promise<number> {
-  const run = parseRunArgs(argv, new VllmOptions(loadVllmArgs('bench-throughput')));
+export async function runCommand(argv: string[], jobFirst: boolean): Promise<number> {
+  const run = readRunOptions(argv, jobFirst);
+  if (run.dryRun) return printDryRun(run);
+  assertRunnable(run);
   // Everything that can be refused is checked before the database or a run directory exists.
   const now = new Date();
   const id = makeSessionId(now);
-  const options = sessionOptionsFrom(run, id, process.env);
+  // The job's environment additions are part of the recorded environment, so resume reapplies them.
+  const options = sessionOptionsFrom(run, id, { ...process.env, ...run.env });
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
   const store = openStore(dbPath);
   try {
@@ -25,7 +31,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       policy: run.policy,
       args: run.passthrough,
       options: { ...options },
-      env: { ...relevantEnv(process.env), ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+      env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
     });
     writePointer(runDir, session.id, dbPath);
     // The reference writes an empty best_config_temp.yaml before the first run.

@@ -1,0 +1,40 @@
+/** The shape of a job file that passed configs/job.schema.json (see that file for meanings). */
+export type ArgValue = string | number | boolean | readonly (string | number | boolean)[] | { readonly [key: string]: unknown };
+
+export interface ConstraintObject {
+  readonly metric: string;
+  readonly op: '<=' | '>=' | '<' | '>';
+  readonly value: number;
+}
+
+export type IntegerList = number | readonly number[];
+
+export interface JobFile {
+  readonly version: number;
+  readonly bench?: 'throughput' | 'latency' | 'serve';
+  readonly args?: Readonly<Record<string, ArgValue>> | readonly (string | number)[];
+  readonly workload?: {
+    readonly batch_sizes?: IntegerList;
+    readonly input_lens?: IntegerList;
+    readonly output_lens?: IntegerList;
+    readonly num_prompts?: IntegerList;
+  };
+  readonly search?: { readonly ops?: readonly string[]; readonly discover?: boolean; readonly backends?: readonly ('flagos' | 'vendor' | 'reference')[] };
+  readonly objective?: {
+    readonly metric?: string;
+    readonly direction?: 'maximize' | 'minimize';
+    readonly constraints?: readonly (ConstraintObject | string)[];
+  };
+  readonly num_runs?: number;
+  readonly policy?: 'noise-aware' | 'reference' | { readonly name?: 'noise-aware' | 'reference'; readonly min_gain?: number; readonly budget?: number; readonly seed?: number };
+  readonly timeout?: number;
+  readonly runner?: 'local' | 'slurm';
+  readonly output_dir?: string;
+  readonly db?: string;
+  readonly env?: Readonly<Record<string, string | number | boolean>>;
+  readonly vllm_bin?: string;
+  readonly csv_path?: string;
+}
+
+/** The job file format this autotune reads. */
+export const JOB_VERSION = 1;

@@ -1,0 +1,292 @@
+/** Job files through the built CLI: every kind of broken file, validate, run, --config and --dry-run. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { writePointer } from '../../src/cli/session-files.js';
+import { openStore } from '../../src/store/db.js';
+import { createRunDir } from '../../src/store/run-dir.js';
+import { createSession } from '../../src/store/sessions.js';
+import { autotune, BENCH_ARGS, invocations, onlyRunDir, ROOT, sandbox, type Sandbox } from '../support/cli.js';
+
+const boxes: Sandbox[] = [];
+after(() => {
+  for (const box of boxes) rmSync(box.dir, { recursive: true, force: true });
+});
+
+function box(scenario = 'demo'): Sandbox {
+  const b = sandbox(scenario);
+  boxes.push(b);
+  return b;
+}
+
+/** Broken files and exactly what autotune says about each. */
+const BROKEN: ReadonlyArray<{ kind: string; text: string; stderr: string[] }> = [
+  {
+    kind: 'YAML syntax error',
+    text: 'version: 1\nargs:\n  model: /m\n\tdtype: half\nnum_runs: 2\n',
+    stderr: ['job.yaml:4: YAML syntax error: Tabs are not allowed as indentation'],
+  },
+  {
+    kind: 'unknown top-level key',
+    text: 'version: 1\nargs: [--model, /m]\nnum_run: 3\n',
+    stderr: ['job.yaml:3 num_run: unknown key; did you mean `num_runs`?'],
+  },
+  {
+    kind: 'unknown nested key',
+    text: 'version: 1\nargs: [--model, /m]\nsearch:\n  opz: [rms_norm]\npolicy:\n  name: reference\n  min_gian: 0.01\n',
+    stderr: ['job.yaml:4 search.opz: unknown key; did you mean `ops`?', 'job.yaml:7 policy.min_gian: unknown key; did you mean `min_gain`?'],
+  },
+  {
+    kind: 'wrong type',
+    text: 'version: 1\nargs: --model /m\nnum_runs: two\n',
+    stderr: ['job.yaml:2 args: expected a mapping or a list, got "--model /m"', 'job.yaml:3 num_runs: expected an integer, got "two"'],
+  },
+  {
+    kind: 'out of range',
+    text: 'version: 1\nargs: {model: /m}\nnum_runs: 0\npolicy:\n  name: noise-aware\n  min_gain: 1.5\ntimeout: 0\n',
+    stderr: [
+      'job.yaml:3 num_runs: expected a value >= 1, got 0',
+      'job.yaml:6 policy.min_gain: expected a value < 1, got 1.5',
+      'job.yaml:7 timeout: expected a value > 0, got 0',
+    ],
+  },
+  {
+    kind: 'bad enum',
+    text: 'version: 1\nbench: througput\nargs: {model: /m}\nobjective:\n  direction: up\n',
+    stderr: [
+      'job.yaml:2 bench: expected one of throughput, latency, serve, got "througput"; did you mean `throughput`?',
+      'job.yaml:5 objective.direction: expected one of maximize, minimize, got "up"',
+    ],
+  },
+  {
+    kind: 'missing version',
+    text: '# a study\nargs: {model: /m}\n',
+    stderr: ['job.yaml:2 version: missing; a job file starts with `version: 1`'],
+  },
+  {
+    kind: 'newer version',
+    text: 'version: 2\nstudy: {}\n',
+    stderr: ['job.yaml:1 version: version 2 is newer than this autotune reads (1); upgrade autotune'],
+  },
+  {
+    kind: 'bad constraint string',
+    text: 'version: 1\nargs: {model: /m}\nobjective:\n  metric: total_tokens_per_s\n  constraints:\n    - "tpot_mean_ms =< 50"\n',
+    stderr: [
+      'job.yaml:6 objective.constraints[0]: expected a constraint such as "tpot_mean_ms <= 50" (metric, one of <= >= < >, number), got "tpot_mean_ms =< 50"',
+    ],
+  },
+  {
+    kind: 'unknown metric in a constraint',
+    text: 'version: 1\nargs: {model: /m}\nobjective:\n  constraints: [tpot_mean <= 50]\n',
+    stderr: ['job.yaml:4 objective.constraints[0]: unknown metric `tpot_mean`; did you mean `tpot_mean_ms`?'],
+  },
+  {
+    kind: 'empty file',
+    text: '# nothing here yet\n',
+    stderr: ['job.yaml:1: the file is empty; a job file starts with `version: 1`'],
+  },
+];
+
+function expectRefused(b: Sandbox, r: { exitCode?: number; stdout: string; stderr: string }, lines: string[]): void {
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `autotune: ${lines.join('\n')}\n`);
+  // Nothing started, nothing written.
+  assert.deepEqual(invocations(b), []);
+  assert.deepEqual(readdirSync(b.dir).sort(), ['job.yaml']);
+}
+
+describe('broken job files', () => {
+  for (const c of BROKEN) {
+    it(`${c.kind}: one line per problem, exit 2, nothing written`, async () => {
+      const b = box();
+      writeFileSync(join(b.dir, 'job.yaml'), c.text);
+      for (const argv of [['run', 'job.yaml'], ['validate', 'job.yaml'], ['--autotune-config', 'job.yaml', '--dry-run']]) {
+        expectRefused(b, await autotune(b, argv), c.stderr);
+      }
+    });
+  }
+
+  it('a missing or unreadable file', async () => {
+    const b = box();
+    const missing = await autotune(b, ['run', 'nope.yaml']);
+    assert.equal(missing.exitCode, 2);
+    assert.equal(missing.stderr, 'autotune: nope.yaml: cannot read the job file (no such file)\n');
+    mkdirSync(join(b.dir, 'job.yaml'));
+    const unreadable = await autotune(b, ['validate', 'job.yaml']);
+    assert.equal(unreadable.exitCode, 2);
+    assert.equal(unreadable.stderr, 'autotune: job.yaml: cannot read the job file (is a directory)\n');
+    assert.deepEqual(readdirSync(b.dir).sort(), ['job.yaml']);
+  });
+});
+
+const EXAMPLES = join(ROOT, 'configs', 'examples');
+
+describe('the examples', () => {
+  it('each validates', async () => {
+    const b = box();
+    const expected: Record<string, string> = {
+      'dense.yaml': 'throughput study, at least 20 trials planned; operators are discovered at round 1c',
+      'moe-tp.yaml': 'throughput study, 11 trials planned',
+      'decode-heavy.yaml': 'throughput study, 10 trials planned',
+      'latency-grid.yaml': 'latency study, 6 trials planned',
+    };
+    assert.deepEqual(readdirSync(EXAMPLES).sort(), Object.keys(expected).sort());
+    for (const [name, summary] of Object.entries(expected)) {
+      const file = join(EXAMPLES, name);
+      const r = await autotune(b, ['validate', file]);
+      assert.equal(r.exitCode, 0, r.all);
+      assert.equal(r.stdout, `${file}: ok (${summary})\n`);
+    }
+  });
+
+  for (const name of ['dense.yaml', 'moe-tp.yaml', 'decode-heavy.yaml']) {
+    it(`${name} runs end to end on the simulator`, async () => {
+      const b = box();
+      const r = await autotune(b, ['run', join(EXAMPLES, name), '--quiet']);
+      assert.equal(r.exitCode, 0, r.all);
+      const runs = invocations(b);
+      assert.ok(runs.length >= 8, `${runs.length} invocations`);
+      const text = readFileSync(join(EXAMPLES, name), 'utf8');
+      const model = /\/models\/[\w.-]+/.exec(text)?.[0] ?? '';
+      for (const run of runs) {
+        assert.deepEqual(run.argv?.slice(0, 2), ['bench', 'throughput']);
+        assert.ok(run.argv?.includes(model), `${model} in ${run.argv?.join(' ')}`);
+      }
+      const dir = onlyRunDir(b);
+      assert.ok(existsSync(join(dir, 'best_config.yaml')));
+      if (name === 'moe-tp.yaml') {
+        // Backends are limited to flagos and vendor: no reference-backend trial.
+        assert.ok(runs.every((run) => run.env?.['VLLM_ATTENTION_BACKEND'] == null), 'no reference-backend attention sweep');
+        assert.ok(runs.length <= 40, `budget 40, spent ${runs.length}`);
+      }
+      if (name === 'decode-heavy.yaml') {
+        assert.ok(existsSync(join(dir, 'decode_history.csv')));
+        assert.equal(runs.length, 2 * 10);
+      }
+    });
+  }
+
+  it('the latency grid is planned but not run yet', async () => {
+    const b = box();
+    const r = await autotune(b, ['run', join(EXAMPLES, 'latency-grid.yaml')]);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.stderr, 'autotune: a latency study cannot run in this release yet (`--dry-run` plans it)\n');
+    assert.equal(existsSync(join(b.dir, 'autotune_logs')), false);
+    assert.deepEqual(invocations(b), []);
+  });
+});
+
+describe('command line over the job file', () => {
+  it('flags override the file, vLLM flags replace the file’s, and the session resumes with them', async () => {
+    const b = box();
+    // The job's environment replaces the caller's: the simulator then logs to another directory.
+    const jobState = join(b.dir, 'job-state');
+    writeFileSync(
+      join(b.dir, 'job.yaml'),
+      `version: 1\nargs:\n  model: /models/Qwen3-4B\n  dataset-name: random\n  max-num-seqs: 64\nworkload: {input_lens: 512, output_lens: 128}\nsearch: {ops: [mm]}\nnum_runs: 3\npolicy: noise-aware\nenv: {VLLM_SIM_STATE_DIR: ${JSON.stringify(jobState)}}\n`,
+    );
+    const r = await autotune(b, ['--autotune-config', 'job.yaml', '--num-runs', '1', '--policy', 'reference', '--max-num-seqs', '8', '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.deepEqual(invocations(b), []);
+    const runs = invocations({ ...b, stateDir: jobState });
+    // reference policy, one run per configuration: 3 baselines and mm (not faster here, so no combined run).
+    assert.deepEqual(
+      runs.map((run) => run.argv?.[run.argv.indexOf('--output-json') + 1]?.split('/').pop()),
+      ['0001_baseline_benchmark.json', '0002_baseline_fake_gems_op_benchmark.json', '0003_baseline_gems_enable_benchmark.json', '0004_op_mm_flagos_benchmark.json'],
+    );
+    const argv = runs[0]?.argv ?? [];
+    assert.deepEqual(argv.slice(0, 10), ['bench', 'throughput', '--model', '/models/Qwen3-4B', '--dataset-name', 'random', '--input-len', '512', '--output-len', '128']);
+    assert.equal(argv.filter((a) => a === '--max-num-seqs').length, 1);
+    assert.equal(argv[argv.indexOf('--max-num-seqs') + 1], '8');
+    const db = new Database(join(b.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT options_json, env_json FROM sessions').get() as { options_json: string; env_json: string };
+      const options = JSON.parse(row.options_json) as Record<string, unknown>;
+      assert.equal(options['version'], 1);
+      assert.equal(options['numRuns'], 1);
+      assert.equal(options['policy'], 'reference');
+      assert.equal((JSON.parse(row.env_json) as Record<string, string>)['VLLM_SIM_STATE_DIR'], jobState);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('--dry-run', () => {
+  it('plans without running or writing anything, for plain flags too', async () => {
+    const b = box();
+    const r = await autotune(b, [...BENCH_ARGS, '--ops', 'mm,rms_norm', '--tensor-parallel-size', '2', '--dry-run', '--run-minutes', '6']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.stdout, /^Plan for the command line: throughput study, 9 trials planned \(dry run: nothing is run or written\)\n/);
+    // mm (flagos) + rms_norm (flagos, vendor, reference x 2 attention backends) + 4 = 9 trials;
+    // 9 x 2 runs = 18 for the reference; noise-aware's default budget is 1.5 x that.
+    assert.match(r.stdout, /\ninvocations {2}27 \(at most: the noise-aware default budget, 1\.5 x the reference's 18\)\n/);
+    assert.match(r.stdout, /\ngpus {9}2 per run \(tensor parallel 2 x pipeline parallel 1\)\n/);
+    assert.match(r.stdout, /\nestimate {5}5\.4 GPU-hours \(27 invocations x 6\.0 min x 2 GPUs; --run-minutes\)\n/);
+    assert.deepEqual(invocations(b), []);
+    assert.deepEqual(readdirSync(b.dir), []);
+  });
+
+  it('says the operator count is unknown before round 1c and estimates from a past session', async () => {
+    const b = box();
+    const first = await autotune(b, [...BENCH_ARGS, '--ops', 'mm', '--num-runs', '1', '--policy', 'reference', '--quiet']);
+    assert.equal(first.exitCode, 0, first.all);
+    const dbFile = join(b.dir, 'autotune_logs', 'autotune.db');
+    const db = new Database(dbFile);
+    // A known mean: every successful run took 3 minutes.
+    db.prepare("UPDATE runs SET duration_ms = 180000 WHERE outcome = 'ok'").run();
+    const session = (db.prepare('SELECT id FROM sessions').get() as { id: string }).id;
+    db.close();
+    // SQLite's own -shm/-wal files may appear beside a database that is read (as with status).
+    const files = (): string[] => readdirSync(join(b.dir, 'autotune_logs')).filter((f) => !/-(shm|wal)$/.test(f)).sort();
+    const before = files();
+    const r = await autotune(b, [...BENCH_ARGS, '--policy', 'reference', '--dry-run']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.stdout, /at least 20 trials planned/);
+    assert.match(r.stdout, /the count is unknown until then/);
+    assert.match(r.stdout, new RegExp(`\\nestimate {5}at least 2\\.0 GPU-hours \\(40 invocations x 3\\.0 min x 1 GPU; mean run of session ${session} \\(/models/Qwen3-4B\\)\\)\\n`));
+    assert.deepEqual(files(), before);
+    assert.equal(invocations(b).length, 4);
+    const after = new Database(dbFile, { readonly: true });
+    assert.equal((after.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n, 1);
+    after.close();
+  });
+});
+
+describe('stored session options', () => {
+  it('a session stored before the options had a version resumes to the end', async () => {
+    const b = box();
+    const dbPath = join(b.dir, 'autotune_logs', 'autotune.db');
+    const store = openStore(dbPath);
+    const runDir = createRunDir(join(b.dir, 'autotune_logs'));
+    // Exactly the options row the previous release wrote: no version, bench, objective or workload.
+    const session = createSession(store, {
+      runDir,
+      policy: 'reference',
+      args: [...BENCH_ARGS],
+      options: {
+        numRuns: 1,
+        metric: 'total',
+        minGain: 0.005,
+        budget: null,
+        seed: 1,
+        timeoutSec: 600,
+        vllmBin: 'vllm',
+        csvName: 'history.csv',
+        policy: 'reference',
+        discovery: { explicitOps: ['mm'], configOps: null },
+      },
+      env: {},
+    });
+    store.close();
+    writePointer(runDir, session.id, dbPath);
+    const r = await autotune(b, ['resume', session.id, '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.equal(invocations(b).length, 4);
+    const status = await autotune(b, ['status', session.id, '--json']);
+    assert.equal((JSON.parse(status.stdout) as { state: string }).state, 'completed');
+  });
+});
