@@ -2,6 +2,7 @@
 import { loadJobFile } from '../config/load-job.js';
 import { AutotuneError } from '../errors.js';
 import { parseRunArgs, parseRunFlags, type BenchKind, type RunOptions } from './args.js';
+import { vllmArgCheck } from './job-arg-check.js';
 import { resolveRunOptions } from './job-options.js';
 import { loadVllmArgs, VllmOptions } from './vllm-args.js';
 
@@ -24,7 +25,7 @@ export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunO
   }
   const file = positional ?? config;
   if (file === null) return parseRunArgs(rest, vllmCheck('throughput'));
-  const job = loadJobFile(file);
+  const job = loadJobFile(file, vllmArgCheck());
   return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench === 'latency' ? 'latency' : 'throughput')), job, file);
 }
 

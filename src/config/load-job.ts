@@ -17,6 +17,12 @@ export interface Problem {
   readonly message: string;
 }
 
+/**
+ * Judges one benchmark flag from `args` (`--tensor-parallel-size`, `-tp`) for a benchmark
+ * kind: a problem message, or null when the flag may reach vLLM.
+ */
+export type ArgCheck = (flag: string, bench: 'throughput' | 'latency') => string | null;
+
 export type JobCheck = { readonly ok: true; readonly job: JobFile } | { readonly ok: false; readonly problems: readonly Problem[] };
 
 export function formatPath(path: readonly PathSegment[]): string {
@@ -126,7 +132,7 @@ function describe(e: SchemaError, source: YamlSource): Problem | null {
 const WORKLOAD_ARGS: Record<string, string> = { batch_sizes: 'batch-size', input_lens: 'input-len', output_lens: 'output-len', num_prompts: 'num-prompts' };
 
 /** What the schema cannot say: reserved values, cross-key rules, the metric inside a constraint string. */
-function crossChecks(job: JobFile, source: YamlSource): Problem[] {
+function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null): Problem[] {
   const out: Problem[] = [];
   const add = (path: PathSegment[], message: string): void => void out.push({ line: source.lineOf(path), path, message });
   const bench = job.bench ?? 'throughput';
@@ -139,6 +145,16 @@ function crossChecks(job: JobFile, source: YamlSource): Problem[] {
   if (bench === 'throughput' && workload.batch_sizes !== undefined) add(['workload', 'batch_sizes'], 'only latency studies take batch sizes (throughput: num_prompts)');
   if (bench === 'latency' && workload.num_prompts !== undefined) add(['workload', 'num_prompts'], 'only throughput studies take num_prompts (latency: batch_sizes)');
   const args = job.args;
+  if (args !== undefined && argCheck !== null && bench !== 'serve') {
+    // Map keys are flags by position; in a list only `--words` are (`-1` may be a value).
+    const flags: [PathSegment, string][] = Array.isArray(args)
+      ? args.flatMap((w, i): [PathSegment, string][] => (typeof w === 'string' && w.startsWith('--') && w !== '--' ? [[i, w]] : []))
+      : Object.keys(args).map((k): [PathSegment, string] => [k, k.startsWith('-') ? k : `--${k}`]);
+    for (const [at, flag] of flags) {
+      const message = argCheck(flag, bench);
+      if (message !== null) out.push({ line: source.lineOf(['args', at], !Array.isArray(args)), path: ['args', at], message });
+    }
+  }
   if (args !== undefined && !Array.isArray(args)) {
     for (const key of Object.keys(args)) {
       const flag = key.replace(/^--/, '').replace(/_/g, '-');
@@ -160,8 +176,8 @@ function byLine(a: Problem, b: Problem): number {
   return (a.line ?? 0) - (b.line ?? 0) || formatPath(a.path).localeCompare(formatPath(b.path));
 }
 
-/** Checks a job file's text. Pure apart from the schema file it compiles once. */
-export function checkJobText(text: string): JobCheck {
+/** Checks a job file's text. Pure apart from the schema file it compiles once (and `argCheck`). */
+export function checkJobText(text: string, argCheck: ArgCheck | null = null): JobCheck {
   const source = parseYamlSource(text);
   const syntax = source.syntaxProblems[0];
   if (syntax !== undefined) {
@@ -193,7 +209,7 @@ export function checkJobText(text: string): JobCheck {
     }
     return { ok: false, problems: problems.sort(byLine) };
   }
-  const problems = crossChecks(value, source);
+  const problems = crossChecks(value, source, argCheck);
   return problems.length > 0 ? { ok: false, problems: problems.sort(byLine) } : { ok: true, job: value };
 }
 
@@ -206,14 +222,14 @@ function readReason(error: unknown): string {
 }
 
 /** The validated job in `file`, or an E_CONFIG error with one line per problem. */
-export function loadJobFile(file: string): JobFile {
+export function loadJobFile(file: string, argCheck: ArgCheck | null = null): JobFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new AutotuneError('E_CONFIG', `${file}: cannot read the job file (${readReason(error)})`);
   }
-  const check = checkJobText(text);
+  const check = checkJobText(text, argCheck);
   if (!check.ok) throw new AutotuneError('E_CONFIG', check.problems.map((p) => formatProblem(file, p)).join('\n'));
   return check.job;
 }

@@ -83,6 +83,14 @@ const BROKEN: ReadonlyArray<{ kind: string; text: string; stderr: string[] }> = 
     stderr: ['job.yaml:4 objective.constraints[0]: unknown metric `tpot_mean`; did you mean `tpot_mean_ms`?'],
   },
   {
+    kind: 'misspelt vLLM flag or an autotune option in args',
+    text: 'version: 1\nargs:\n  model: /m\n  tensor-paralel-size: 2\n  num-runs: 3\n',
+    stderr: [
+      'job.yaml:4 args.tensor-paralel-size: `--tensor-paralel-size` is not a `vllm bench throughput` option; did you mean `--tensor-parallel-size`?',
+      'job.yaml:5 args.num-runs: `--num-runs` is an autotune option, not a vLLM one; set `num_runs` instead',
+    ],
+  },
+  {
     kind: 'empty file',
     text: '# nothing here yet\n',
     stderr: ['job.yaml:1: the file is empty; a job file starts with `version: 1`'],
