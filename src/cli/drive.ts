@@ -13,6 +13,9 @@ import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
 import { acquireLease, heartbeat, LEASE_STALE_MS, releaseLease } from '../store/lease.js';
 import { reapRunningRuns } from './reap.js';
+import { captureHardware } from '../runners/hardware.js';
+import { hasHardware, saveHardware } from '../store/hardware.js';
+import { defaultReportPath, writeSessionReport } from './session-report.js';
 import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
@@ -84,10 +87,13 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     print(message);
   };
 
+  // The recorded environment reproduces the measurement; the current PATH still finds vllm.
+  const baseEnv = { ...process.env, ...session.env, PATH: process.env['PATH'] ?? session.env['PATH'] };
   try {
     for (const note of reapRunningRuns(store, session.id)) print(`${note}, left running by the previous worker`);
     clearStop(store, session.id);
     updateSessionState(store, session.id, 'running');
+    if (!hasHardware(store, session.id)) saveHardware(store, session.id, await captureHardware(baseEnv));
     logger.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
@@ -97,8 +103,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       sessionId: session.id,
       passthrough: session.args,
       vllmBin: opts.vllmBin,
-      // The recorded environment reproduces the measurement; the current PATH still finds vllm.
-      baseEnv: { ...process.env, ...session.env, PATH: process.env['PATH'] ?? session.env['PATH'] },
+      baseEnv,
       timeoutMs: opts.timeoutSec * 1000,
       signal: controller.signal,
       report: (event: EngineEvent) => {
@@ -110,6 +115,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     });
     if (outcome.state === 'completed') {
       print(`Artifacts: ${session.runDir}`);
+      print(`Report: ${defaultReportPath(session)}`);
       return 0;
     }
     return 130;
@@ -128,6 +134,13 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     throw error;
   } finally {
     clearInterval(beat);
+    // However the session ended, its report shows where it stands (a failure here is only logged).
+    try {
+      const current = getSession(store, session.id);
+      if (current !== null) writeSessionReport(store, current, defaultReportPath(current), Date.now());
+    } catch (error) {
+      logger.warn({ event: 'report-failed', error: error instanceof Error ? error.message : String(error) }, 'could not write report.html');
+    }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHangup);

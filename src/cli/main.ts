@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAutotuneError } from '../errors.js';
 import { HELP, wantsHelp } from './help.js';
 
-const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export'] as const;
+const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export', 'report', 'compare'] as const;
 type Verb = (typeof VERBS)[number] | 'tune';
 
 function version(): string {
@@ -34,6 +34,10 @@ async function dispatch(verb: Verb, args: string[]): Promise<number> {
       return (await import('./commands/stop.js')).stopCommand(args);
     case 'export':
       return (await import('./commands/export.js')).exportCommand(args);
+    case 'report':
+      return (await import('./commands/report.js')).reportCommand(args);
+    case 'compare':
+      return (await import('./commands/compare.js')).compareCommand(args);
   }
 }
 

@@ -42,7 +42,7 @@ function plannedTrials(session: SessionRecord): number | null {
 }
 
 /** Invocations the session will spend at most: its budget, else its policy's default. */
-function plannedInvocations(session: SessionRecord, numRuns: number, budget: number | null): number | null {
+export function plannedInvocations(session: SessionRecord, numRuns: number, budget: number | null): number | null {
   if (budget !== null) return budget;
   if (session.ops === null) return null;
   return session.policy === 'reference' ? referenceInvocations(numRuns, session.ops) : defaultBudget(numRuns, session.ops);

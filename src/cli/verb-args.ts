@@ -14,6 +14,8 @@ export interface VerbSpec {
   readonly values: readonly string[];
   readonly switches: readonly string[];
   readonly booleans?: readonly string[];
+  /** How many sessions the verb names at most (1 unless given). */
+  readonly positional?: number;
 }
 
 /** The tuning command's name for the database option, taken by every verb too. */
@@ -47,6 +49,9 @@ export function parseVerbArgs(argv: readonly string[], spec: VerbSpec): VerbArgs
       out.positional.push(arg);
     }
   }
-  if (out.positional.length > 1) throw new AutotuneError('E_USAGE', `expected at most one session, got ${out.positional.join(' ')}`);
+  const most = spec.positional ?? 1;
+  if (out.positional.length > most) {
+    throw new AutotuneError('E_USAGE', `expected at most ${most === 1 ? 'one session' : `${most} sessions`}, got ${out.positional.join(' ')}`);
+  }
   return out;
 }

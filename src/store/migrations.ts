@@ -96,6 +96,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_id, subject)
   );
   `,
+  // Hardware and software found when a session started (GPUs, driver, vLLM/plugin/FlagGems
+  // versions), for reports; one row per session, written once.
+  `
+  CREATE TABLE session_hardware (
+    session_id    TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    captured_at   INTEGER NOT NULL,
+    hardware_json TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes. */

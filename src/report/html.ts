@@ -1,0 +1,178 @@
+/**
+ * The report as one self-contained HTML file: inline CSS and SVG, no script, no external
+ * resource (a Content-Security-Policy forbids any), the view model embedded as a JSON island
+ * for machines. Pure.
+ */
+import { escapeHtml, hrefOf, jsonForScript } from './escape.js';
+import type { ReportModel } from './model.js';
+import { effectChart, formatNumber, pct, timelineChart } from './svg.js';
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;color:#1d232a;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
+.sub{color:#5b6570;margin:0 0 16px}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;vertical-align:top;border-bottom:1px solid #eef1f4}
+th{color:#5b6570;font-weight:600;white-space:nowrap;width:1%}
+pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:4px}
+code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
+.card{border:1px solid #dde2e8;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:18px}
+.card span{color:#5b6570;font-size:12px}
+.ok{color:#1a7f37}.bad{color:#b42318}.muted{color:#5b6570}
+svg.chart{display:block;max-width:100%;height:auto;margin:6px 0}
+svg .grid{stroke:#eef1f4}svg .axis,svg .zero{stroke:#8a949e}svg .tick,svg .legend{font-size:11px;fill:#5b6570}
+svg .axis-title{font-size:12px;fill:#1d232a}svg .label{font-size:12px;fill:#1d232a}svg .label.chosen{font-weight:600}
+svg .noise-band{fill:#f1e7c6;opacity:.8}
+svg .effect-bar.up{fill:#7fb3e0}svg .effect-bar.down{fill:#d9a0a0}svg .effect-bar.chosen{fill:#1a7f37}
+svg .whisker line{stroke:#1d232a;stroke-width:1.2}
+svg .effect-missing{font-size:11px;fill:#b42318}
+svg .baseline-line{stroke:#8a949e;stroke-dasharray:4 3}
+svg .run-point,svg .run-legend{stroke-width:1.5}
+svg .role-baseline{fill:#5b6570;stroke:#5b6570}svg .role-gems{fill:#b07d10;stroke:#b07d10}
+svg .role-operator{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
+svg .run-point.warmup{fill:#fff}svg .run-failed{stroke:#b42318;stroke-width:2}
+svg .slow-ring{fill:none;stroke:#e07b00;stroke-width:1.5}
+`;
+
+function rows(entries: readonly (readonly [string, string])[]): string {
+  return entries.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join('');
+}
+
+const text = (s: string | null | undefined): string => (s === null || s === undefined || s === '' ? '<span class="muted">-</span>' : escapeHtml(s));
+
+function duration(sec: number): string {
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = Math.round(sec % 60);
+  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s} s` : `${sec.toFixed(1)} s`;
+}
+
+function card(value: string, label: string): string {
+  return `<div class="card"><b>${value}</b><span>${escapeHtml(label)}</span></div>`;
+}
+
+function hardwareSection(m: ReportModel): string {
+  const hw = m.hardware;
+  if (hw === null) return '<p class="muted">Not captured (the session started before autotune recorded hardware).</p>';
+  const gpus =
+    hw.gpus.length === 0
+      ? text(null)
+      : hw.gpus.map((g, i) => `${i}: ${escapeHtml(g.name)}${g.memoryMiB === null ? '' : `, ${escapeHtml(String(g.memoryMiB))} MiB`}`).join('<br>');
+  const drivers = [...new Set(hw.gpus.map((g) => g.driver).filter((d): d is string => d !== null))].join(', ');
+  const s = hw.software;
+  return `<table>${rows([
+    ['host', text(hw.host)],
+    ['GPUs', gpus],
+    ['driver', text(drivers)],
+    ['vLLM', text(s.vllm)],
+    ['vllm-plugin-FL', text(s.plugin)],
+    ['FlagGems', text(s.flagGems)],
+    ['torch', text(s.torch)],
+    ['python', text(s.python)],
+    ...(hw.notes.length === 0 ? [] : ([['notes', hw.notes.map(escapeHtml).join('<br>')]] as [string, string][])),
+  ])}</table>`;
+}
+
+function choiceSection(m: ReportModel): string {
+  const c = m.choice;
+  if (c === null) return `<p class="muted">No final choice yet (session ${escapeHtml(m.session.state)}).</p>`;
+  const ops = Object.entries(c.opBackends);
+  const set = ops.length === 0 ? 'none: serve without FlagGems operator overrides' : ops.map(([op, b]) => `${escapeHtml(op)}=${escapeHtml(b)}`).join(', ');
+  const gain =
+    c.speedup === null
+      ? text(null)
+      : `<b class="${c.speedup >= 0 ? 'ok' : 'bad'}">${escapeHtml(pct(c.speedup))}</b>${c.low !== null && c.high !== null ? ` (95% interval ${escapeHtml(pct(c.low))} to ${escapeHtml(pct(c.high))})` : ''}`;
+  return `<table>${rows([
+    ['operators', `<span class="mono">${set}</span>`],
+    ['validated', c.validated ? '<span class="ok">yes, measured as a set</span>' : '<span class="bad">no</span>'],
+    ['gain vs baseline', gain],
+    ...(c.attention === null ? [] : ([['attention backend', escapeHtml(c.attention)]] as [string, string][])),
+  ])}</table>${c.summary.length === 0 ? '' : `<pre class="mono">${c.summary.map(escapeHtml).join('\n')}</pre>`}`;
+}
+
+function failuresSection(m: ReportModel): string {
+  if (m.failures.length === 0) return '<p class="ok">No failed run.</p>';
+  const classes = Object.entries(m.failuresByClass).map(([k, n]) => `${escapeHtml(k)} ${n}`).join(', ');
+  const body = m.failures
+    .map((f) => `<tr><td>${f.seq}</td><td>${escapeHtml(f.label)}</td><td>${escapeHtml(f.outcome)}</td><td class="mono">${escapeHtml(f.cause)}</td><td><a href="${escapeHtml(hrefOf(f.logHref))}">log</a></td></tr>`)
+    .join('');
+  return `<p>By class: ${classes}</p><table class="failures"><tr><th>#</th><th>trial</th><th>outcome</th><th>root cause</th><th></th></tr>${body}</table>`;
+}
+
+function decisionsSection(m: ReportModel): string {
+  if (m.decisions.length === 0) return '<p class="muted">No decision recorded.</p>';
+  const body = m.decisions
+    .map((d) => {
+      const est = d.estimate === null ? '-' : pct(d.estimate);
+      const ci = d.low !== null && d.high !== null ? `${pct(d.low)} to ${pct(d.high)}` : '-';
+      return `<tr><td class="mono">${escapeHtml(d.subject)}</td><td>${escapeHtml(d.verdict)}</td><td>${escapeHtml(est)}</td><td>${escapeHtml(ci)}</td><td>${d.runs}</td><td>${escapeHtml(d.reason)}</td></tr>`;
+    })
+    .join('');
+  return `<details><summary>${m.decisions.length} decision(s), each with its reason</summary><table class="decisions"><tr><th>subject</th><th>verdict</th><th>estimate</th><th>95% interval</th><th>runs</th><th>reason</th></tr>${body}</table></details>`;
+}
+
+/** Best first, trials without a result last, so the chart reads top-down. */
+function byEstimate(effects: ReportModel['effects']): ReportModel['effects'] {
+  return [...effects].sort((x, y) => (y.estimate ?? -Infinity) - (x.estimate ?? -Infinity));
+}
+
+export function renderReportHtml(m: ReportModel): string {
+  const s = m.session;
+  const t = m.totals;
+  const gpuH = `${t.gpuHours.toFixed(t.gpuHours < 10 ? 3 : 1)}${t.plannedGpuHours === null ? '' : ` of ~${t.plannedGpuHours.toFixed(t.plannedGpuHours < 10 ? 3 : 1)}`}`;
+  const failuresCard = Object.entries(m.failuresByClass).map(([k, n]) => `${k} ${n}`).join(', ');
+  const cards = [
+    card(escapeHtml(s.state), 'state'),
+    card(escapeHtml(duration(s.durationSec)), 'duration'),
+    card(`${t.invocations}${t.plannedInvocations === null ? '' : ` / ${t.plannedInvocations}`}`, `invocations (${t.warmups} warm-up)`),
+    card(escapeHtml(gpuH), `GPU-hours (${t.gpusPerRun} GPU${t.gpusPerRun === 1 ? '' : 's'} per run)`),
+    card(`<span class="${t.failed > 0 ? 'bad' : 'ok'}">${t.failed}</span>`, failuresCard === '' ? 'failed runs' : `failed: ${failuresCard}`),
+    card(m.choice?.speedup == null ? '-' : escapeHtml(pct(m.choice.speedup)), 'chosen gain'),
+  ].join('');
+  const b = m.baseline;
+  const baselineLine =
+    b.value === null
+      ? 'The baseline has no result.'
+      : `Baseline ${escapeHtml(formatNumber(b.value))} ${escapeHtml(m.metric.label)} over ${b.runs} measured run(s)${b.relativeSd === null ? '' : `; run-to-run s.d. ${escapeHtml((b.relativeSd * 100).toFixed(2))}% (shaded: ±2 s.d.)`}.`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(m.title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeHtml(m.title)}</h1>
+<p class="sub">session <code>${escapeHtml(s.id)}</code>, policy ${escapeHtml(s.policy)}, maximising ${escapeHtml(m.metric.label)}; generated ${escapeHtml(m.generatedAt)}</p>
+<div class="cards">${cards}</div>
+${s.error === null ? '' : `<p class="bad">Error: ${escapeHtml(s.error)}</p>`}
+<h2>Session</h2>
+<table>${rows([
+    ['model', text(s.model)],
+    ['arguments', `<code>${s.args.map(escapeHtml).join(' ')}</code>`],
+    ['options', s.options.map(([k, v]) => `${escapeHtml(k)}=<code>${escapeHtml(v)}</code>`).join(', ')],
+    ['started', escapeHtml(s.startedAt)],
+    ['last update', escapeHtml(s.lastUpdateAt)],
+    ['run directory', `<code>${escapeHtml(s.runDir)}</code>`],
+  ])}</table>
+<h2>Hardware and software</h2>
+${hardwareSection(m)}
+<h2>Validated choice</h2>
+${choiceSection(m)}
+<h2>Operator effects</h2>
+<p>${baselineLine} One bar per operator trial; whiskers are the policy's 95% intervals where it computed them; ✓ marks the chosen backend.</p>
+${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}
+<h2>Timeline</h2>
+<p>Every run, ${escapeHtml(m.metric.label)} against time since the session started.</p>
+${timelineChart(m.timeline, b.value, m.metric.label)}
+<h2>Failures</h2>
+${failuresSection(m)}
+<h2>Decisions</h2>
+${decisionsSection(m)}
+<script type="application/json" id="report-data">${jsonForScript(m)}</script>
+</body>
+</html>
+`;
+}

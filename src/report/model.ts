@@ -1,0 +1,330 @@
+/**
+ * A session's report as a view model: everything the HTML shows, computed from the stored
+ * session, trials, runs, decisions and hardware. Pure; every number is the database's or
+ * derived from it the way history.csv derives it (trialValue), so the report matches
+ * `export --json` and history.csv.
+ */
+import { posix } from 'node:path';
+import type { Decision, FinalResult } from '../tuner/policy.js';
+import type { HardwareInfo } from '../tuner/hardware.js';
+import { trialValue, type ResultRun } from '../tuner/results.js';
+import { metricValue, type Backend, type Metric, type PolicyName, type RunKind, type RunOutcome, type Throughput, type TrialSpec } from '../tuner/types.js';
+import { gpuHours, gpusPerRun } from './gpus.js';
+
+export interface ReportSession {
+  readonly id: string;
+  readonly state: string;
+  readonly policy: PolicyName;
+  readonly model: string | null;
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly runDir: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly error: string | null;
+  readonly ops: Readonly<Record<string, readonly Backend[]>> | null;
+  readonly final: FinalResult | null;
+}
+
+export interface ReportRun {
+  readonly seq: number;
+  readonly trialKey: string;
+  readonly kind: RunKind;
+  readonly warmupIndex: number | null;
+  readonly outcome: RunOutcome | 'running';
+  readonly throughput: Throughput | null;
+  readonly durationMs: number | null;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  /** Absolute. */
+  readonly logPath: string;
+  readonly failure: string | null;
+}
+
+export interface ReportInput {
+  readonly session: ReportSession;
+  readonly hardware: HardwareInfo | null;
+  readonly trials: readonly TrialSpec[];
+  readonly runs: readonly ReportRun[];
+  readonly decisions: readonly Decision[];
+  /** Invocations the session plans at most (budget or policy default), when known. */
+  readonly plannedInvocations: number | null;
+  /** Directory the report file is written to: log links are relative to it. */
+  readonly outDir: string;
+  readonly generatedAt: number;
+}
+
+export type EffectSource = 'decision' | 'runs';
+
+export interface EffectRow {
+  readonly trialKey: string;
+  readonly label: string;
+  readonly op: string;
+  readonly backend: string;
+  /** Relative change vs baseline (0.012 = +1.2%); null when the trial produced no result. */
+  readonly estimate: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+  readonly runs: number;
+  readonly verdict: Decision['verdict'] | null;
+  /** Whether the operator is in the final choice on this backend. */
+  readonly chosen: boolean;
+  /** Where the estimate comes from: the policy's stored decision, or the trial's value vs baseline's (history.csv). */
+  readonly source: EffectSource;
+}
+
+export type TimelineRole = 'baseline' | 'gems' | 'operator' | 'combined';
+
+export interface TimelinePoint {
+  readonly seq: number;
+  /** Seconds since the session started. */
+  readonly atSec: number;
+  readonly durationSec: number | null;
+  readonly value: number | null;
+  readonly role: TimelineRole;
+  readonly kind: RunKind;
+  readonly outcome: RunOutcome | 'running';
+  readonly label: string;
+  /** Took more than twice the median successful run. */
+  readonly slow: boolean;
+}
+
+export interface FailureRow {
+  readonly seq: number;
+  readonly label: string;
+  readonly outcome: string;
+  readonly cause: string;
+  /** Relative to the report's directory, '/'-separated. */
+  readonly logHref: string;
+}
+
+export interface ReportModel {
+  readonly title: string;
+  readonly generatedAt: string;
+  readonly session: {
+    readonly id: string;
+    readonly state: string;
+    readonly policy: PolicyName;
+    readonly model: string | null;
+    readonly args: readonly string[];
+    readonly options: readonly (readonly [string, string])[];
+    readonly runDir: string;
+    readonly startedAt: string;
+    readonly lastUpdateAt: string;
+    readonly durationSec: number;
+    readonly error: string | null;
+  };
+  readonly metric: { readonly id: Metric; readonly label: string };
+  readonly hardware: HardwareInfo | null;
+  readonly totals: {
+    readonly invocations: number;
+    readonly ok: number;
+    readonly failed: number;
+    readonly interrupted: number;
+    readonly warmups: number;
+    readonly gpusPerRun: number;
+    readonly gpuHours: number;
+    readonly plannedInvocations: number | null;
+    readonly plannedGpuHours: number | null;
+  };
+  readonly failuresByClass: Readonly<Record<string, number>>;
+  readonly baseline: {
+    readonly value: number | null;
+    readonly runs: number;
+    /** Relative standard deviation of the baseline's successful measured runs (null under 2 runs). */
+    readonly relativeSd: number | null;
+  };
+  readonly effects: readonly EffectRow[];
+  readonly choice: FinalResult | null;
+  readonly decisions: readonly Decision[];
+  readonly timeline: readonly TimelinePoint[];
+  readonly failures: readonly FailureRow[];
+}
+
+const METRIC_LABELS: Readonly<Record<Metric, string>> = {
+  total: 'total tokens/s',
+  output: 'output tokens/s',
+  requests: 'requests/s',
+};
+
+function metricOf(options: Readonly<Record<string, unknown>>): Metric {
+  const m = options['metric'];
+  return m === 'output' || m === 'requests' ? m : 'total';
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function optionText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value) ?? 'null';
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function relativeSd(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1);
+  return mean > 0 ? Math.sqrt(variance) / mean : null;
+}
+
+function roleOf(trial: TrialSpec | undefined): TimelineRole {
+  switch (trial?.kind) {
+    case 'baseline':
+      return 'baseline';
+    case 'fake_gems':
+    case 'gems_enable':
+      return 'gems';
+    case 'combined':
+      return 'combined';
+    default:
+      return 'operator';
+  }
+}
+
+export function trialLabel(trial: TrialSpec | undefined, fallback: string): string {
+  if (trial === undefined) return fallback;
+  if (trial.kind === 'op') return `${trial.op ?? '?'} (${trial.backend ?? '?'}${trial.attention === null ? '' : `, ${trial.attention}`})`;
+  return trial.prefix;
+}
+
+const finished = (r: ReportRun): boolean => r.outcome !== 'running' && r.outcome !== 'interrupted';
+
+/** Finished runs as results.ts takes them. */
+function resultRuns(runs: readonly ReportRun[]): ResultRun[] {
+  return runs.flatMap((r) => (r.outcome === 'running' || r.outcome === 'interrupted' ? [] : [{ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome, throughput: r.throughput }]));
+}
+const succeeded = (r: ReportRun): boolean => r.outcome === 'ok' && r.throughput !== null;
+
+function effectRows(input: ReportInput, metric: Metric, baseline: number | null): EffectRow[] {
+  const { session, trials, runs, decisions } = input;
+  const byTrial = new Map<string, ReportRun[]>();
+  for (const r of runs.filter(finished)) byTrial.set(r.trialKey, [...(byTrial.get(r.trialKey) ?? []), r]);
+  const decisionOf = new Map(decisions.map((d) => [d.subject, d]));
+  const chosen = session.final?.opBackends ?? {};
+  const chosenAttention = session.final?.attention ?? null;
+  return trials
+    .filter((t) => t.kind === 'op' && t.op !== null && (byTrial.get(t.key)?.length ?? 0) > 0)
+    .map((t) => {
+      const trialRuns = byTrial.get(t.key) ?? [];
+      const op = t.op ?? '';
+      const backend = t.backend ?? '';
+      const decision = decisionOf.get(t.key);
+      const isChosen = chosen[op] === t.backend && (t.attention === null || t.attention === chosenAttention);
+      if (decision !== undefined && decision.estimate !== null) {
+        return { trialKey: t.key, label: trialLabel(t, t.key), op, backend, estimate: decision.estimate, low: decision.low, high: decision.high, runs: decision.runs, verdict: decision.verdict, chosen: isChosen, source: 'decision' as const };
+      }
+      const value = metricValue(trialValue(session.policy, resultRuns(trialRuns)), metric);
+      const estimate = value !== null && baseline !== null && baseline > 0 ? value / baseline - 1 : null;
+      return {
+        trialKey: t.key,
+        label: trialLabel(t, t.key),
+        op,
+        backend,
+        estimate,
+        low: null,
+        high: null,
+        runs: trialRuns.length,
+        verdict: decision?.verdict ?? (session.policy === 'reference' ? decisionOf.get(op)?.verdict ?? null : null),
+        chosen: isChosen,
+        source: 'runs' as const,
+      };
+    });
+}
+
+/** The report's view model; `outDir` decides the log links. */
+export function buildReport(input: ReportInput): ReportModel {
+  const { session, runs, trials } = input;
+  const metric = metricOf(session.options);
+  const trialByKey = new Map(trials.map((t) => [t.key, t]));
+  const baselineKeys = new Set(trials.filter((t) => t.kind === 'baseline').map((t) => t.key));
+  const baselineRuns = runs.filter((r) => baselineKeys.has(r.trialKey) && finished(r));
+  const baselineValue = metricValue(trialValue(session.policy, resultRuns(baselineRuns)), metric);
+  const baselineMeasured = baselineRuns
+    .filter((r) => succeeded(r) && r.kind === 'measure')
+    .map((r) => metricValue(r.throughput, metric))
+    .filter((v): v is number => v !== null);
+
+  const gpus = gpusPerRun(session.args);
+  const done = runs.filter((r) => r.outcome !== 'running');
+  const spentMs = done.reduce((s, r) => s + (r.durationMs ?? 0), 0);
+  const okRuns = runs.filter((r) => r.outcome === 'ok');
+  const meanMs = done.length === 0 ? null : spentMs / done.length;
+  const failuresByClass: Record<string, number> = {};
+  for (const r of runs.filter((x) => finished(x) && x.outcome !== 'ok')) failuresByClass[r.outcome] = (failuresByClass[r.outcome] ?? 0) + 1;
+
+  const okDurations = okRuns.map((r) => r.durationMs).filter((d): d is number => d !== null);
+  const medianMs = median(okDurations);
+  const lastAt = Math.max(session.updatedAt, ...done.map((r) => r.endedAt ?? r.startedAt));
+  const timeline = runs.map((r) => {
+    const trial = trialByKey.get(r.trialKey);
+    return {
+      seq: r.seq,
+      atSec: (r.startedAt - session.createdAt) / 1000,
+      durationSec: r.durationMs === null ? null : r.durationMs / 1000,
+      value: succeeded(r) ? metricValue(r.throughput, metric) : null,
+      role: roleOf(trial),
+      kind: r.kind,
+      outcome: r.outcome,
+      label: trialLabel(trial, r.trialKey),
+      slow: medianMs !== null && r.durationMs !== null && r.outcome === 'ok' && r.durationMs > 2 * medianMs,
+    };
+  });
+  const failures = runs
+    .filter((r) => r.outcome !== 'ok' && r.outcome !== 'running')
+    .map((r) => ({
+      seq: r.seq,
+      label: trialLabel(trialByKey.get(r.trialKey), r.trialKey),
+      outcome: r.outcome,
+      cause: r.failure ?? r.outcome,
+      logHref: posix.relative(toPosix(input.outDir), toPosix(r.logPath)),
+    }));
+
+  return {
+    title: `autotune report: ${session.model ?? session.id}`,
+    generatedAt: iso(input.generatedAt),
+    session: {
+      id: session.id,
+      state: session.state,
+      policy: session.policy,
+      model: session.model,
+      args: session.args,
+      options: Object.entries(session.options).map(([k, v]) => [k, optionText(v)] as const),
+      runDir: session.runDir,
+      startedAt: iso(session.createdAt),
+      lastUpdateAt: iso(lastAt),
+      durationSec: Math.max(0, (lastAt - session.createdAt) / 1000),
+      error: session.error,
+    },
+    metric: { id: metric, label: METRIC_LABELS[metric] },
+    hardware: input.hardware,
+    totals: {
+      invocations: done.length,
+      ok: okRuns.length,
+      failed: runs.filter((r) => finished(r) && r.outcome !== 'ok').length,
+      interrupted: runs.filter((r) => r.outcome === 'interrupted').length,
+      warmups: done.filter((r) => r.kind === 'warmup').length,
+      gpusPerRun: gpus,
+      gpuHours: gpuHours(spentMs, gpus),
+      plannedInvocations: input.plannedInvocations,
+      plannedGpuHours: input.plannedInvocations === null || meanMs === null ? null : gpuHours(input.plannedInvocations * meanMs, gpus),
+    },
+    failuresByClass,
+    baseline: { value: baselineValue, runs: baselineMeasured.length, relativeSd: relativeSd(baselineMeasured) },
+    effects: effectRows(input, metric, baselineValue),
+    choice: session.final,
+    decisions: input.decisions,
+    timeline,
+    failures,
+  };
+}
+
+function toPosix(path: string): string {
+  return path.replace(/\\/g, '/');
+}
