@@ -7,6 +7,8 @@ import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { SessionRecord } from '../store/records.js';
 import { defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
+import { gpuHours, gpusPerRun } from '../report/gpus.js';
+import type { Decision } from '../tuner/policy.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
 
@@ -23,7 +25,16 @@ export interface SessionView {
   readonly trial: { readonly index: number; readonly planned: number | null; readonly current: string | null };
   readonly runs: { readonly done: number; readonly ok: number; readonly failed: number; readonly interrupted: number; readonly planned: number | null };
   readonly etaSec: number | null;
-  readonly best: { readonly opBackends: Record<string, string>; readonly speedup: number | null; readonly validated: boolean | null };
+  readonly best: {
+    readonly opBackends: Record<string, string>;
+    readonly speedup: number | null;
+    readonly low: number | null;
+    readonly high: number | null;
+    readonly validated: boolean | null;
+  };
+  /** Run durations x GPUs per run (tensor x pipeline parallel); planned from the mean run so far. */
+  readonly gpuHours: { readonly gpusPerRun: number; readonly spent: number; readonly planned: number | null };
+  readonly failuresByClass: Readonly<Record<string, number>>;
   readonly lastError: string | null;
 }
 
@@ -53,6 +64,16 @@ function numberOption(session: SessionRecord, key: string): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/** Mid-session, the best kept subject so far (a set or one operator): the gain a user can expect now. */
+function bestKept(decisions: readonly Decision[]): Decision | null {
+  let best: Decision | null = null;
+  for (const d of decisions) {
+    if (d.verdict !== 'kept' || d.estimate === null) continue;
+    if (best === null || d.estimate > (best.estimate ?? -Infinity)) best = d;
+  }
+  return best;
+}
+
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
@@ -62,7 +83,12 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
   const planned = plannedInvocations(session, numRuns, budget);
   const remaining = planned === null ? null : Math.max(0, planned - p.runsFinished);
   const meanMs = p.runsFinished > 0 ? p.finishedDurationMs / p.runsFinished : null;
-  const kept = loadDecisions(store, session.id).filter((d) => d.verdict === 'kept' && d.op !== null && d.backend !== null);
+  const decisions = loadDecisions(store, session.id);
+  const kept = decisions.filter((d) => d.verdict === 'kept' && d.op !== null && d.backend !== null);
+  const leading = bestKept(decisions);
+  const gpus = gpusPerRun(session.args);
+  const ended = p.runsFinished + p.runsInterrupted;
+  const meanSpentMs = ended > 0 ? p.spentDurationMs / ended : null;
   const final = session.final;
   const failedRun = p.lastRun !== null && p.lastRun.outcome !== 'ok' ? p.lastRun.failure : null;
   return {
@@ -80,10 +106,40 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     etaSec: state === 'running' && remaining !== null && meanMs !== null ? Math.round((remaining * meanMs) / 1000) : null,
     best:
       final !== null
-        ? { opBackends: { ...final.opBackends }, speedup: final.speedup, validated: final.validated }
-        : { opBackends: Object.fromEntries(kept.map((d) => [d.op as string, d.backend as string])), speedup: null, validated: null },
+        ? { opBackends: { ...final.opBackends }, speedup: final.speedup, low: final.low, high: final.high, validated: final.validated }
+        : {
+            opBackends: Object.fromEntries(kept.map((d) => [d.op as string, d.backend as string])),
+            speedup: leading?.estimate ?? null,
+            low: leading?.low ?? null,
+            high: leading?.high ?? null,
+            validated: null,
+          },
+    gpuHours: {
+      gpusPerRun: gpus,
+      spent: gpuHours(p.spentDurationMs, gpus),
+      planned: planned === null || meanSpentMs === null ? null : gpuHours(Math.max(planned, ended) * meanSpentMs, gpus),
+    },
+    failuresByClass: p.failuresByClass,
     lastError: session.error ?? failedRun,
   };
+}
+
+/** `+3.44% [+2.93%, +3.95%]`, or `-`. */
+export function formatGain(speedup: number | null, low: number | null, high: number | null): string {
+  if (speedup === null) return '-';
+  const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
+  return `${pct(speedup)}${low !== null && high !== null ? ` [${pct(low)}, ${pct(high)}]` : ''}`;
+}
+
+/** `oom 2, timeout 1`, or `none`. */
+export function formatFailures(byClass: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(byClass);
+  return entries.length === 0 ? 'none' : entries.map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
+export function formatGpuHours(h: SessionView['gpuHours']): string {
+  const fmt = (x: number): string => x.toFixed(x < 10 ? 2 : 1);
+  return `${fmt(h.spent)}${h.planned === null ? '' : `/~${fmt(h.planned)}`}`;
 }
 
 export function formatDuration(sec: number | null): string {

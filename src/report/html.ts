@@ -12,7 +12,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px au
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
 .sub{color:#5b6570;margin:0 0 16px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;vertical-align:top;border-bottom:1px solid #eef1f4}
-th{color:#5b6570;font-weight:600;white-space:nowrap;width:1%}
+th{color:#5b6570;font-weight:600;white-space:nowrap}.kv th{width:1%}
+.cause{overflow-wrap:anywhere;font-size:13px}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:4px}
 code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
@@ -38,6 +39,10 @@ function rows(entries: readonly (readonly [string, string])[]): string {
   return entries.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join('');
 }
 
+function kv(entries: readonly (readonly [string, string])[]): string {
+  return `<table class="kv">${rows(entries)}</table>`;
+}
+
 const text = (s: string | null | undefined): string => (s === null || s === undefined || s === '' ? '<span class="muted">-</span>' : escapeHtml(s));
 
 function duration(sec: number): string {
@@ -60,7 +65,7 @@ function hardwareSection(m: ReportModel): string {
       : hw.gpus.map((g, i) => `${i}: ${escapeHtml(g.name)}${g.memoryMiB === null ? '' : `, ${escapeHtml(String(g.memoryMiB))} MiB`}`).join('<br>');
   const drivers = [...new Set(hw.gpus.map((g) => g.driver).filter((d): d is string => d !== null))].join(', ');
   const s = hw.software;
-  return `<table>${rows([
+  return kv([
     ['host', text(hw.host)],
     ['GPUs', gpus],
     ['driver', text(drivers)],
@@ -70,7 +75,7 @@ function hardwareSection(m: ReportModel): string {
     ['torch', text(s.torch)],
     ['python', text(s.python)],
     ...(hw.notes.length === 0 ? [] : ([['notes', hw.notes.map(escapeHtml).join('<br>')]] as [string, string][])),
-  ])}</table>`;
+  ]);
 }
 
 function choiceSection(m: ReportModel): string {
@@ -82,19 +87,19 @@ function choiceSection(m: ReportModel): string {
     c.speedup === null
       ? text(null)
       : `<b class="${c.speedup >= 0 ? 'ok' : 'bad'}">${escapeHtml(pct(c.speedup))}</b>${c.low !== null && c.high !== null ? ` (95% interval ${escapeHtml(pct(c.low))} to ${escapeHtml(pct(c.high))})` : ''}`;
-  return `<table>${rows([
+  return `${kv([
     ['operators', `<span class="mono">${set}</span>`],
     ['validated', c.validated ? '<span class="ok">yes, measured as a set</span>' : '<span class="bad">no</span>'],
     ['gain vs baseline', gain],
     ...(c.attention === null ? [] : ([['attention backend', escapeHtml(c.attention)]] as [string, string][])),
-  ])}</table>${c.summary.length === 0 ? '' : `<pre class="mono">${c.summary.map(escapeHtml).join('\n')}</pre>`}`;
+  ])}${c.summary.length === 0 ? '' : `<pre class="mono">${c.summary.map(escapeHtml).join('\n')}</pre>`}`;
 }
 
 function failuresSection(m: ReportModel): string {
   if (m.failures.length === 0) return '<p class="ok">No failed run.</p>';
   const classes = Object.entries(m.failuresByClass).map(([k, n]) => `${escapeHtml(k)} ${n}`).join(', ');
   const body = m.failures
-    .map((f) => `<tr><td>${f.seq}</td><td>${escapeHtml(f.label)}</td><td>${escapeHtml(f.outcome)}</td><td class="mono">${escapeHtml(f.cause)}</td><td><a href="${escapeHtml(hrefOf(f.logHref))}">log</a></td></tr>`)
+    .map((f) => `<tr><td>${f.seq}</td><td>${escapeHtml(f.label)}</td><td>${escapeHtml(f.outcome)}</td><td class="cause">${escapeHtml(f.cause)}</td><td><a href="${escapeHtml(hrefOf(f.logHref))}">log</a></td></tr>`)
     .join('');
   return `<p>By class: ${classes}</p><table class="failures"><tr><th>#</th><th>trial</th><th>outcome</th><th>root cause</th><th></th></tr>${body}</table>`;
 }
@@ -149,14 +154,14 @@ export function renderReportHtml(m: ReportModel): string {
 <div class="cards">${cards}</div>
 ${s.error === null ? '' : `<p class="bad">Error: ${escapeHtml(s.error)}</p>`}
 <h2>Session</h2>
-<table>${rows([
+${kv([
     ['model', text(s.model)],
     ['arguments', `<code>${s.args.map(escapeHtml).join(' ')}</code>`],
     ['options', s.options.map(([k, v]) => `${escapeHtml(k)}=<code>${escapeHtml(v)}</code>`).join(', ')],
     ['started', escapeHtml(s.startedAt)],
     ['last update', escapeHtml(s.lastUpdateAt)],
     ['run directory', `<code>${escapeHtml(s.runDir)}</code>`],
-  ])}</table>
+  ])}
 <h2>Hardware and software</h2>
 ${hardwareSection(m)}
 <h2>Validated choice</h2>

@@ -10,6 +10,8 @@ import type { GpuInfo, HardwareInfo, SoftwareVersions } from '../tuner/hardware.
 
 export const PROBE_TIMEOUT_MS = 10_000;
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /**
  * Distribution names are tried in order; the plugin and FlagGems have shipped under more than
  * one. importlib.metadata reads versions without importing the packages (importing vLLM takes
@@ -63,10 +65,10 @@ function firstLine(text: string): string {
   return text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
-function failure(what: string, error: unknown): string {
+function failure(what: string, error: unknown, timeoutMs: number): string {
   if (typeof error === 'object' && error !== null) {
     const e = error as { timedOut?: unknown; code?: unknown; stderr?: unknown; shortMessage?: unknown };
-    if (e.timedOut === true) return `${what} did not answer within ${PROBE_TIMEOUT_MS / 1000} s`;
+    if (e.timedOut === true) return `${what} did not answer within ${timeoutMs / 1000} s`;
     if (e.code === 'ENOENT') return `${what} not found`;
     const detail = typeof e.stderr === 'string' && e.stderr.trim() !== '' ? firstLine(e.stderr) : typeof e.shortMessage === 'string' ? e.shortMessage : '';
     return `${what} failed${detail === '' ? '' : `: ${detail}`}`;
@@ -74,26 +76,26 @@ function failure(what: string, error: unknown): string {
   return `${what} failed`;
 }
 
-async function probeGpus(env: Readonly<Record<string, string | undefined>>, notes: string[]): Promise<GpuInfo[]> {
+async function probeGpus(env: Env, timeoutMs: number, notes: string[]): Promise<GpuInfo[]> {
   try {
     const r = await execa('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader,nounits'], {
       env,
       extendEnv: false,
-      timeout: PROBE_TIMEOUT_MS,
+      timeout: timeoutMs,
       stdin: 'ignore',
     });
     const gpus = parseNvidiaSmi(r.stdout);
     if (gpus.length === 0) notes.push('nvidia-smi listed no GPU');
     return gpus;
   } catch (error) {
-    notes.push(failure('nvidia-smi', error));
+    notes.push(failure('nvidia-smi', error, timeoutMs));
     return [];
   }
 }
 
-async function probeSoftware(python: string, env: Readonly<Record<string, string | undefined>>, notes: string[]): Promise<SoftwareVersions> {
+async function probeSoftware(python: string, env: Env, timeoutMs: number, notes: string[]): Promise<SoftwareVersions> {
   try {
-    const r = await execa(python, ['-c', PYTHON_PROBE], { env, extendEnv: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
+    const r = await execa(python, ['-c', PYTHON_PROBE], { env, extendEnv: false, timeout: timeoutMs, stdin: 'ignore' });
     let parsed: unknown;
     try {
       parsed = JSON.parse(firstLine(r.stdout));
@@ -106,14 +108,21 @@ async function probeSoftware(python: string, env: Readonly<Record<string, string
     }
     return parsed;
   } catch (error) {
-    notes.push(failure(python, error));
+    notes.push(failure(python, error, timeoutMs));
     return NO_SOFTWARE;
   }
 }
 
-/** Both probes run in parallel; each is killed after PROBE_TIMEOUT_MS. */
-export async function captureHardware(env: Readonly<Record<string, string | undefined>>, python = 'python3'): Promise<HardwareInfo> {
+export interface CaptureOptions {
+  readonly python?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Both probes run in parallel; each is killed after the timeout (PROBE_TIMEOUT_MS by default). */
+export async function captureHardware(env: Env, options: CaptureOptions = {}): Promise<HardwareInfo> {
   const notes: string[] = [];
-  const [gpus, software] = await Promise.all([probeGpus(env, notes), probeSoftware(python, env, notes)]);
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const python = options.python ?? 'python3';
+  const [gpus, software] = await Promise.all([probeGpus(env, timeoutMs, notes), probeSoftware(python, env, timeoutMs, notes)]);
   return { host: hostname(), gpus, software, notes };
 }

@@ -14,6 +14,10 @@ export interface SessionProgress {
   readonly trialsSeen: number;
   /** Sum over finished runs: GPU time spent so far. */
   readonly finishedDurationMs: number;
+  /** Sum over every run that ended, interrupted ones included: the GPU time actually used. */
+  readonly spentDurationMs: number;
+  /** Finished runs that failed, counted by outcome (oom, timeout, ...). */
+  readonly failuresByClass: Readonly<Record<string, number>>;
   /** Mean duration of successful runs, for estimates of what is left; null before the first. */
   readonly meanOkDurationMs: number | null;
   /** The most recently finished run (interrupted ones included). */
@@ -29,9 +33,15 @@ interface Counts {
   ok: number;
   interrupted: number;
   finished_ms: number;
+  spent_ms: number;
   mean_ok_ms: number | null;
   trials: number;
 }
+
+const FAILURES = `
+  SELECT outcome, COUNT(*) AS n FROM runs
+  WHERE session_id = ? AND outcome NOT IN ('running', 'interrupted', 'ok')
+  GROUP BY outcome ORDER BY n DESC, outcome`;
 
 const COUNTS = `
   SELECT
@@ -40,6 +50,7 @@ const COUNTS = `
     COALESCE(SUM(outcome = 'ok'), 0) AS ok,
     COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted,
     COALESCE(SUM(CASE WHEN outcome NOT IN ('running', 'interrupted') THEN duration_ms END), 0) AS finished_ms,
+    COALESCE(SUM(CASE WHEN outcome != 'running' THEN duration_ms END), 0) AS spent_ms,
     AVG(CASE WHEN outcome = 'ok' THEN duration_ms END) AS mean_ok_ms,
     (SELECT COUNT(*) FROM trials WHERE session_id = @id) AS trials
   FROM runs WHERE session_id = @id`;
@@ -66,6 +77,10 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
     runsInterrupted: counts.interrupted,
     trialsSeen: counts.trials,
     finishedDurationMs: counts.finished_ms,
+    spentDurationMs: counts.spent_ms,
+    failuresByClass: Object.fromEntries(
+      (store.statement(FAILURES).all(sessionId) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]),
+    ),
     meanOkDurationMs: counts.mean_ok_ms,
     lastRun: last === undefined ? null : toRunRecord(last),
     currentRun: current === undefined ? null : toRunRecord(current),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { openReadOnly } from '../../store/db.js';
 import { listSessions } from '../../store/sessions.js';
 import { defaultDbPath, DEFAULT_OUTPUT_DIR } from '../session-files.js';
-import { sessionView } from '../session-view.js';
+import { formatFailures, formatGain, formatGpuHours, sessionView } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { resolve } from 'node:path';
 
@@ -27,14 +27,15 @@ export async function listCommand(argv: string[]): Promise<number> {
       const kept = Object.keys(v.best.opBackends).length;
       const best =
         v.best.speedup !== null
-          ? `${v.best.speedup >= 0 ? '+' : ''}${(v.best.speedup * 100).toFixed(2)}%`
+          ? formatGain(v.best.speedup, v.best.low, v.best.high)
           : v.state === 'completed' && kept === 0
             ? 'baseline'
             : `${kept} kept`;
       const progress = `${v.runs.done}${v.runs.planned === null ? '' : `/${v.runs.planned}`}`;
-      return [v.id, v.model ?? '-', v.state, progress, best, v.startedAt.replace('T', ' ').slice(0, 19), v.runDir];
+      const failures = formatFailures(v.failuresByClass);
+      return [v.id, v.model ?? '-', v.state, progress, formatGpuHours(v.gpuHours), best, failures === 'none' ? '-' : failures, v.startedAt.replace('T', ' ').slice(0, 19), v.runDir];
     });
-    const header = ['ID', 'MODEL', 'STATE', 'RUNS', 'BEST', 'STARTED (UTC)', 'RUN DIR'];
+    const header = ['ID', 'MODEL', 'STATE', 'RUNS', 'GPU-H', 'BEST', 'FAILURES', 'STARTED (UTC)', 'RUN DIR'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
     return 0;

@@ -1,11 +1,7 @@
 /** `autotune status [ID|RUN_DIR] [--json]`: where a session stands. */
 import { lookupSession } from '../lookup.js';
-import { formatDuration, sessionView, type SessionView } from '../session-view.js';
+import { formatDuration, formatFailures, formatGain, sessionView, type SessionView } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
-
-function pct(x: number | null): string {
-  return x === null ? '-' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
-}
 
 export function formatStatus(v: SessionView): string {
   const best = Object.entries(v.best.opBackends);
@@ -16,7 +12,9 @@ export function formatStatus(v: SessionView): string {
     `round     ${v.round ?? '-'}   trial ${v.trial.index} of ${v.trial.planned === null ? '?' : `~${v.trial.planned}`}${v.trial.current === null ? '' : `, measuring ${v.trial.current}`}`,
     `runs      ${v.runs.done}${v.runs.planned === null ? '' : ` of ~${v.runs.planned}`} done (${v.runs.ok} ok, ${v.runs.failed} failed, ${v.runs.interrupted} interrupted)`,
     `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
-    `best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${pct(v.best.speedup)}${v.best.validated ? ', validated' : ''})`}`,
+    `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
+    `failures  ${formatFailures(v.failuresByClass)}`,
+    `best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`,
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
   return `${lines.join('\n')}\n`;
