@@ -1,0 +1,190 @@
+/**
+ * `autotune report` end to end: a session on the simulator writes report.html, the verb writes
+ * it anywhere, headless chromium draws it with no console error and no request, and its
+ * numbers are the database's (`export --json`). Also the list/status columns and `compare`.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { autotune, onlyRunDir, ROOT, sandbox, type Sandbox } from '../support/cli.js';
+
+const HOSTILE_MODEL = `/models/</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+const OPS = 'softmax,argmax,index_select,mul';
+const CHROMIUM = process.env['AUTOTUNE_CHROMIUM'] ?? '/usr/bin/chromium';
+const OUTPUT_DIR = join(ROOT, 'test-output');
+
+interface ExportJson {
+  session: { id: string };
+  decisions: { subject: string; verdict: string; estimate: number | null; low: number | null; high: number | null }[];
+  final: { opBackends: Record<string, string>; speedup: number | null; low: number | null; high: number | null } | null;
+  runs: { seq: number; trial: string; outcome: string; totalTokensPerSec: number | null; durationMs: number | null }[];
+}
+
+interface ReportData {
+  session: { id: string; model: string };
+  totals: { invocations: number; gpusPerRun: number; gpuHours: number };
+  failuresByClass: Record<string, number>;
+  effects: { trialKey: string; estimate: number | null; low: number | null; high: number | null; source: string }[];
+  choice: ExportJson['final'];
+  decisions: ExportJson['decisions'];
+  timeline: { seq: number; value: number | null; outcome: string }[];
+  hardware: { gpus: { name: string }[]; software: { vllm: string | null } } | null;
+}
+
+function withFakeGpu(box: Sandbox): Sandbox {
+  const bin = join(box.dir, 'gpu-bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'nvidia-smi'), '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 550.54.15, 81559"\necho "NVIDIA H100 80GB HBM3, 550.54.15, 81559"\n');
+  chmodSync(join(bin, 'nvidia-smi'), 0o755);
+  return { ...box, env: { ...box.env, PATH: `${bin}${delimiter}${box.env['PATH'] ?? ''}` } };
+}
+
+function island(html: string): ReportData {
+  const json = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html)?.[1];
+  assert.ok(json !== undefined, 'the report embeds its data');
+  return JSON.parse(json) as ReportData;
+}
+
+describe('autotune report', () => {
+  let box: Sandbox;
+  let runDir: string;
+  let id: string;
+  let browser: Browser;
+
+  before(async () => {
+    box = withFakeGpu(sandbox('failures'));
+    const r = await autotune(box, ['--model', HOSTILE_MODEL, '--dataset-name', 'random', '-tp', '2', '--ops', OPS, '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    runDir = onlyRunDir(box);
+    id = /^Report: .*$/m.test(r.stdout) ? (JSON.parse(readFileSync(join(runDir, 'autotune_session.json'), 'utf8')) as { session: string }).session : '';
+    assert.notEqual(id, '', r.stdout);
+    assert.ok(existsSync(CHROMIUM), `the report test needs chromium at ${CHROMIUM} (apt-get install chromium, or set AUTOTUNE_CHROMIUM)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  after(async () => {
+    await browser?.close();
+    rmSync(box.dir, { recursive: true, force: true });
+  });
+
+  it('is written at the end of the session and matches export --json', async () => {
+    const atEnd = join(runDir, 'report.html');
+    assert.ok(existsSync(atEnd));
+    const out = join(box.dir, 'elsewhere', 'r.html');
+    const r = await autotune(box, ['report', id, '--out', out]);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.equal(r.stdout.trim(), out);
+    const data = island(readFileSync(out, 'utf8'));
+    const ex = await autotune(box, ['export', id, '--json', '-']);
+    assert.equal(ex.exitCode, 0, ex.all);
+    const exported = JSON.parse(ex.stdout) as ExportJson;
+
+    assert.equal(data.session.model, HOSTILE_MODEL);
+    assert.deepEqual(data.choice, exported.final);
+    assert.deepEqual(
+      data.decisions.map((d) => [d.subject, d.verdict, d.estimate, d.low, d.high]),
+      exported.decisions.map((d) => [d.subject, d.verdict, d.estimate, d.low, d.high]),
+    );
+    for (const e of data.effects.filter((x) => x.source === 'decision')) {
+      const d = exported.decisions.find((x) => x.subject === e.trialKey);
+      assert.deepEqual([e.estimate, e.low, e.high], [d?.estimate, d?.low, d?.high]);
+    }
+    assert.deepEqual(
+      data.timeline.map((p) => [p.seq, p.outcome, p.value]),
+      exported.runs.map((x) => [x.seq, x.outcome, x.outcome === 'ok' ? x.totalTokensPerSec : null]),
+    );
+    const spentMs = exported.runs.reduce((s, x) => s + (x.durationMs ?? 0), 0);
+    assert.equal(data.totals.gpusPerRun, 2);
+    assert.ok(Math.abs(data.totals.gpuHours - (spentMs * 2) / 3_600_000) < 1e-12);
+    assert.equal(data.totals.invocations, exported.runs.length);
+    assert.deepEqual(data.hardware?.gpus.map((g) => g.name), ['NVIDIA H100 80GB HBM3', 'NVIDIA H100 80GB HBM3']);
+    const failed = exported.runs.filter((x) => x.outcome !== 'ok');
+    assert.ok(failed.length > 0);
+    assert.equal(Object.values(data.failuresByClass).reduce((s, n) => s + n, 0), failed.length);
+  });
+
+  it('draws in headless chromium: one bar per operator trial, every run on the timeline, no console error, no request', async () => {
+    const file = join(runDir, 'report.html');
+    const ex = JSON.parse((await autotune(box, ['export', id, '--json', '-'])).stdout) as ExportJson;
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('request', (req) => requests.push(req.url()));
+    const url = `file://${file}`;
+    await page.goto(url);
+    const opTrials = new Set(ex.runs.filter((x) => x.trial.startsWith('op:') && x.outcome !== 'running' && x.outcome !== 'interrupted').map((x) => x.trial));
+    const bars = await page.locator('svg.effects rect.effect-bar').count();
+    const missing = await page.locator('svg.effects .effect-missing').count();
+    assert.ok(bars > 0);
+    assert.equal(bars + missing, opTrials.size);
+    const okRuns = ex.runs.filter((x) => x.outcome === 'ok').length;
+    assert.equal(await page.locator('svg.timeline circle.run-point').count(), okRuns);
+    assert.equal(await page.locator('svg.timeline .run-failed').count(), ex.runs.length - okRuns);
+    // Drawn, not just present: the bars have a rendered size.
+    const box0 = await page.locator('svg.effects rect.effect-bar').first().boundingBox();
+    assert.ok(box0 !== null && box0.width >= 1 && box0.height > 4);
+    assert.equal(await page.evaluate('typeof window.__pwned'), 'undefined');
+    assert.equal(await page.locator('h1').textContent(), `autotune report: ${HOSTILE_MODEL}`);
+    // Every failure links its log, relative to the report, and the link resolves.
+    const links = await page.locator('table.failures a').all();
+    assert.equal(links.length, ex.runs.length - okRuns);
+    for (const link of links) {
+      const href = (await link.getAttribute('href')) ?? '';
+      assert.ok(!href.startsWith('/') && !href.includes(':'), href);
+      assert.ok(existsSync(fileURLToPath(new URL(href, url))), href);
+    }
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [url]);
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT_DIR, 'report.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('shows GPU-hours, the best with its interval and failures by class in list and status', async () => {
+    const list = await autotune(box, ['list']);
+    assert.equal(list.exitCode, 0, list.all);
+    assert.match(list.stdout, /^ID\s+MODEL\s+STATE\s+RUNS\s+GPU-H\s+BEST\s+FAILURES\s+STARTED/m);
+    const status = await autotune(box, ['status', id, '--json']);
+    const v = JSON.parse(status.stdout) as { gpuHours: { gpusPerRun: number; spent: number; planned: number | null }; failuresByClass: Record<string, number>; best: { speedup: number | null; low: number | null; high: number | null } };
+    assert.equal(v.gpuHours.gpusPerRun, 2);
+    assert.ok(v.gpuHours.spent > 0 && v.gpuHours.planned !== null && v.gpuHours.planned >= v.gpuHours.spent);
+    assert.ok((v.failuresByClass['oom'] ?? 0) >= 1);
+    assert.ok((v.failuresByClass['no_result'] ?? 0) >= 1);
+    const text = await autotune(box, ['status', id]);
+    assert.match(text.stdout, /^gpu-hours \d+\.\d\d spent, ~\d+\.\d\d planned \(2 GPUs per run\)$/m);
+    assert.match(text.stdout, /^failures {2}.*oom \d/m);
+    if (v.best.speedup !== null && v.best.low !== null) assert.match(text.stdout, /^best .*\[[+-]\d+\.\d\d%, [+-]\d+\.\d\d%\]/m);
+  });
+
+  it('compares two sessions in two databases side by side', async () => {
+    const other = sandbox('typical');
+    try {
+      const r = await autotune(other, ['--model', '/models/Qwen3-4B', '--dataset-name', 'random', '--ops', 'mul,silu', '--quiet']);
+      assert.equal(r.exitCode, 0, r.all);
+      const otherDir = onlyRunDir(other);
+      const json = await autotune(box, ['compare', runDir, otherDir, '--json']);
+      assert.equal(json.exitCode, 0, json.all);
+      const c = JSON.parse(json.stdout) as { a: { id: string; gpus: string | null }; b: { id: string; gpus: string | null }; ops: { op: string; a: unknown; b: unknown }[] };
+      assert.equal(c.a.id, id);
+      assert.equal(c.a.gpus, '2x NVIDIA H100 80GB HBM3');
+      assert.equal(c.b.gpus, null);
+      const mul = c.ops.find((o) => o.op === 'mul');
+      assert.ok(mul !== undefined && mul.a !== null && mul.b !== null);
+      assert.ok(c.ops.some((o) => o.op === 'silu' && o.a === null && o.b !== null));
+      const text = await autotune(box, ['compare', runDir, otherDir]);
+      assert.match(text.stdout, /^OPERATOR\s+A\s+B$/m);
+      assert.match(text.stdout, /^mul\s+(kept|not kept)/m);
+      const usage = await autotune(box, ['compare', runDir]);
+      assert.equal(usage.exitCode, 2);
+    } finally {
+      rmSync(other.dir, { recursive: true, force: true });
+    }
+  });
+});
+
