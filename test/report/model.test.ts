@@ -37,7 +37,8 @@ function run(trialKey: string, total: number | null, opts: { kind?: RunKind; out
 const base = baselineTrial();
 const rms = opTrial('rms_norm', 'vendor');
 const silu = opTrial('silu_and_mul', 'flagos');
-const hostileOp = opTrial(HOSTILE, 'flagos');
+// Names are validated as identifiers on the way in; the report escapes them anyway (an older database, a future source).
+const hostileOp = { ...opTrial('placeholder', 'flagos'), key: `op:${HOSTILE}:flagos`, op: HOSTILE, prefix: 'op_hostile_flagos' };
 const combined = combinedTrial({ rms_norm: 'vendor' }, 'combined_best', null);
 
 function decision(subject: string, op: string, estimate: number, low: number, high: number, verdict: Decision['verdict']): Decision {
