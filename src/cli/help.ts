@@ -9,6 +9,8 @@ Usage:
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
   autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--db PATH]
   autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--db PATH]
+  autotune report ID|RUN_DIR [--out FILE] [--db PATH]
+  autotune compare A B [--json] [--db PATH]
 
 Tuning options (everything else goes to \`vllm bench throughput\` unchanged; no option
 below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):

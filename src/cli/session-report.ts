@@ -2,16 +2,15 @@
 import { dirname, join, resolve } from 'node:path';
 import { buildReport } from '../report/model.js';
 import { renderReportHtml } from '../report/html.js';
+import { ARTIFACTS } from '../store/artifacts.js';
 import { atomicWriteFile } from '../store/atomic-write.js';
 import type { Store } from '../store/db.js';
 import type { SessionRecord } from '../store/records.js';
 import { reportInput } from '../store/report-input.js';
 import { plannedInvocations } from './session-view.js';
 
-export const REPORT_FILE = 'report.html';
-
 export function defaultReportPath(session: SessionRecord): string {
-  return join(session.runDir, REPORT_FILE);
+  return join(session.runDir, ARTIFACTS.report);
 }
 
 function numberOption(session: SessionRecord, key: string): number | null {

@@ -18,6 +18,7 @@ export const ARTIFACTS = {
   ops: 'autotune_ops.yaml',
   opConfig: 'op_config.json',
   sessionLog: 'autotune.log',
+  report: 'report.html',
 } as const;
 
 /**
