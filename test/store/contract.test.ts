@@ -415,6 +415,8 @@ for (const [mode, pathFor] of modes) {
           runsInterrupted: 0,
           trialsSeen: 0,
           finishedDurationMs: 0,
+          spentDurationMs: 0,
+          failuresByClass: {},
           meanOkDurationMs: null,
           lastRun: null,
           currentRun: null,
@@ -434,6 +436,9 @@ for (const [mode, pathFor] of modes) {
         assert.equal(p.runsInterrupted, 1);
         assert.equal(p.trialsSeen, 2);
         assert.equal(p.finishedDurationMs, 142_000);
+        // Interrupted runs used the GPU too.
+        assert.equal(p.spentDurationMs, 142_001);
+        assert.deepEqual(p.failuresByClass, { [FAILED.outcome]: 1 });
         assert.equal(p.meanOkDurationMs, 65_000);
         assert.equal(p.lastRun?.seq, 4);
         assert.equal(p.currentRun?.id, current.runId);

@@ -33,7 +33,7 @@ describe('openStore', () => {
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
         .pluck()
         .all();
-      assert.deepEqual(tables, ['decisions', 'runs', 'sessions', 'trials']);
+      assert.deepEqual(tables, ['decisions', 'runs', 'session_hardware', 'sessions', 'trials']);
       assert.deepEqual(store.integrityCheck(), ['ok']);
     } finally {
       store.close();
@@ -92,7 +92,7 @@ describe('openReadOnly', () => {
     rejects(() => openReadOnly(join(dir, 'missing.db')), 'E_SESSION_NOT_FOUND', /no autotune database at .*missing\.db/);
     const empty = join(dir, 'empty.db');
     new Database(empty).close();
-    rejects(() => openReadOnly(empty), 'E_DB', /older schema \(0 < 1\)/);
+    rejects(() => openReadOnly(empty), 'E_DB', new RegExp(`older schema \\(0 < ${SCHEMA_VERSION}\\)`));
     const raw = new Database(empty);
     assert.equal(raw.pragma('user_version', { simple: true }), 0);
     raw.close();
