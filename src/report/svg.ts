@@ -41,7 +41,9 @@ function interval(row: EffectRow): string {
 export function effectChart(rows: readonly EffectRow[], baselineRelSd: number | null): string {
   const rowH = 20;
   const top = 28;
-  const left = 300;
+  // Room for the longest label (12px text, about 7.5px a character; bold for chosen rows).
+  const longest = Math.max(0, ...rows.map((r) => r.label.length + (r.chosen ? 2 : 0)));
+  const left = Math.round(Math.min(460, Math.max(140, 16 + longest * 7.5)));
   const right = WIDTH - 24;
   const height = top + rows.length * rowH + 30;
   const band = baselineRelSd === null ? null : 2 * baselineRelSd;
