@@ -17,6 +17,8 @@ import { tokenTotals } from './result-block.js';
 import { buildTranscript, type Transcript, type TranscriptInput } from './transcript.js';
 import { latencyStats, outputJsonText, readLatencyArgs, simulateLatency } from './latency.js';
 import { buildLatencyTranscript, maxModelLenTooLarge } from './latency-transcript.js';
+import { runServe } from './serve.js';
+import { runBenchServe } from './bench-serve.js';
 
 const VERSION = '0.11.0';
 const TOP_USAGE = 'usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ...';
@@ -32,10 +34,10 @@ function usageError(usage: string, message: string): number {
 
 const choices = (names: readonly string[]): string => names.map((c) => `'${c}'`).join(', ');
 
-const SIMULATED_BENCHES = ['throughput', 'latency'];
+const SIMULATED_BENCHES = ['throughput', 'latency', 'serve'];
 
 function unsimulated(what: string): number {
-  process.stderr.write(`vllm-sim: only 'vllm bench throughput' and 'vllm bench latency' are simulated, not '${what}'\n`);
+  process.stderr.write(`vllm-sim: only 'vllm serve' and 'vllm bench throughput|latency|serve' are simulated, not '${what}'\n`);
   return 2;
 }
 
@@ -73,6 +75,11 @@ function commandLineStatus(argv: readonly string[]): number | null {
   if (command === '-v' || command === '--version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  if (command === 'serve') {
+    return argv[1] === undefined || argv[1].startsWith('-') && argValue(argv.slice(1), '--model') === null
+      ? usageError('usage: vllm serve [model_tag] [options]', 'vllm serve: error: the following arguments are required: model_tag')
+      : null;
   }
   if (command !== 'bench') {
     if (command !== undefined && TOP_COMMANDS.includes(command)) return unsimulated(`vllm ${command}`);
@@ -112,6 +119,13 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     recorder.start({ argv, signature: null });
     recorder.end({ outcome: 'usage', exitCode: status, throughput: null });
     return status;
+  }
+  // The load generator is a plain HTTP client: the configuration lives in the server it talks to.
+  if (argv[0] === 'bench' && argv[1] === 'serve') {
+    recorder.start({ argv, signature: null });
+    const code = await runBenchServe(argv.slice(2));
+    recorder.end({ outcome: code === 0 ? 'ok' : 'failed', exitCode: code });
+    return code;
   }
   const args = argv.slice(2);
   const numPromptsArg = argValue(args, '--num-prompts');
@@ -159,6 +173,10 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     numRequests,
     whitelist: whitelist.length > 0 ? whitelist : null,
   };
+  if (argv[0] === 'serve') {
+    const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
+    return runServe({ scenario, result, args: argv.slice(1), noiseKey, scale: timeScale(env) });
+  }
   if (argv[1] === 'latency') {
     const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
     return runLatency(common, noiseKey, recorder, timeScale(env));

@@ -97,6 +97,17 @@ export const SCENARIO_SCHEMA = {
         maxModelLen: { type: 'integer', minimum: 1 },
       },
     },
+    serve: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        readyDelayMs: nonNegative,
+        modelMemoryGiB: nonNegative,
+        kvCacheMemoryGiB: nonNegative,
+        http500Share: { type: 'number', minimum: 0, maximum: 1 },
+        crashAfterRequests: { type: 'integer', minimum: 0 },
+      },
+    },
     defaultAttention: { enum: ['FLASH_ATTN', 'FLASHINFER'] },
     platformBlacklist: { type: 'array', items: { type: 'string' } },
     ops: {

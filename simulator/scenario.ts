@@ -57,6 +57,23 @@ export interface LatencyModel {
   readonly maxModelLen: number;
 }
 
+/**
+ * How the simulated `vllm serve` behaves: its start-up (readiness delay, the memory it reports)
+ * and failures that do not follow from an op (a share of HTTP 500s). Token timing reuses the
+ * latency model: TTFT is the prefill of the prompt, each later token one decode step of the
+ * sequences in flight at that moment.
+ */
+export interface ServeModel {
+  /** Engine start before the HTTP server binds. */
+  readonly readyDelayMs: number;
+  readonly modelMemoryGiB: number;
+  readonly kvCacheMemoryGiB: number;
+  /** Share of completion requests answered with HTTP 500 (seeded per request). */
+  readonly http500Share: number;
+  /** A configuration whose op faults while generating (kernel_fault) dies after this many requests. */
+  readonly crashAfterRequests: number;
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -88,6 +105,7 @@ export interface Scenario {
   readonly format: ResultFormat;
   readonly timing: { readonly startupMs: number; readonly runMs: number };
   readonly latency: LatencyModel;
+  readonly serve: ServeModel;
   /** What vLLM picks when VLLM_ATTENTION_BACKEND is unset or unknown. */
   readonly defaultAttention: AttentionBackend;
   /** The platform config's flagos_blacklist, in force only when VLLM_FL_CONFIG is unset. */
@@ -122,6 +140,7 @@ interface RawScenario {
   format?: ResultFormat;
   timing?: { startupMs?: number; runMs?: number };
   latency?: Partial<LatencyModel>;
+  serve?: Partial<ServeModel>;
   defaultAttention?: AttentionBackend;
   platformBlacklist?: string[];
   ops: Record<string, number | RawOp>;
@@ -136,6 +155,14 @@ const LATENCY_DEFAULTS: LatencyModel = {
   decodeMsPerKContext: 0.04,
   oomTokens: 4_000_000,
   maxModelLen: 131072,
+};
+
+const SERVE_DEFAULTS: ServeModel = {
+  readyDelayMs: 3000,
+  modelMemoryGiB: 15.27,
+  kvCacheMemoryGiB: 104.73,
+  http500Share: 0,
+  crashAfterRequests: 5,
 };
 
 /** bestAchievable brute-forces every backend choice of the ops that take part in an interaction. */
@@ -204,6 +231,7 @@ export function parseScenario(raw: unknown, origin = 'inline'): Scenario {
     format: raw.format ?? 'new',
     timing: { startupMs: raw.timing?.startupMs ?? 1000, runMs: raw.timing?.runMs ?? 500 },
     latency: { ...LATENCY_DEFAULTS, ...raw.latency },
+    serve: { ...SERVE_DEFAULTS, ...raw.serve },
     defaultAttention: raw.defaultAttention ?? 'FLASH_ATTN',
     platformBlacklist: raw.platformBlacklist ?? [],
     ops,
