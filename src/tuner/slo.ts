@@ -22,7 +22,7 @@ export interface Slo {
   readonly strict: boolean;
 }
 
-const SLO = /^([a-z]+)_(mean|median|p\d+(?:\.\d+)?)_ms\s*(<=|<)\s*(\d+(?:\.\d+)?)$/;
+const SLO = /^([a-z][a-z0-9]*)_(mean|median|p\d+(?:\.\d+)?)_ms\s*(<=|<)\s*(\d+(?:\.\d+)?)$/;
 
 function isMetric(name: string): name is LatencyMetric {
   return (LATENCY_METRICS as readonly string[]).includes(name);
