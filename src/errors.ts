@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'E_IO'
   | 'E_REPLAY'
   | 'E_INTERRUPTED'
-  | 'E_NOT_SUPPORTED';
+  | 'E_NOT_SUPPORTED'
+  | 'E_BENCH_FAILED';
 
 const EXIT_STATUS: Record<ErrorCode, number> = {
   E_USAGE: 2,
@@ -30,6 +31,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_REPLAY: 1,
   E_INTERRUPTED: 130,
   E_NOT_SUPPORTED: 2,
+  E_BENCH_FAILED: 1,
 };
 
 /** An expected failure: printed as one line, never with a stack. */

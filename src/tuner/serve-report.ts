@@ -78,7 +78,9 @@ export interface BaselineDelta {
 
 const relative = (now: number | null, then: number | null): number | null => (now === null || then === null || then === 0 ? null : now / then - 1);
 
-export function compareFigures(current: CaseFigures, baseline: CaseFigures): BaselineDelta {
+type Compared = Pick<CaseFigures, 'outputTokensPerSec' | 'tpotMeanMs' | 'ttftMeanMs'>;
+
+export function compareFigures(current: Compared, baseline: Compared): BaselineDelta {
   return {
     outputTokensPerSec: relative(current.outputTokensPerSec, baseline.outputTokensPerSec),
     tpotMeanMs: relative(current.tpotMeanMs, baseline.tpotMeanMs),

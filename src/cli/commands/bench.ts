@@ -1,0 +1,229 @@
+/**
+ * `autotune bench serve`: one configuration benchmarked over a case matrix, against a server
+ * the user runs (`--base-url`) or one autotune starts (`--model M [-- engine args]`), which is
+ * stopped, whole process tree, whatever happens. Writes `serve_results.json` and the server's
+ * log in a run directory, prints the results table.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AutotuneError } from '../../errors.js';
+import { maxModelLenArg } from '../../runners/benchmarks/serve/args.js';
+import { detectModel, type Endpoint } from '../../runners/benchmarks/serve/generator.js';
+import { runLoad, type LoadGenerator } from '../../runners/benchmarks/serve/load.js';
+import { httpGet, startServer, DEFAULT_SERVER_READY_TIMEOUT_S, type RunningServer } from '../../runners/benchmarks/serve/server.js';
+import { parseServerMemory, type ServerMemory } from '../../runners/benchmarks/serve/server-log.js';
+import { makeDirs } from '../../store/dirs.js';
+import { readServeBaseline, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
+import { caseKey, caseRuns, parseCases, planCases, splitNumRuns } from '../../tuner/serve-cases.js';
+import { caseFigures, compareFigures, runGoodput, type CaseRunResult } from '../../tuner/serve-report.js';
+import { parseSlos, requiredPercentiles, type Slo } from '../../tuner/slo.js';
+import { serveTable } from '../serve-table.js';
+import { parseVerbArgs } from '../verb-args.js';
+
+const VALUES = [
+  '--base-url',
+  '--model',
+  '--cases',
+  '--num-runs',
+  '--slo',
+  '--load-generator',
+  '--endpoint',
+  '--server-ready-timeout',
+  '--server-log',
+  '--baseline',
+  '--output-dir',
+  '--vllm-bin',
+  '--request-timeout',
+  '--autotune-seed',
+];
+
+function positiveNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!(v > 0) || !Number.isFinite(v)) throw new AutotuneError('E_USAGE', `${name} must be a number above 0, got '${text}'`);
+  return v;
+}
+
+function wholeNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new AutotuneError('E_USAGE', `${name} must be a whole number, got '${text}'`);
+  return Number(text);
+}
+
+function choice<T extends string>(name: string, text: string | undefined, options: readonly T[], fallback: T): T {
+  if (text === undefined) return fallback;
+  const found = options.find((o) => o === text);
+  if (found === undefined) throw new AutotuneError('E_USAGE', `${name} must be one of ${options.join(', ')}, got '${text}'`);
+  return found;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function newRunDir(outputDir: string, now: Date): string {
+  const base = join(outputDir, `bench_serve_${stamp(now)}`);
+  let dir = base;
+  for (let i = 2; existsSync(dir); i++) dir = `${base}_${i}`;
+  makeDirs(dir);
+  return dir;
+}
+
+function processEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** `max_model_len` of a running server: its /v1/models entry (vLLM lists it), else null. */
+async function servedMaxModelLen(baseUrl: string): Promise<number | null> {
+  const answer = await httpGet(`${baseUrl}/v1/models`, 5000);
+  if (answer === null || answer.status !== 200) return null;
+  const m = /"max_model_len"\s*:\s*(\d+)/.exec(answer.body);
+  return m === null ? null : Number(m[1]);
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  if (kind !== 'serve') throw new AutotuneError('E_USAGE', `autotune bench takes one benchmark kind: serve${kind === undefined ? '' : `, not '${kind}'`}`);
+  const dashes = rest.indexOf('--');
+  const own = dashes === -1 ? rest : rest.slice(0, dashes);
+  const engineArgs = dashes === -1 ? [] : rest.slice(dashes + 1);
+  const a = parseVerbArgs(own, { values: VALUES, switches: ['--json', '--quiet'] });
+  if (a.positional.length > 0) throw new AutotuneError('E_USAGE', `unexpected argument '${a.positional[0] ?? ''}' (engine arguments go after --)`);
+  const v = a.values;
+  const baseUrlGiven = v['--base-url'];
+  if (baseUrlGiven === undefined && v['--model'] === undefined) throw new AutotuneError('E_USAGE', 'autotune bench serve needs --base-url URL (a running server) or --model MODEL (autotune starts vllm serve)');
+  if (baseUrlGiven !== undefined && engineArgs.length > 0) throw new AutotuneError('E_USAGE', 'engine arguments after -- need a server autotune starts (--model), not --base-url');
+  if (baseUrlGiven !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(baseUrlGiven)) throw new AutotuneError('E_USAGE', `--base-url must be http://HOST:PORT, got '${baseUrlGiven}'`);
+  const cases = parseCases(v['--cases'] ?? 'core');
+  const { warmups, measured } = splitNumRuns(wholeNumber('--num-runs', v['--num-runs'], 4));
+  const slos: Slo[] = v['--slo'] === undefined ? [] : parseSlos(v['--slo']);
+  const generator = choice<LoadGenerator>('--load-generator', v['--load-generator'], ['builtin', 'vllm'], 'builtin');
+  const endpoint = choice<Endpoint>('--endpoint', v['--endpoint'], ['completions', 'chat'], 'completions');
+  const readyTimeoutS = positiveNumber('--server-ready-timeout', v['--server-ready-timeout'], DEFAULT_SERVER_READY_TIMEOUT_S);
+  const requestTimeoutS = positiveNumber('--request-timeout', v['--request-timeout'], 600);
+  const seed = wholeNumber('--autotune-seed', v['--autotune-seed'], 0);
+  const vllmBin = v['--vllm-bin'] ?? 'vllm';
+  const baseline = v['--baseline'] === undefined ? null : readServeBaseline(v['--baseline']);
+  const quiet = a.switches.has('--quiet') || a.switches.has('--json');
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+
+  const now = new Date();
+  const runDir = newRunDir(v['--output-dir'] ?? 'autotune_logs', now);
+  const env = processEnv();
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let server: RunningServer | null = null;
+  try {
+    let baseUrl: string;
+    let memory: ServerMemory | null = null;
+    let maxModelLen = maxModelLenArg(engineArgs);
+    if (baseUrlGiven === undefined) {
+      const model = v['--model'] as string;
+      say(`starting vllm serve ${model} (log: ${join(runDir, 'server.log')})`);
+      const start = await startServer({ vllmBin, model, engineArgs, env, runKey: `bench-serve:${stamp(now)}:${process.pid}`, logPath: join(runDir, 'server.log'), readyTimeoutMs: readyTimeoutS * 1000, signal: controller.signal });
+      if (start.kind === 'interrupted') throw new AutotuneError('E_INTERRUPTED', 'stopped while the server was starting');
+      if (start.kind === 'failed') {
+        if (start.classification.outcome === 'spawn_error') throw new AutotuneError('E_VLLM_NOT_FOUND', start.classification.failure ?? 'cannot start vllm');
+        throw new AutotuneError('E_BENCH_FAILED', `server failed to start (${start.classification.outcome}): ${start.classification.failure ?? ''}; log: ${join(runDir, 'server.log')}`);
+      }
+      server = start.server;
+      baseUrl = server.baseUrl;
+      memory = server.memory();
+      maxModelLen ??= memory.maxConcurrency?.tokensPerRequest ?? null;
+      say(`server ready at ${baseUrl} after ${(start.readyMs / 1000).toFixed(1)} s`);
+    } else {
+      baseUrl = baseUrlGiven.replace(/\/$/, '');
+      const logFile = v['--server-log'];
+      if (logFile !== undefined) {
+        try {
+          memory = parseServerMemory(readFileSync(logFile, 'utf8'));
+        } catch (error) {
+          throw new AutotuneError('E_USAGE', `--server-log: cannot read ${logFile}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+    const model = v['--model'] !== undefined && baseUrlGiven !== undefined ? v['--model'] : await detectModel(baseUrl);
+    maxModelLen ??= (await servedMaxModelLen(baseUrl)) ?? memory?.maxConcurrency?.tokensPerRequest ?? null;
+    const plan = planCases(cases, maxModelLen);
+    for (const s of plan.skipped) say(`skipped ${caseKey(s.case)}: ${s.reason}`);
+
+    const results = new Map<string, CaseRunResult[]>();
+    let serverDeath: string | null = null;
+    for (const run of caseRuns(plan.run, warmups, measured)) {
+      if (controller.signal.aborted || serverDeath !== null) break;
+      const key = caseKey(run.case);
+      const stem = `${key.replace(/[^A-Za-z0-9.]+/g, '_')}_${run.warmup ? `warmup_${run.index + 1}` : `run_${run.index - warmups + 1}`}`;
+      const r = await runLoad({
+        generator,
+        baseUrl,
+        model,
+        case: run.case,
+        seed: seed + run.index,
+        endpoint,
+        vllmBin,
+        benchArgs: [],
+        env,
+        logPath: join(runDir, 'bench', `${stem}.log`),
+        resultPath: join(runDir, 'bench', `${stem}.json`),
+        percentiles: requiredPercentiles(slos),
+        timeoutMs: requestTimeoutS * 1000 * (generator === 'vllm' ? Math.max(1, run.case.prompts) : 1),
+        signal: controller.signal,
+      });
+      const death = server?.deathClassification() ?? null;
+      const outcome = death?.outcome ?? r.outcome;
+      const failure = death?.failure ?? r.failure;
+      if (death !== null) serverDeath = death.failure;
+      const goodputValue = r.summary === null || outcome !== 'ok' ? null : runGoodput(r.summary, slos, r.requests);
+      const list = results.get(key) ?? [];
+      list.push({ index: run.index, warmup: run.warmup, outcome, failure, summary: r.summary, goodput: goodputValue });
+      results.set(key, list);
+      say(`${key} ${run.warmup ? 'warm-up' : 'run'} ${run.index + 1}/${warmups + measured}: ${outcome}${failure === null ? '' : ` (${failure})`}`);
+    }
+
+    const stored: StoredServeCase[] = plan.run.map((c) => {
+      const runs = results.get(caseKey(c)) ?? [];
+      return { key: caseKey(c), inputLen: c.inputLen, outputLen: c.outputLen, load: c.load, prompts: c.prompts, runs, figures: caseFigures(runs, slos) };
+    });
+    const path = writeServeResults(runDir, {
+      format: SERVE_RESULTS_FORMAT,
+      createdAt: now.toISOString(),
+      model,
+      baseUrl,
+      startedServer: server !== null,
+      generator,
+      engineArgs,
+      slos: slos.map((s) => s.text),
+      memory,
+      skipped: plan.skipped.map((s) => ({ key: caseKey(s.case), reason: s.reason })),
+      cases: stored,
+      baseline: v['--baseline'] ?? null,
+    });
+    const rows = stored.map((c) => {
+      const base = baseline?.get(c.key);
+      return { key: c.key, figures: c.figures, delta: base === undefined ? null : compareFigures(c.figures, base) };
+    });
+    if (a.switches.has('--json')) {
+      process.stdout.write(`${readFileSync(path, 'utf8')}`);
+    } else {
+      for (const line of serveTable(rows, memory, slos.length > 0, baseline !== null)) process.stdout.write(`${line}\n`);
+      process.stdout.write(`results: ${path}\n`);
+    }
+    if (controller.signal.aborted) throw new AutotuneError('E_INTERRUPTED', `stopped; partial results in ${path}`);
+    if (serverDeath !== null) throw new AutotuneError('E_BENCH_FAILED', `the server died during the load: ${serverDeath}`);
+    const failed = stored.reduce((n, c) => n + c.runs.filter((r) => !r.warmup && r.outcome !== 'ok').length, 0);
+    if (failed > 0) throw new AutotuneError('E_BENCH_FAILED', `${failed} measured run(s) failed (see ${path})`);
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    if (server !== null) await server.stop();
+  }
+}

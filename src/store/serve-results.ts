@@ -1,0 +1,99 @@
+/**
+ * The results file of `autotune bench serve` (`serve_results.json` in its run directory):
+ * written atomically once the benchmark ends, read back as the baseline of a later one.
+ * A baseline comes from outside (any file the user names), so it is validated before use.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { AutotuneError } from '../errors.js';
+import type { ServerMemory } from '../runners/benchmarks/serve/server-log.js';
+import type { CaseFigures, CaseRunResult } from '../tuner/serve-report.js';
+import type { CaseLoad } from '../tuner/serve-cases.js';
+import { atomicWriteFile } from './atomic-write.js';
+
+export const SERVE_RESULTS_FILE = 'serve_results.json';
+export const SERVE_RESULTS_FORMAT = 'autotune-bench-serve/1';
+
+export interface StoredServeCase {
+  readonly key: string;
+  readonly inputLen: number;
+  readonly outputLen: number;
+  readonly load: CaseLoad;
+  readonly prompts: number;
+  readonly runs: readonly CaseRunResult[];
+  readonly figures: CaseFigures;
+}
+
+export interface ServeResultsDoc {
+  readonly format: typeof SERVE_RESULTS_FORMAT;
+  readonly createdAt: string;
+  readonly model: string;
+  /** The server benchmarked; started by autotune or the user's own. */
+  readonly baseUrl: string | null;
+  readonly startedServer: boolean;
+  readonly generator: string;
+  readonly engineArgs: readonly string[];
+  readonly slos: readonly string[];
+  readonly memory: ServerMemory | null;
+  readonly skipped: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
+  readonly cases: readonly StoredServeCase[];
+  /** The baseline compared against, if any. */
+  readonly baseline: string | null;
+}
+
+export function writeServeResults(runDir: string, doc: ServeResultsDoc): string {
+  const path = join(runDir, SERVE_RESULTS_FILE);
+  atomicWriteFile(path, `${JSON.stringify(doc, null, 2)}\n`);
+  return path;
+}
+
+const numberOrNull = { type: ['number', 'null'] } as const;
+const FIGURES = ['outputTokensPerSec', 'totalTokensPerSec', 'requestsPerSec', 'decodeTokensPerSec', 'ttftMeanMs', 'ttftP99Ms', 'tpotMeanMs', 'tpotP99Ms', 'e2elP99Ms'] as const;
+
+/** What a baseline must hold: each case's key and figures; the rest is not read. */
+const BASELINE_SCHEMA = {
+  type: 'object',
+  required: ['format', 'cases'],
+  properties: {
+    format: { const: SERVE_RESULTS_FORMAT },
+    cases: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'figures'],
+        properties: {
+          key: { type: 'string' },
+          figures: { type: 'object', required: [...FIGURES], properties: Object.fromEntries(FIGURES.map((f) => [f, numberOrNull])) },
+        },
+      },
+    },
+  },
+} as const;
+
+export interface BaselineCase {
+  readonly key: string;
+  readonly figures: Pick<CaseFigures, (typeof FIGURES)[number]>;
+}
+
+const validate = new Ajv({ allErrors: false }).compile<{ format: string; cases: BaselineCase[] }>(BASELINE_SCHEMA);
+
+/** A baseline file, or the results file of a run directory; figures by case key. */
+export function readServeBaseline(path: string): Map<string, BaselineCase['figures']> {
+  let file = path;
+  try {
+    if (statSync(path).isDirectory()) file = join(path, SERVE_RESULTS_FILE);
+  } catch {
+    throw new AutotuneError('E_USAGE', `--baseline: no such file or directory: ${path}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new AutotuneError('E_USAGE', `--baseline: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!validate(data)) {
+    throw new AutotuneError('E_USAGE', `--baseline: ${file} is not a results file of autotune bench serve (${validate.errors?.[0]?.instancePath ?? ''} ${validate.errors?.[0]?.message ?? ''})`);
+  }
+  return new Map(data.cases.map((c) => [c.key, c.figures]));
+}
