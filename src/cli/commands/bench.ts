@@ -217,7 +217,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       process.stdout.write(`results: ${path}\n`);
     }
     if (controller.signal.aborted) throw new AutotuneError('E_INTERRUPTED', `stopped; partial results in ${path}`);
-    if (serverDeath !== null) throw new AutotuneError('E_BENCH_FAILED', `the server died during the load: ${serverDeath}`);
+    if (serverDeath !== null) throw new AutotuneError('E_BENCH_FAILED', `the server died ${serverDeath}`);
     const failed = stored.reduce((n, c) => n + c.runs.filter((r) => !r.warmup && r.outcome !== 'ok').length, 0);
     if (failed > 0) throw new AutotuneError('E_BENCH_FAILED', `${failed} measured run(s) failed (see ${path})`);
     return 0;

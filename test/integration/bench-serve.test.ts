@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pickFreePort, portIsBound } from '../../src/runners/benchmarks/serve/server.js';
+import { autotune, invocations, sandbox } from '../support/cli.js';
+
+const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
+
+function runDirs(dir: string): string[] {
+  return readdirSync(join(dir, 'autotune_logs')).filter((d) => d.startsWith('bench_serve_')).map((d) => join(dir, 'autotune_logs', d));
+}
+
+interface Results {
+  startedServer: boolean;
+  skipped: Array<{ key: string; reason: string }>;
+  memory: { kvCacheTokens: number | null } | null;
+  cases: Array<{ key: string; runs: Array<{ warmup: boolean; outcome: string }>; figures: { runs: number; sloMet: boolean | null; tpotMeanMs: number | null } }>;
+}
+
+describe('autotune bench serve', () => {
+  const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: '0.01', USE_FLAGGEMS: '0', VLLM_FL_OOT_ENABLED: '0' });
+  after(() => rmSync(box.dir, { recursive: true, force: true }));
+
+  it('starts the server, runs warm-ups and measured runs per case, skips what does not fit, prints the table, stops the server', async () => {
+    const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '64x16@4/8,32x8r100/6,9000x100@1', '--num-runs', '3', '--slo', 'tpot_mean_ms<=1000', '--', '--max-model-len', '8192']);
+    assert.equal(r.exitCode, 0, r.all);
+    const [header, ...rows] = (r.stdout as string).split('\n');
+    for (const column of ['decode tok/s', 'TTFT mean', 'TPOT mean', 'model GiB', 'KV GiB', 'KV tokens', 'goodput req/s', 'SLO']) assert.ok(header?.includes(column), `${column} in ${header}`);
+    assert.match(rows[0] ?? '', /^64x16@4\/8 +2 .* 15\.27 +104\.73 +4,000,000 .* met$/);
+    assert.match(r.stderr as string, /skipped 9000x100@1\/32: input \+ output = 9100 tokens exceeds max-model-len 8192/);
+    const [dir] = runDirs(box.dir);
+    assert.ok(dir !== undefined);
+    const results = JSON.parse(readFileSync(join(dir, 'serve_results.json'), 'utf8')) as Results;
+    assert.equal(results.startedServer, true);
+    assert.deepEqual(results.cases.map((c) => c.runs.map((x) => x.warmup)), [[true, false, false], [true, false, false]]);
+    assert.equal(results.cases[0]?.figures.runs, 2);
+    assert.match(readFileSync(join(dir, 'server.log'), 'utf8'), /Application startup complete\.[\s\S]*Shutting down/);
+    const serve = invocations(box).filter((i) => i.argv?.[0] === 'serve');
+    assert.equal(serve.length, 1);
+    const argv = serve[0]?.argv ?? [];
+    assert.equal(argv[argv.indexOf('--host') + 1], '127.0.0.1');
+    const port = Number(argv[argv.indexOf('--port') + 1]);
+    assert.equal(await portIsBound(port), false, 'the port is free again');
+    assert.ok(serve[0]?.pid !== undefined && !existsPid(serve[0].pid), 'the server process is gone');
+  });
+
+  it('benchmarks a server the user runs (--base-url, memory from --server-log) and compares with a baseline', async () => {
+    const [first] = runDirs(box.dir);
+    assert.ok(first !== undefined);
+    const port = await pickFreePort();
+    const log = join(box.dir, 'user-server.log');
+    const server = spawn('vllm', ['serve', MODEL, '--port', String(port)], { env: { ...box.env, VLLM_SIM_TIME_SCALE: '0.01' } });
+    let out = '';
+    server.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    after(() => server.kill('SIGKILL'));
+    for (let i = 0; i < 300 && !out.includes('Application startup complete.'); i++) await new Promise((res) => setTimeout(res, 20));
+    writeFileSync(log, out);
+    const r = await autotune(box, ['bench', 'serve', '--base-url', `http://127.0.0.1:${port}`, '--server-log', log, '--cases', '64x16@4/8', '--num-runs', '2', '--baseline', first, '--endpoint', 'chat']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.stdout as string, /vs base out +vs base TPOT/);
+    assert.match(r.stdout as string, /^64x16@4\/8 .* 15\.27 +104\.73 +4,000,000 +[-+]\d+\.\d%/m);
+    const dirs = runDirs(box.dir);
+    const results = JSON.parse(readFileSync(join(dirs[dirs.length - 1] ?? '', 'serve_results.json'), 'utf8')) as Results;
+    assert.equal(results.startedServer, false);
+    assert.equal(results.memory?.kvCacheTokens, 4_000_000);
+    server.kill('SIGTERM');
+  });
+
+  it('runs vllm bench serve as the load generator', async () => {
+    const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '32x8@2/6', '--num-runs', '2', '--load-generator', 'vllm', '--json']);
+    assert.equal(r.exitCode, 0, r.all);
+    const results = JSON.parse(r.stdout as string) as Results;
+    assert.equal(results.cases[0]?.runs.length, 2);
+    assert.ok((results.cases[0]?.figures.tpotMeanMs ?? 0) > 0);
+    const bench = invocations(box).filter((i) => i.argv?.[0] === 'bench' && i.argv[1] === 'serve');
+    assert.equal(bench.length, 2);
+    assert.ok(bench[0]?.argv?.includes('--ignore-eos'));
+  });
+
+  it('a server that cannot start is one line and exit 1, nothing left behind', async () => {
+    const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '32x8@2/4'], { VLLM_SIM_SCENARIO: 'failures', USE_FLAGGEMS: '1', VLLM_FL_FLAGOS_WHITELIST: 'softmax' });
+    assert.equal(r.exitCode, 1, r.all);
+    assert.match(r.stderr as string, /^autotune: server failed to start \(oom\): CUDA out of memory: torch\.OutOfMemoryError/m);
+    assert.doesNotMatch(r.stderr as string, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a server dying mid-load fails the benchmark with the cause from its log', async () => {
+    const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '16x8@2/20', '--num-runs', '2'], { VLLM_SIM_SCENARIO: 'failures', USE_FLAGGEMS: '1', VLLM_FL_FLAGOS_WHITELIST: 'index_select' });
+    assert.equal(r.exitCode, 1, r.all);
+    assert.match(r.stderr as string, /^autotune: the server died during the load: kernel fault: .*illegal memory access/m);
+  });
+
+  it('refuses bad command lines before starting anything', async () => {
+    for (const args of [['bench'], ['bench', 'serve'], ['bench', 'serve', '--model', 'm', '--cases', '1x'], ['bench', 'serve', '--model', 'm', '--slo', 'ttft<=1'], ['bench', 'serve', '--base-url', 'http://h:1', '--', '-tp', '2'], ['bench', 'serve', '--model', 'm', '--load-generator', 'x']]) {
+      const r = await autotune(box, args);
+      assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.all}`);
+      assert.match(r.stderr as string, /^autotune: /);
+    }
+  });
+});
+
+function existsPid(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
