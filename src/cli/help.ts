@@ -11,6 +11,7 @@ Usage:
   autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--db PATH]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
+  autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]
 
 Tuning options (everything else goes to \`vllm bench throughput\` unchanged; no option
 below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
@@ -38,6 +39,22 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --run-minutes M        minutes per run for the dry-run estimate (default: a past session's mean)
   --help, -h             this text (anywhere before a literal --)
   --version, -V          the version (first argument only)
+
+Serving benchmark (autotune bench serve): one configuration over a case matrix, against a
+server autotune starts (vllm serve MODEL <args after -->, loopback, a free port, stopped
+after) or one you run (--base-url). Results: a table and serve_results.json in a run directory.
+  --cases LIST           INPUTxOUTPUT@CONCURRENCY[/PROMPTS] or INPUTxOUTPUTrRATE[/PROMPTS],
+                         comma-separated, and presets core / extended (default core)
+  --num-runs N           runs per case, the first a discarded warm-up (default 4)
+  --slo LIST             limits such as ttft_p99_ms<=2000,tpot_mean_ms<=50: goodput and
+                         a met/BROKEN column
+  --load-generator G     builtin (default: streams requests itself) or vllm (vllm bench serve)
+  --endpoint E           completions (default) or chat (built-in generator)
+  --server-ready-timeout S  seconds to wait for the server (default 600)
+  --server-log FILE      the log of a --base-url server, for the memory columns
+  --baseline PATH        a serve_results.json (or its run directory) to compare with
+  --request-timeout S    per request (default 600)
+  --json                 print serve_results.json instead of the table
 
 Exit status: 0 done, 1 failure, 2 usage or configuration error, 3 database from a newer
 autotune, 70 internal error, 127 vllm not found, 130 stopped (signal or \`stop\`).
