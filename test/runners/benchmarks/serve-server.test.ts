@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { detectModel, runGenerator } from '../../../src/runners/benchmarks/serve/generator.js';
-import { httpGet, portIsBound, startServer, type ServerStart } from '../../../src/runners/benchmarks/serve/server.js';
+import { httpGet, pickFreePort, portIsBound, startServer, type ServerStart } from '../../../src/runners/benchmarks/serve/server.js';
 import { isProcessGroupAlive } from '../../../src/runners/process-group.js';
 import { parseCase } from '../../../src/tuner/serve-cases.js';
 import { SIM_BIN } from '../../support/cli.js';
@@ -145,6 +145,27 @@ describe('vllm serve lifecycle', () => {
       assert.ok(r.requests.filter((q) => !q.ok).every((q) => q.error === 'http 500'));
     } finally {
       await s.server.stop();
+    }
+  });
+
+  it('a port taken before the server binds it is retried on another one', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const address = squatter.address();
+    const taken = typeof address === 'object' && address !== null ? address.port : 0;
+    const ports = [taken];
+    const runKey = `serve-test-${process.pid}-race`;
+    try {
+      const s = await startServer({ vllmBin: VLLM, model: 'm', engineArgs: [], env: env({}), runKey, logPath: join(dir, 'race.log'), readyTimeoutMs: 10_000, pollMs: 20, pickPort: async () => ports.shift() ?? (await pickFreePort()) });
+      assert.equal(s.kind, 'ready', s.kind === 'failed' ? s.log : '');
+      if (s.kind !== 'ready') return;
+      assert.notEqual(s.server.port, taken);
+      await s.server.stop();
+      const log = readFileSync(join(dir, 'race.log'), 'utf8');
+      assert.match(log, /address already in use[\s\S]*retrying on another port[\s\S]*Application startup complete\./);
+    } finally {
+      squatter.close();
     }
   });
 

@@ -43,6 +43,8 @@ export interface ServerOptions {
   readonly pollMs?: number;
   /** Called with the group leader's pid as soon as it exists (to record it for a later reap). */
   readonly onSpawn?: (pid: number) => void;
+  /** Where ports come from; pickFreePort unless a test needs a race it can see. */
+  readonly pickPort?: () => Promise<number>;
 }
 
 export interface ServerExit {
@@ -189,7 +191,7 @@ export async function startServer(options: ServerOptions): Promise<ServerStart> 
 
 async function attemptStart(options: ServerOptions, file: FileHandle): Promise<Attempt> {
   const started = performance.now();
-  const port = await pickFreePort();
+  const port = await (options.pickPort ?? pickFreePort)();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = { ...options.env, AUTOTUNE_RUN_KEY: options.runKey };
   const child: ResultPromise<{ all: true; buffer: false; reject: false; detached: true; extendEnv: false; stdin: 'ignore' }> = execa(options.vllmBin, buildServeArgv(options.model, options.engineArgs, port), {
