@@ -197,7 +197,8 @@ test('usage errors exit 2 like argparse; config problems are reported', () => {
   assert.equal(top.status, 2);
   assert.match(top.stderr, /^usage: vllm /);
   assert.match(top.stderr, /invalid choice: 'frobnicate'/);
-  assert.equal(runVllm(['serve', 'x'], {}).status, 2);
+  assert.equal(runVllm(['chat'], {}).status, 2, 'a command the simulator does not play');
+  assert.equal(runVllm(['serve'], {}).status, 2, 'vllm serve needs its model');
   assert.equal(runVllm([...ARGS, '--num-prompts', 'many'], {}).status, 2);
   const scenario = runVllm(ARGS, { VLLM_SIM_SCENARIO: 'no-such-one' });
   assert.equal(scenario.status, 1);
