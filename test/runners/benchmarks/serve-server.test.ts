@@ -40,6 +40,12 @@ function processesWithKey(runKey: string): number[] {
 }
 
 let counter = 0;
+/** Servers a failing assertion would otherwise leave running. */
+const started: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const stop of started) await stop();
+});
+
 async function start(extra: Record<string, string>, readyTimeoutMs = 10_000): Promise<{ s: ServerStart; runKey: string; pids: number[] }> {
   const runKey = `serve-test-${process.pid}-${counter++}`;
   const pids: number[] = [];
@@ -55,6 +61,7 @@ async function start(extra: Record<string, string>, readyTimeoutMs = 10_000): Pr
     pollMs: 20,
     onSpawn: (pid) => pids.push(pid),
   });
+  if (s.kind === 'ready') started.push(() => s.server.stop());
   return { s, runKey, pids };
 }
 
@@ -158,6 +165,7 @@ describe('vllm serve lifecycle', () => {
     const runKey = `serve-test-${process.pid}-race`;
     try {
       const s = await startServer({ vllmBin: VLLM, model: 'm', engineArgs: [], env: env({}), runKey, logPath: join(dir, 'race.log'), readyTimeoutMs: 10_000, pollMs: 20, pickPort: async () => ports.shift() ?? (await pickFreePort()) });
+      if (s.kind === 'ready') started.push(() => s.server.stop());
       assert.equal(s.kind, 'ready', s.kind === 'failed' ? s.log : '');
       if (s.kind !== 'ready') return;
       assert.notEqual(s.server.port, taken);
