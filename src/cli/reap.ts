@@ -3,6 +3,7 @@ import { isProcessAlive, isProcessGroupAlive, killProcessGroup, processEnvironHa
 import type { Store } from '../store/db.js';
 import type { RunRecord } from '../store/records.js';
 import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
+import { leftServerRecords, removeServerRecord } from '../store/serve-results.js';
 
 /** The key the run's child carried in AUTOTUNE_RUN_KEY (see runSession). */
 function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]): string {
@@ -29,6 +30,25 @@ export function reapRunningRuns(store: Store, sessionId: string): string[] {
     if (run.pid === null || !isOurs(sessionId, run, all, run.pid)) continue;
     killProcessGroup(run.pid, 'SIGKILL');
     notes.push(`killed benchmark process group ${run.pid} (run ${run.seq})`);
+  }
+  return notes;
+}
+
+/**
+ * Servers of `autotune bench serve` runs whose autotune died (kill -9, a reboot of the shell)
+ * without stopping them: killed by group, only when the leader still proves it is ours
+ * (AUTOTUNE_RUN_KEY) or is gone while its group lives.
+ */
+export function reapLeftServers(outputDir: string): string[] {
+  const notes: string[] = [];
+  for (const { runDir, record } of leftServerRecords(outputDir)) {
+    if (isProcessAlive(record.ownerPid) && record.ownerPid !== process.pid) continue;
+    const ours = isProcessGroupAlive(record.pid) && (!isProcessAlive(record.pid) || processEnvironHasRunKey(record.pid, record.runKey));
+    if (ours) {
+      killProcessGroup(record.pid, 'SIGKILL');
+      notes.push(`killed the server left by ${runDir} (process group ${record.pid})`);
+    }
+    removeServerRecord(runDir);
   }
   return notes;
 }

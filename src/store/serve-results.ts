@@ -3,7 +3,7 @@
  * written atomically once the benchmark ends, read back as the baseline of a later one.
  * A baseline comes from outside (any file the user names), so it is validated before use.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { AutotuneError } from '../errors.js';
@@ -96,4 +96,49 @@ export function readServeBaseline(path: string): Map<string, BaselineCase['figur
     throw new AutotuneError('E_USAGE', `--baseline: ${file} is not a results file of autotune bench serve (${validate.errors?.[0]?.instancePath ?? ''} ${validate.errors?.[0]?.message ?? ''})`);
   }
   return new Map(data.cases.map((c) => [c.key, c.figures]));
+}
+
+/** `server.json` in the run directory while autotune's server runs: what a later invocation needs to reap it. */
+export const SERVER_RECORD_FILE = 'server.json';
+
+export interface ServerRecord {
+  readonly pid: number;
+  readonly runKey: string;
+  /** The autotune process that owns the server; when it is gone, so should the server be. */
+  readonly ownerPid: number;
+}
+
+export function writeServerRecord(runDir: string, record: ServerRecord): void {
+  atomicWriteFile(join(runDir, SERVER_RECORD_FILE), `${JSON.stringify(record)}\n`);
+}
+
+export function removeServerRecord(runDir: string): void {
+  rmSync(join(runDir, SERVER_RECORD_FILE), { force: true });
+}
+
+function isServerRecord(v: unknown): v is ServerRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return Number.isSafeInteger(r['pid']) && Number.isSafeInteger(r['ownerPid']) && typeof r['runKey'] === 'string';
+}
+
+/** Server records left in the bench run directories under `outputDir` (malformed ones are skipped), with their run directory. */
+export function leftServerRecords(outputDir: string): Array<{ readonly runDir: string; readonly record: ServerRecord }> {
+  let entries: string[];
+  try {
+    entries = readdirSync(outputDir).filter((d) => d.startsWith('bench_serve_'));
+  } catch {
+    return [];
+  }
+  const out: Array<{ runDir: string; record: ServerRecord }> = [];
+  for (const entry of entries) {
+    const runDir = join(outputDir, entry);
+    try {
+      const data: unknown = JSON.parse(readFileSync(join(runDir, SERVER_RECORD_FILE), 'utf8'));
+      if (isServerRecord(data)) out.push({ runDir, record: data });
+    } catch {
+      // no record: that run's server was stopped
+    }
+  }
+  return out;
 }

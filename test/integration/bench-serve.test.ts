@@ -92,6 +92,26 @@ describe('autotune bench serve', () => {
     assert.match(r.stderr as string, /^autotune: the server died during the load: kernel fault: .*illegal memory access/m);
   });
 
+  it('a server left by a kill -9 of autotune is reaped by the next bench serve', async () => {
+    const victim = autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '16x4000@1/50', '--num-runs', '1'], { VLLM_SIM_TIME_SCALE: '1' });
+    let err = '';
+    victim.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    for (let i = 0; i < 500 && !/server ready at/.test(err); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.match(err, /server ready at/);
+    const dir = runDirs(box.dir).find((d) => readdirSync(d).includes('server.json'));
+    assert.ok(dir !== undefined, 'the server is recorded in its run directory');
+    const record = JSON.parse(readFileSync(join(dir, 'server.json'), 'utf8')) as { pid: number };
+    victim.kill('SIGKILL');
+    await victim;
+    assert.ok(existsPid(record.pid), 'killing autotune -9 leaves the server running');
+    const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '16x4@1/1', '--num-runs', '1']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.stderr as string, new RegExp(`killed the server left by .* \\(process group ${record.pid}\\)`));
+    for (let i = 0; i < 100 && existsPid(record.pid); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(existsPid(record.pid), false);
+    assert.ok(!readdirSync(dir).includes('server.json'));
+  });
+
   it('refuses bad command lines before starting anything', async () => {
     for (const args of [['bench'], ['bench', 'serve'], ['bench', 'serve', '--model', 'm', '--cases', '1x'], ['bench', 'serve', '--model', 'm', '--slo', 'ttft<=1'], ['bench', 'serve', '--base-url', 'http://h:1', '--', '-tp', '2'], ['bench', 'serve', '--model', 'm', '--load-generator', 'x']]) {
       const r = await autotune(box, args);

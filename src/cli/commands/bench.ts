@@ -13,7 +13,8 @@ import { runLoad, type LoadGenerator } from '../../runners/benchmarks/serve/load
 import { httpGet, startServer, DEFAULT_SERVER_READY_TIMEOUT_S, type RunningServer } from '../../runners/benchmarks/serve/server.js';
 import { parseServerMemory, type ServerMemory } from '../../runners/benchmarks/serve/server-log.js';
 import { makeDirs } from '../../store/dirs.js';
-import { readServeBaseline, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
+import { readServeBaseline, removeServerRecord, writeServerRecord, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
+import { reapLeftServers } from '../reap.js';
 import { caseKey, caseRuns, parseCases, planCases, splitNumRuns } from '../../tuner/serve-cases.js';
 import { caseFigures, compareFigures, runGoodput, type CaseRunResult } from '../../tuner/serve-report.js';
 import { parseSlos, requiredPercentiles, type Slo } from '../../tuner/slo.js';
@@ -112,8 +113,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (!quiet) process.stderr.write(`${line}\n`);
   };
 
+  const outputDir = v['--output-dir'] ?? 'autotune_logs';
+  for (const note of reapLeftServers(outputDir)) say(note);
   const now = new Date();
-  const runDir = newRunDir(v['--output-dir'] ?? 'autotune_logs', now);
+  const runDir = newRunDir(outputDir, now);
   const env = processEnv();
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
@@ -128,7 +131,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (baseUrlGiven === undefined) {
       const model = v['--model'] as string;
       say(`starting vllm serve ${model} (log: ${join(runDir, 'server.log')})`);
-      const start = await startServer({ vllmBin, model, engineArgs, env, runKey: `bench-serve:${stamp(now)}:${process.pid}`, logPath: join(runDir, 'server.log'), readyTimeoutMs: readyTimeoutS * 1000, signal: controller.signal });
+      const runKey = `bench-serve:${stamp(now)}:${process.pid}`;
+      const start = await startServer({
+        vllmBin,
+        model,
+        engineArgs,
+        env,
+        runKey,
+        logPath: join(runDir, 'server.log'),
+        readyTimeoutMs: readyTimeoutS * 1000,
+        signal: controller.signal,
+        // Recorded before the wait, so a kill -9 of autotune during a long start-up is reaped too.
+        onSpawn: (pid) => writeServerRecord(runDir, { pid, runKey, ownerPid: process.pid }),
+      });
       if (start.kind === 'interrupted') throw new AutotuneError('E_INTERRUPTED', 'stopped while the server was starting');
       if (start.kind === 'failed') {
         if (start.classification.outcome === 'spawn_error') throw new AutotuneError('E_VLLM_NOT_FOUND', start.classification.failure ?? 'cannot start vllm');
@@ -225,5 +240,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     if (server !== null) await server.stop();
+    removeServerRecord(runDir);
   }
 }
