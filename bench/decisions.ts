@@ -3,6 +3,7 @@
  *   node dist/bench/decisions.js [--seeds N] [--scenarios a,b]
  * Regret = 1 - true throughput of the chosen set / best achievable (noise-free, warm).
  */
+import { objectiveFor } from '../src/tuner/objective.js';
 import { parseArgs } from 'node:util';
 import { mean } from 'simple-statistics';
 import { noiseAwarePolicy } from '../src/tuner/policies/noise-aware.js';
@@ -113,7 +114,7 @@ function main(): void {
     const per: Record<'reference' | 'default' | 'budget', Score[]> = { reference: [], default: [], budget: [] };
     for (let seed = 1; seed <= seeds; seed++) {
       const s: Scenario = { ...base, seed: base.seed + 7919 * seed };
-      const ctx: PolicyContext = { numRuns: 2, metric: 'total', minGain: MIN_GAIN, budget: null, seed, discovery: { explicitOps: null, configOps: null } };
+      const ctx: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: MIN_GAIN, budget: null, seed, discovery: { explicitOps: null, configOps: null } };
       const play = (policy: Policy, c: PolicyContext): Score => {
         const { result, invocations } = runSession(policy, s, c);
         return score(s, result, invocations);

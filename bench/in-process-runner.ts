@@ -2,6 +2,7 @@
  * Drives a policy against the simulator's pure model in this process: no subprocess, no files.
  * Mirrors what the session engine and the simulated `vllm` would do for each RunStep.
  */
+import { fromThroughput } from '../src/tuner/metrics.js';
 import type { FinalResult, Policy, PolicyContext } from '../src/tuner/policy.js';
 import type { Observation, RunOutcome, TrialSpec } from '../src/tuner/types.js';
 import { simulate, type SimOutcome } from '../simulator/model.js';
@@ -46,7 +47,7 @@ export function runSession(policy: Policy, scenario: Scenario, ctx: PolicyContex
       trialKey: trial.key,
       kind: step.kind,
       outcome: OUTCOMES[sim.outcome],
-      throughput: sim.throughput,
+      metrics: fromThroughput(sim.throughput),
       executedOps: trial.recordOplist ? sim.executedOps : null,
       durationMs: 0,
     };

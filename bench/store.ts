@@ -3,6 +3,8 @@
  * replaying a session's runs) on 20 sessions x 500 runs. Target: < 200 ms each.
  * Prints in-process times per operation and end-to-end CLI process times.
  */
+import { fromThroughput } from '../src/tuner/metrics.js';
+import { objectiveFor } from '../src/tuner/objective.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +29,7 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function context(seed: number): PolicyContext {
-  return { numRuns: 9, metric: 'total', minGain: 0.005, budget: null, seed, discovery: { explicitOps: null, configOps: null } };
+  return { numRuns: 9, objective: objectiveFor('total'), minGain: 0.005, budget: null, seed, discovery: { explicitOps: null, configOps: null } };
 }
 
 /** Records RUNS runs the reference policy asks for on the typical scenario, as a live session would. */
@@ -64,12 +66,12 @@ function fillSession(store: Store, index: number, dir: string): string {
       outcome,
       exitCode: outcome === 'ok' ? 0 : 1,
       signal: null,
-      throughput: sim.throughput,
+      metrics: fromThroughput(sim.throughput),
       durationMs: 90_000 + (i % 7) * 1000,
       failure: null,
       executedOps: trial.recordOplist ? sim.executedOps : null,
     });
-    step = cursor.next({ trialKey: trial.key, kind: step.kind, outcome, throughput: sim.throughput, executedOps: trial.recordOplist ? sim.executedOps : null, durationMs: 0 });
+    step = cursor.next({ trialKey: trial.key, kind: step.kind, outcome, metrics: fromThroughput(sim.throughput), executedOps: trial.recordOplist ? sim.executedOps : null, durationMs: 0 });
   }
   return session.id;
 }

@@ -1,5 +1,8 @@
 /** True, noise-free effects of a configuration, in log space so they add up. Pure. */
-import type { AttentionBackend, Backend, Metric } from '../src/tuner/types.js';
+import type { AttentionBackend, Backend } from '../src/tuner/types.js';
+
+/** The throughput a scenario's baseline is given in. */
+export type Metric = 'total' | 'output' | 'requests';
 import type { ActiveConfiguration } from './plugin.js';
 import type { Scenario } from './scenario.js';
 

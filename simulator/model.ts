@@ -5,7 +5,8 @@
  * re-run of the same logical run reproduces the same number, while two trials that happen to
  * share a configuration (a one-op combination and that op's own trial) draw independent noise.
  */
-import type { AttentionBackend, Backend, Metric } from '../src/tuner/types.js';
+import type { AttentionBackend, Backend } from '../src/tuner/types.js';
+import type { Metric } from './effects.js';
 import { baselineOf, trueLogEffect, type TrueLogEffect } from './effects.js';
 import { executedOps, resolvePlugin, signatureOf, type ActiveConfiguration, type PluginEnv, type PluginError } from './plugin.js';
 import { standardNormal, uniform } from './prng.js';

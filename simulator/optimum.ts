@@ -3,7 +3,8 @@
  * except for one coupling, the FlagGems loaded overhead that any flagos op brings; so each
  * independent op takes its best backend, and only interacting ops are brute-forced.
  */
-import type { AttentionBackend, Backend, Metric } from '../src/tuner/types.js';
+import type { AttentionBackend, Backend } from '../src/tuner/types.js';
+import type { Metric } from './effects.js';
 import { baselineOf, opLogEffect } from './effects.js';
 import type { Scenario } from './scenario.js';
 

@@ -28,7 +28,7 @@ export function logEngineEvent(log: SessionLogger, event: EngineEvent): void {
     case 'run-end': {
       const r = event.result;
       log.info(
-        { event: 'run-end', seq: event.seq, trial: event.trial.key, kind: event.kind, outcome: r.outcome, exitCode: r.exitCode, signal: r.signal, throughput: r.throughput, durationMs: Math.round(r.durationMs), failure: r.failure },
+        { event: 'run-end', seq: event.seq, trial: event.trial.key, kind: event.kind, outcome: r.outcome, exitCode: r.exitCode, signal: r.signal, metrics: r.metrics, durationMs: Math.round(r.durationMs), failure: r.failure },
         `run ${event.seq}: ${r.outcome}`,
       );
       return;

@@ -19,7 +19,7 @@ import { defaultReportPath, writeSessionReport } from './session-report.js';
 import { clearStop, getSession, setSessionError, updateSessionState } from '../store/sessions.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
-import { metricValue } from '../tuner/types.js';
+import { objectiveUnit } from '../tuner/objective.js';
 import { createRenderer } from './render.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 
@@ -79,11 +79,11 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
   let metricWarned = false;
   // Older vLLM prints no output tokens/s (and the legacy line no requests/s): say so once.
   const warnIfMetricMissing = (event: EngineEvent): void => {
-    if (metricWarned || event.type !== 'run-end' || event.result.throughput === null) return;
-    if (metricValue(event.result.throughput, opts.metric) !== null) return;
+    if (metricWarned || event.type !== 'run-end' || event.result.metrics === null) return;
+    if (event.result.metrics[opts.objective.metric] !== undefined) return;
     metricWarned = true;
-    const message = `WARNING: this vLLM does not report the --autotune-metric ${opts.metric} value; no operator can be judged on it (use --autotune-metric total)`;
-    logger.warn({ event: 'metric-missing', metric: opts.metric }, message);
+    const message = `WARNING: this vLLM does not report ${objectiveUnit(opts.objective)} (${opts.objective.metric}); no configuration can be judged on it (use --autotune-metric total)`;
+    logger.warn({ event: 'metric-missing', metric: opts.objective.metric }, message);
     print(message);
   };
 

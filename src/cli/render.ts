@@ -1,9 +1,11 @@
 /** Human-readable console lines for engine events. Formatting only; no decisions. */
 import type { EngineEvent } from '../tuner/session.js';
 import type { FinalResult } from '../tuner/policy.js';
+import { metricInfo, OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
 import type { RoundId, TrialSpec } from '../tuner/types.js';
 
-const ROUND_TITLES: Record<RoundId, string> = {
+/** Titles of the FlagGems rounds; other search spaces' rounds print their id. */
+const ROUND_TITLES: Readonly<Record<RoundId, string>> = {
   '1a': 'Round 1a: Baseline (no FlagGems, no OOT)',
   '1b': 'Round 1b: Baseline (gems_fake_op whitelist)',
   '1c': 'Round 1c: FlagGems enable-all (capture ops)',
@@ -15,7 +17,20 @@ function pct(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
 }
 
+/** One console line of a run's result: throughput as release 0.1.0 printed it, other metrics by name. */
+function describeMeasurement(m: Measurement): string {
+  const total = m[TOTAL_TOKENS_PER_S];
+  if (total !== undefined) {
+    const output = m[OUTPUT_TOKENS_PER_S];
+    return `total=${total.toFixed(2)} tok/s${output === undefined ? '' : `, output=${output.toFixed(2)} tok/s`}`;
+  }
+  return Object.entries(m)
+    .map(([name, v]) => `${name}=${v.toFixed(4)}${metricInfo(name) === undefined ? '' : ` ${metricInfo(name)?.unit ?? ''}`}`)
+    .join(', ');
+}
+
 function trialName(t: TrialSpec): string {
+  if (t.label !== undefined) return t.label;
   if (t.kind === 'op') return `${t.op} (${t.backend}${t.attention === null ? '' : `, ${t.attention}`})`;
   if (t.kind === 'combined') return `${t.prefix} [${Object.entries(t.opBackends).map(([op, b]) => `${op}:${b}`).join(', ')}]`;
   return t.prefix;
@@ -51,7 +66,7 @@ export function createRenderer(write: (line: string) => void): (event: EngineEve
         const index = ROUND_ORDER.indexOf(event.trial.round);
         if (index > round) {
           round = index;
-          write(`=== ${ROUND_TITLES[event.trial.round]} ===`);
+          write(`=== ${ROUND_TITLES[event.trial.round] ?? `Round ${event.trial.round}`} ===`);
         }
         const which = event.kind === 'warmup' ? `warm-up ${event.warmupIndex ?? ''}`.trim() : 'benchmark';
         write(`[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: ${which} -> ${event.logPath}`);
@@ -60,9 +75,8 @@ export function createRenderer(write: (line: string) => void): (event: EngineEve
       case 'run-end': {
         const r = event.result;
         const secs = (r.durationMs / 1000).toFixed(1);
-        if (r.outcome === 'ok' && r.throughput !== null) {
-          const out = r.throughput.outputTokensPerSec === null ? '' : `, output=${r.throughput.outputTokensPerSec.toFixed(2)} tok/s`;
-          write(`       total=${r.throughput.totalTokensPerSec.toFixed(2)} tok/s${out} (${secs} s)`);
+        if (r.outcome === 'ok' && r.metrics !== null) {
+          write(`       ${describeMeasurement(r.metrics)} (${secs} s)`);
         } else {
           write(`       ${r.outcome}${r.failure === null ? '' : `: ${r.failure}`} (${secs} s)`);
         }

@@ -160,5 +160,5 @@ export function readSessionOptions(o: JsonObject): SessionOptions {
 }
 
 export function policyContext(o: SessionOptions): PolicyContext {
-  return { numRuns: o.numRuns, metric: o.metric, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery };
+  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery };
 }

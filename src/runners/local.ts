@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { AutotuneError } from '../errors.js';
+import { fromThroughput } from '../tuner/metrics.js';
 import type { RunRequest, RunResult, Runner } from '../tuner/ports.js';
 import { classifyRun } from './classify-failure.js';
 import { benchArgv, buildEnv } from './env.js';
@@ -119,7 +120,7 @@ export class LocalRunner implements Runner {
   async run(request: RunRequest): Promise<RunResult> {
     const started = performance.now();
     if (request.signal?.aborted === true) {
-      return { outcome: 'interrupted', exitCode: null, signal: null, throughput: null, durationMs: 0, failure: 'interrupted: stopped before the benchmark started', executedOps: null };
+      return { outcome: 'interrupted', exitCode: null, signal: null, metrics: null, durationMs: 0, failure: 'interrupted: stopped before the benchmark started', executedOps: null };
     }
     // A file left by an earlier run must never be read as this run's.
     await rm(request.oplistPath, { force: true });
@@ -147,7 +148,7 @@ export class LocalRunner implements Runner {
       outcome,
       exitCode: end.exitCode,
       signal: end.signal,
-      throughput,
+      metrics: fromThroughput(throughput),
       durationMs: performance.now() - started,
       failure,
       executedOps: request.trial.recordOplist ? await readOplist(request.oplistPath) : null,

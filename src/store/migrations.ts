@@ -105,6 +105,28 @@ export const MIGRATIONS: readonly string[] = [
     hardware_json TEXT NOT NULL
   );
   `,
+  // 3: named metrics per run (the three throughput columns move into run_metrics), and the
+  // run's handle as its runner names it (a pid for the local runner, a job id for SLURM).
+  `
+  CREATE TABLE run_metrics (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name   TEXT NOT NULL,
+    value  REAL NOT NULL,
+    PRIMARY KEY (run_id, name)
+  ) WITHOUT ROWID;
+  INSERT INTO run_metrics (run_id, name, value)
+    SELECT id, 'total_tokens_per_s', total_tokens_per_s FROM runs WHERE total_tokens_per_s IS NOT NULL;
+  INSERT INTO run_metrics (run_id, name, value)
+    SELECT id, 'output_tokens_per_s', output_tokens_per_s FROM runs WHERE output_tokens_per_s IS NOT NULL AND total_tokens_per_s IS NOT NULL;
+  INSERT INTO run_metrics (run_id, name, value)
+    SELECT id, 'requests_per_s', requests_per_s FROM runs WHERE requests_per_s IS NOT NULL AND total_tokens_per_s IS NOT NULL;
+  ALTER TABLE runs DROP COLUMN requests_per_s;
+  ALTER TABLE runs DROP COLUMN total_tokens_per_s;
+  ALTER TABLE runs DROP COLUMN output_tokens_per_s;
+  ALTER TABLE runs ADD COLUMN runner TEXT;
+  ALTER TABLE runs ADD COLUMN handle TEXT;
+  UPDATE runs SET runner = 'local', handle = CAST(pid AS TEXT) WHERE pid IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -2,6 +2,7 @@
 import type { TrialSpec } from '../tuner/types.js';
 import type { Store } from './db.js';
 import { toRunRecord, toTrialRecord, type RunRecord, type RunRow, type TrialRow } from './records.js';
+import { runMetrics } from './runs.js';
 
 export interface SessionProgress {
   /** Rows of every kind, the one in flight included. */
@@ -82,8 +83,8 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
       (store.statement(FAILURES).all(sessionId) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]),
     ),
     meanOkDurationMs: counts.mean_ok_ms,
-    lastRun: last === undefined ? null : toRunRecord(last),
-    currentRun: current === undefined ? null : toRunRecord(current),
+    lastRun: last === undefined ? null : toRunRecord(last, runMetrics(store, last.id)),
+    currentRun: current === undefined ? null : toRunRecord(current, null),
     currentTrial: trial === undefined ? null : toTrialRecord(trial).spec,
   };
 }

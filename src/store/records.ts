@@ -3,7 +3,8 @@
  * JSON columns are parsed here, once, at the border.
  */
 import type { FinalResult } from '../tuner/policy.js';
-import type { Backend, PolicyName, RunKind, RunOutcome, Throughput, TrialSpec } from '../tuner/types.js';
+import type { Measurement } from '../tuner/metrics.js';
+import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 
 export type SessionState = 'running' | 'stopped' | 'failed' | 'completed' | 'interrupted';
 
@@ -55,13 +56,17 @@ export interface RunRecord {
   readonly outcome: RunState;
   readonly exitCode: number | null;
   readonly signal: string | null;
-  readonly throughput: Throughput | null;
+  /** Named metrics from run_metrics; null when the run stored none. */
+  readonly metrics: Measurement | null;
   readonly durationMs: number | null;
   readonly startedAt: number;
   readonly endedAt: number | null;
   readonly logPath: string;
   readonly configPath: string;
   readonly pid: number | null;
+  /** Which runner ran it and its handle there (a pid for `local`). */
+  readonly runner: string | null;
+  readonly handle: string | null;
   readonly failure: string | null;
   readonly executedOps: readonly string[] | null;
 }
@@ -103,15 +108,14 @@ export interface RunRow {
   outcome: RunState;
   exit_code: number | null;
   signal: string | null;
-  requests_per_s: number | null;
-  total_tokens_per_s: number | null;
-  output_tokens_per_s: number | null;
   duration_ms: number | null;
   started_at: number;
   ended_at: number | null;
   log_path: string;
   config_path: string;
   pid: number | null;
+  runner: string | null;
+  handle: string | null;
   failure: string | null;
   executed_ops_json: string | null;
 }
@@ -156,7 +160,7 @@ export function toSessionRecord(row: SessionRow): SessionRecord {
   };
 }
 
-export function toRunRecord(row: RunRow): RunRecord {
+export function toRunRecord(row: RunRow, metrics: Measurement | null): RunRecord {
   return {
     id: row.id,
     sessionId: row.session_id,
@@ -168,20 +172,15 @@ export function toRunRecord(row: RunRow): RunRecord {
     outcome: row.outcome,
     exitCode: row.exit_code,
     signal: row.signal,
-    throughput:
-      row.total_tokens_per_s === null
-        ? null
-        : {
-            requestsPerSec: row.requests_per_s,
-            totalTokensPerSec: row.total_tokens_per_s,
-            outputTokensPerSec: row.output_tokens_per_s,
-          },
+    metrics,
     durationMs: row.duration_ms,
     startedAt: row.started_at,
     endedAt: row.ended_at,
     logPath: row.log_path,
     configPath: row.config_path,
     pid: row.pid,
+    runner: row.runner,
+    handle: row.handle,
     failure: row.failure,
     executedOps: parseNullableJson<string[]>(row.executed_ops_json),
   };

@@ -3,6 +3,7 @@
  * starts and finished by one UPDATE when it ends; a finished row never changes again.
  */
 import type { RunResult, StoredObservation } from '../tuner/ports.js';
+import type { Measurement } from '../tuner/metrics.js';
 import type { Observation, RunKind, TrialSpec } from '../tuner/types.js';
 import type { Store } from './db.js';
 import { toRunRecord, type RunRecord, type RunRow } from './records.js';
@@ -59,37 +60,67 @@ export function beginRun<F extends StoredRunFiles>(store: Store, sessionId: stri
 
 /** Stored as soon as the child exists, so `stop` and a later resume can find it. */
 export function setRunPid(store: Store, runId: number, pid: number): void {
-  store.statement(`UPDATE runs SET pid = ? WHERE id = ? AND outcome = 'running'`).run(pid, runId);
+  setRunHandle(store, runId, 'local', String(pid), pid);
+}
+
+/**
+ * The run's handle as its runner names it, stored as soon as the run exists anywhere;
+ * `pid` is the local process group when there is one (reaping orphans needs it).
+ */
+export function setRunHandle(store: Store, runId: number, runner: string, handle: string, pid: number | null): void {
+  store.statement(`UPDATE runs SET runner = ?, handle = ?, pid = ? WHERE id = ? AND outcome = 'running'`).run(runner, handle, pid, runId);
 }
 
 const FINISH = `
   UPDATE runs SET
     outcome = @outcome,
     exit_code = @exitCode, signal = @signal,
-    requests_per_s = @requestsPerSec, total_tokens_per_s = @totalTokensPerSec, output_tokens_per_s = @outputTokensPerSec,
     duration_ms = @durationMs, ended_at = @now, failure = @failure, executed_ops_json = @executedOps
   WHERE id = @id AND outcome = 'running'`;
+
+const METRIC = 'INSERT INTO run_metrics (run_id, name, value) VALUES (?, ?, ?)';
 
 /**
  * Finishes a run, committed at once. False when the row was no longer running (already
  * finished, or marked interrupted by a process that took the session over).
  */
 export function finishRun(store: Store, runId: number, result: RunResult): boolean {
-  const t = result.throughput;
-  const info = store.statement(FINISH).run({
-    id: runId,
-    outcome: result.outcome,
-    exitCode: result.exitCode,
-    signal: result.signal,
-    requestsPerSec: t?.requestsPerSec ?? null,
-    totalTokensPerSec: t?.totalTokensPerSec ?? null,
-    outputTokensPerSec: t?.outputTokensPerSec ?? null,
-    durationMs: result.durationMs,
-    now: store.now(),
-    failure: result.failure,
-    executedOps: result.executedOps === null ? null : JSON.stringify(result.executedOps),
+  return store.write(() => {
+    const info = store.statement(FINISH).run({
+      id: runId,
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      durationMs: result.durationMs,
+      now: store.now(),
+      failure: result.failure,
+      executedOps: result.executedOps === null ? null : JSON.stringify(result.executedOps),
+    });
+    if (info.changes !== 1) return false;
+    const insert = store.statement(METRIC);
+    for (const [name, value] of Object.entries(result.metrics ?? {})) if (Number.isFinite(value)) insert.run(runId, name, value);
+    return true;
   });
-  return info.changes === 1;
+}
+
+/** Every stored metric of a session's runs, by run id. */
+function metricsByRun(store: Store, sessionId: string): Map<number, Record<string, number>> {
+  const rows = store
+    .statement('SELECT m.run_id AS runId, m.name AS name, m.value AS value FROM run_metrics m JOIN runs r ON r.id = m.run_id WHERE r.session_id = ?')
+    .all(sessionId) as { runId: number; name: string; value: number }[];
+  const out = new Map<number, Record<string, number>>();
+  for (const { runId, name, value } of rows) {
+    const m = out.get(runId) ?? {};
+    m[name] = value;
+    out.set(runId, m);
+  }
+  return out;
+}
+
+/** One run's stored metrics; null when it has none. */
+export function runMetrics(store: Store, runId: number): Measurement | null {
+  const rows = store.statement('SELECT name, value FROM run_metrics WHERE run_id = ?').all(runId) as { name: string; value: number }[];
+  return rows.length === 0 ? null : Object.fromEntries(rows.map((r) => [r.name, r.value]));
 }
 
 /**
@@ -103,13 +134,14 @@ export function markRunningRunsInterrupted(store: Store, sessionId: string): Run
        WHERE session_id = ? AND outcome = 'running' RETURNING *`,
     )
     .all(store.now(), INTERRUPTED_FAILURE, sessionId) as RunRow[];
-  return rows.map(toRunRecord).sort((a, b) => a.seq - b.seq);
+  return rows.map((row) => toRunRecord(row, runMetrics(store, row.id))).sort((a, b) => a.seq - b.seq);
 }
 
 /** Every run, interrupted and running ones included, in seq order. */
 export function loadRuns(store: Store, sessionId: string): RunRecord[] {
   const rows = store.statement('SELECT * FROM runs WHERE session_id = ? ORDER BY seq').all(sessionId) as RunRow[];
-  return rows.map(toRunRecord);
+  const metrics = metricsByRun(store, sessionId);
+  return rows.map((row) => toRunRecord(row, metrics.get(row.id) ?? null));
 }
 
 /**
@@ -120,14 +152,15 @@ export function loadObservations(store: Store, sessionId: string): StoredObserva
   const rows = store
     .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome NOT IN ('running', 'interrupted') ORDER BY seq`)
     .all(sessionId) as RunRow[];
+  const metrics = metricsByRun(store, sessionId);
   return rows.map((row): StoredObservation => {
-    const run = toRunRecord(row);
+    const run = toRunRecord(row, metrics.get(row.id) ?? null);
     return {
       trialKey: run.trialKey,
       kind: run.kind,
       // The query above leaves out exactly the two states an Observation cannot hold.
       outcome: run.outcome as Observation['outcome'],
-      throughput: run.throughput,
+      metrics: run.metrics,
       executedOps: run.executedOps,
       durationMs: run.durationMs ?? 0,
       seq: run.seq,

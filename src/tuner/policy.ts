@@ -3,7 +3,8 @@
  * wants and receives that run's observation. Given the same context and the same observations
  * it yields the same steps, which is what makes a session resumable by replay.
  */
-import type { AttentionBackend, Backend, Metric, Observation, PolicyName, RunKind, TrialSpec } from './types.js';
+import type { Objective } from './objective.js';
+import type { AttentionBackend, Backend, Observation, PolicyName, RunKind, TrialSpec } from './types.js';
 
 /** Where the operator list comes from, before round 1c narrows or fills it. */
 export interface DiscoveryInput {
@@ -17,7 +18,8 @@ export interface DiscoveryInput {
 
 export interface PolicyContext {
   readonly numRuns: number;
-  readonly metric: Metric;
+  /** What is optimised; policies score runs only through objective.ts. */
+  readonly objective: Objective;
   /** Smallest relative gain worth keeping (0.005 = 0.5%). */
   readonly minGain: number;
   /** Total invocations allowed, or null for the policy's own default. */

@@ -1,6 +1,7 @@
 /** The seams of the session engine. Implementations live in src/runners and src/store. */
 import type { FinalResult, PolicyEvent } from './policy.js';
-import type { Observation, RunOutcome, Throughput, TrialSpec } from './types.js';
+import type { Measurement } from './metrics.js';
+import type { Observation, RunOutcome, TrialSpec } from './types.js';
 
 export interface RunRequest {
   readonly trial: TrialSpec;
@@ -32,7 +33,8 @@ export interface RunResult {
   readonly outcome: RunOutcome;
   readonly exitCode: number | null;
   readonly signal: string | null;
-  readonly throughput: Throughput | null;
+  /** Named metrics the benchmark reported; null when it produced no result. */
+  readonly metrics: Measurement | null;
   readonly durationMs: number;
   /** One line naming the root cause when the run failed. */
   readonly failure: string | null;
@@ -50,7 +52,7 @@ export function toObservation(trialKey: string, kind: Observation['kind'], r: Ru
     trialKey,
     kind,
     outcome: r.outcome,
-    throughput: r.throughput,
+    metrics: r.metrics,
     executedOps: r.executedOps,
     durationMs: r.durationMs,
   };

@@ -3,15 +3,18 @@
  * with the reference tool (its row order, sort, rounding and JSON layout). Pure: the store
  * writes the text this module returns.
  */
-import { BACKEND_ORDER, metricValue } from './types.js';
-import type { Backend, Metric, Observation, PolicyName, Throughput, TrialKind, TrialSpec } from './types.js';
+import { OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from './metrics.js';
+import { scoreOf, type Objective } from './objective.js';
+import { BACKEND_ORDER } from './types.js';
+import type { Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
 export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend'>;
-export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'throughput'>;
+export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'metrics'>;
 
 export interface ResultsInput {
   readonly policy: PolicyName;
-  readonly metric: Metric;
+  /** Picks the best backend of an operator. */
+  readonly objective: Objective;
   /** In the order they were first tried (FLASH_ATTN before FLASHINFER for a reference pair). */
   readonly trials: readonly ResultTrial[];
   /** Finished, non-interrupted runs in the order they were observed. */
@@ -42,7 +45,7 @@ export type OpConfigEntry = {
   readonly performance_ratio: number | null;
 };
 
-const succeeded = (run: ResultRun): boolean => run.outcome === 'ok' && run.throughput !== null;
+const succeeded = (run: ResultRun): boolean => run.outcome === 'ok' && run.metrics !== null;
 
 function mean(values: readonly number[]): number | null {
   return values.length === 0 ? null : values.reduce((sum, v) => sum + v, 0) / values.length;
@@ -51,32 +54,33 @@ function mean(values: readonly number[]): number | null {
 /**
  * A configuration's value. reference: the last run's result, else the last successful one's
  * (together: the last success). noise-aware: the mean of its successful measured runs, each
- * rate averaged over the runs that reported it.
+ * metric averaged over the runs that reported it.
  */
-export function trialValue(policy: PolicyName, runs: readonly ResultRun[]): Throughput | null {
-  const ok = runs.filter(succeeded).map((run) => run.throughput as Throughput);
+export function trialValue(policy: PolicyName, runs: readonly ResultRun[]): Measurement | null {
+  const ok = runs.filter(succeeded).map((run) => run.metrics as Measurement);
   if (policy === 'reference') return ok.at(-1) ?? null;
-  const measured = runs.filter((run) => succeeded(run) && run.kind === 'measure').map((run) => run.throughput as Throughput);
-  const total = mean(measured.map((t) => t.totalTokensPerSec));
-  if (total === null) return null;
-  return {
-    totalTokensPerSec: total,
-    outputTokensPerSec: mean(measured.flatMap((t) => (t.outputTokensPerSec === null ? [] : [t.outputTokensPerSec]))),
-    requestsPerSec: mean(measured.flatMap((t) => (t.requestsPerSec === null ? [] : [t.requestsPerSec]))),
-  };
+  const measured = runs.filter((run) => succeeded(run) && run.kind === 'measure').map((run) => run.metrics as Measurement);
+  if (measured.length === 0) return null;
+  const names = [...new Set(measured.flatMap((m) => Object.keys(m)))];
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const v = mean(measured.flatMap((m) => (m[name] === undefined ? [] : [m[name]])));
+    if (v !== null) out[name] = v;
+  }
+  return out;
 }
 
 /** Strictly better, so the first of equals wins; a result beats none. */
-function beats(a: Throughput | null, b: Throughput | null, metric: Metric): boolean {
+function beats(a: Measurement | null, b: Measurement | null, objective: Objective): boolean {
   if (a === null) return false;
   if (b === null) return true;
-  const va = metricValue(a, metric);
-  const vb = metricValue(b, metric);
+  const va = scoreOf(objective, a);
+  const vb = scoreOf(objective, b);
   return va !== null && (vb === null || va > vb);
 }
 
-function best(values: readonly (Throughput | null)[], metric: Metric): Throughput | null {
-  return values.reduce<Throughput | null>((acc, v) => (beats(v, acc, metric) ? v : acc), null);
+function best(values: readonly (Measurement | null)[], objective: Objective): Measurement | null {
+  return values.reduce<Measurement | null>((acc, v) => (beats(v, acc, objective) ? v : acc), null);
 }
 
 /** The lookups both outputs are computed from. */
@@ -98,28 +102,28 @@ class SessionResults {
     return this.input.trials.filter((t) => predicate(t) && this.runsByTrial.has(t.key));
   }
 
-  value(trial: ResultTrial): Throughput | null {
+  value(trial: ResultTrial): Measurement | null {
     return trialValue(this.input.policy, this.runsByTrial.get(trial.key) ?? []);
   }
 
   /** Baseline anchors re-measure one configuration, so a kind's runs are pooled. */
-  kindValue(kind: TrialKind): Throughput | null {
+  kindValue(kind: TrialKind): Measurement | null {
     const keys = new Set(this.tried((t) => t.kind === kind).map((t) => t.key));
     return trialValue(this.input.policy, this.input.runs.filter((r) => keys.has(r.trialKey)));
   }
 
   /** Tried backends of an op, in its table order; each the best of its attention variants. */
-  backendValues(op: string): { backend: Backend; value: Throughput | null }[] {
+  backendValues(op: string): { backend: Backend; value: Measurement | null }[] {
     const order = [...(this.input.ops[op] ?? []), ...BACKEND_ORDER];
     const backends = [...new Set(order)];
     return backends.flatMap((backend) => {
       const trials = this.tried((t) => t.kind === 'op' && t.op === op && t.backend === backend);
       if (trials.length === 0) return [];
-      return [{ backend, value: best(trials.map((t) => this.value(t)), this.input.metric) }];
+      return [{ backend, value: best(trials.map((t) => this.value(t)), this.input.objective) }];
     });
   }
 
-  combined(): Throughput | null {
+  combined(): Measurement | null {
     const { finalCombinedKey, policy } = this.input;
     const key =
       finalCombinedKey ??
@@ -131,12 +135,15 @@ class SessionResults {
   }
 }
 
-function ratioTo(value: Throughput, baseline: Throughput | null): number | null {
-  return baseline !== null && baseline.totalTokensPerSec > 0 ? value.totalTokensPerSec / baseline.totalTokensPerSec : null;
+/** history.csv is a throughput file: rows and ratios are in total tokens/s whatever the objective. */
+function ratioTo(value: Measurement, baseline: Measurement | null): number | null {
+  const v = value[TOTAL_TOKENS_PER_S];
+  const b = baseline?.[TOTAL_TOKENS_PER_S];
+  return v !== undefined && b !== undefined && b > 0 ? v / b : null;
 }
 
-function row(op: string, backend: string, value: Throughput | null, ratio: number | null): HistoryRow {
-  return { op, backend, total: value?.totalTokensPerSec ?? null, output: value?.outputTokensPerSec ?? null, ratio };
+function row(op: string, backend: string, value: Measurement | null, ratio: number | null): HistoryRow {
+  return { op, backend, total: value?.[TOTAL_TOKENS_PER_S] ?? null, output: value?.[OUTPUT_TOKENS_PER_S] ?? null, ratio };
 }
 
 export function historyRows(input: ResultsInput): HistoryRow[] {
@@ -179,7 +186,7 @@ export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
     if (tried.length === 0) return [];
     const top = best(
       tried.map((b) => b.value),
-      input.metric,
+      input.objective,
     );
     const ratio = top === null ? null : ratioTo(top, baseline);
     return [{ op_name: op, backend: ratio !== null && ratio > 1 ? 'flagos' : 'native', vendor: null, performance_ratio: ratio }];

@@ -6,21 +6,28 @@ export const BACKEND_ORDER: readonly Backend[] = ['flagos', 'vendor', 'reference
 export type AttentionBackend = 'FLASH_ATTN' | 'FLASHINFER';
 export const ATTENTION_BACKENDS: readonly AttentionBackend[] = ['FLASH_ATTN', 'FLASHINFER'];
 
-/** What a session maximises. */
+import type { Measurement } from './metrics.js';
+
+/** `--autotune-metric` shorthands (objective.ts maps them onto metric names). */
 export type Metric = 'total' | 'output' | 'requests';
 
 export type PolicyName = 'reference' | 'noise-aware';
 
-/** Rounds of the reference workflow; the noise-aware policy adds anchors and subset checks. */
-export type RoundId = '1a' | '1b' | '1c' | '2' | '3';
+/**
+ * A stage of a study, as open data: a search space names its own (the FlagGems rounds are
+ * `1a`, `1b`, `1c`, `2`, `3`; a latency grid has `grid`).
+ */
+export type RoundId = string;
 
 /**
- * Which reference row a trial belongs to. Decides its history.csv row and its file prefix.
- * - baseline / fake_gems / gems_enable: rounds 1a / 1b / 1c
- * - op: one operator on one backend (and, for reference, one attention backend)
- * - combined: a set of operators measured together (round 3 and its subsets)
+ * What a trial is within its search space, as open data. The FlagGems space's kinds decide
+ * history.csv rows: baseline / fake_gems / gems_enable (rounds 1a / 1b / 1c), op (one operator
+ * on one backend), combined (operators together); other spaces add their own.
  */
-export type TrialKind = 'baseline' | 'fake_gems' | 'gems_enable' | 'op' | 'combined';
+export type TrialKind = string;
+
+/** A workload point: the benchmark arguments that shape the load (batch size, lengths...). */
+export type WorkloadPoint = Readonly<Record<string, string | number>>;
 
 /**
  * Everything that defines one benchmark configuration. General on purpose: a trial is an
@@ -28,6 +35,8 @@ export type TrialKind = 'baseline' | 'fake_gems' | 'gems_enable' | 'op' | 'combi
  * fields only describe it for humans, reports and history.csv.
  */
 export interface TrialSpec {
+  // Base engine arguments are the session's pass-through arguments plus `extraArgs`; the
+  // workload point and the operator set (env + config) complete the configuration.
   /** Stable identity across a session and its resumes, e.g. `op:rms_norm:flagos`. */
   readonly key: string;
   /** File-name prefix of its logs and configs, e.g. `op_rms_norm_flagos` (filesystem safe). */
@@ -47,6 +56,14 @@ export interface TrialSpec {
   readonly config: Readonly<Record<string, unknown>>;
   /** Whether the executed-op list (FLAGGEMS_ENABLE_OPLIST_PATH) must be read after the run. */
   readonly recordOplist: boolean;
+  /** The benchmark kind that measures it; absent: `throughput`. */
+  readonly benchmark?: string;
+  /** Its workload point, turned into arguments by the benchmark kind; absent: the user's arguments alone. */
+  readonly workload?: WorkloadPoint;
+  /** Key of the trial this one is compared with (each stage has its own baseline); absent: none. */
+  readonly baseline?: string;
+  /** A readable name for reports; absent: the key. */
+  readonly label?: string;
 }
 
 /** How a benchmark invocation ended. `interrupted` is a stop or crash, never a measurement. */
@@ -74,20 +91,9 @@ export interface Observation {
   readonly trialKey: string;
   readonly kind: RunKind;
   readonly outcome: Exclude<RunOutcome, 'interrupted'>;
-  readonly throughput: Throughput | null;
+  /** Named metrics (metrics.ts); null when the run produced no result. */
+  readonly metrics: Measurement | null;
   /** Operators the enable-oplist log named, for trials with recordOplist; else null. */
   readonly executedOps: readonly string[] | null;
   readonly durationMs: number;
-}
-
-export function metricValue(t: Throughput | null, metric: Metric): number | null {
-  if (t === null) return null;
-  switch (metric) {
-    case 'total':
-      return t.totalTokensPerSec;
-    case 'output':
-      return t.outputTokensPerSec;
-    case 'requests':
-      return t.requestsPerSec;
-  }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { toThroughput } from '../../src/tuner/metrics.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,7 +75,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     assert.equal(result.exitCode, 0);
     assert.equal(result.signal, null);
     assert.equal(result.failure, null);
-    assert.deepEqual(result.throughput, { requestsPerSec: 7.150102, totalTokensPerSec: 4656.1464, outputTokensPerSec: 1072.15 });
+    assert.deepEqual(toThroughput(result.metrics), { requestsPerSec: 7.150102, totalTokensPerSec: 4656.1464, outputTokensPerSec: 1072.15 });
     assert.deepEqual(result.executedOps, ['mm', 'rms_norm']);
     assert.ok(result.durationMs > 0);
     assert.equal(spawned.length, 1);
@@ -97,7 +98,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
 
     const result = await runner.run(req);
     assert.equal(result.outcome, 'ok');
-    assert.deepEqual(result.throughput, { requestsPerSec: 2, totalTokensPerSec: 300, outputTokensPerSec: 100 });
+    assert.deepEqual(toThroughput(result.metrics), { requestsPerSec: 2, totalTokensPerSec: 300, outputTokensPerSec: 100 });
     assert.equal(result.executedOps, null, 'the stale oplist was deleted before the run');
     assert.equal(await readFile(req.logPath, 'utf8'), 'Throughput: 2.00 requests/s, 300.00 total tokens/s, 100.00 output tokens/s\n');
   });
@@ -112,7 +113,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     const result = await runner.run(req);
     assert.equal(result.outcome, 'ok');
     assert.equal(result.executedOps, null);
-    assert.deepEqual(result.throughput, { requestsPerSec: 1, totalTokensPerSec: 2, outputTokensPerSec: null });
+    assert.deepEqual(toThroughput(result.metrics), { requestsPerSec: 1, totalTokensPerSec: 2, outputTokensPerSec: null });
     assert.ok((await readFile(req.logPath, 'utf8')).startsWith('bench throughput --model fake/model --input-len 16\n'));
   });
 
@@ -126,7 +127,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     const result = await runner.run(request('oom', bin));
     assert.equal(result.outcome, 'oom');
     assert.equal(result.exitCode, 1);
-    assert.equal(result.throughput, null);
+    assert.equal(toThroughput(result.metrics), null);
     assert.equal(result.failure, 'CUDA out of memory: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.95 GiB.');
   });
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { fromThroughput } from '../../src/tuner/metrics.js';
+import { objectiveFor } from '../../src/tuner/objective.js';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -112,14 +114,14 @@ describe('atomicWriteFile', () => {
 describe('artifact writers', () => {
   const input: ResultsInput = {
     policy: 'reference',
-    metric: 'total',
+    objective: objectiveFor('total'),
     trials: [
       { key: 'baseline', kind: 'baseline', prefix: 'baseline', op: null, backend: null },
       { key: 'op:rms_norm:flagos', kind: 'op', prefix: 'op_rms_norm_flagos', op: 'rms_norm', backend: 'flagos' },
     ],
     runs: [
-      { trialKey: 'baseline', kind: 'measure', outcome: 'ok', throughput: { requestsPerSec: 1, totalTokensPerSec: 1000, outputTokensPerSec: 100 } },
-      { trialKey: 'op:rms_norm:flagos', kind: 'measure', outcome: 'ok', throughput: { requestsPerSec: 1, totalTokensPerSec: 1010, outputTokensPerSec: 101 } },
+      { trialKey: 'baseline', kind: 'measure', outcome: 'ok', metrics: fromThroughput({ requestsPerSec: 1, totalTokensPerSec: 1000, outputTokensPerSec: 100 }) },
+      { trialKey: 'op:rms_norm:flagos', kind: 'measure', outcome: 'ok', metrics: fromThroughput({ requestsPerSec: 1, totalTokensPerSec: 1010, outputTokensPerSec: 101 }) },
     ],
     ops: { rms_norm: ['flagos'] },
     finalCombinedKey: null,

@@ -1,4 +1,6 @@
 /** One contract, run against an in-memory database and a file. */
+import { fromThroughput, toThroughput } from '../../src/tuner/metrics.js';
+import { objectiveFor } from '../../src/tuner/objective.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -13,6 +15,7 @@ import {
   loadRuns,
   markRunningRunsInterrupted,
   nextSeq,
+  setRunHandle,
   setRunPid,
   type NewRun,
   type StoredRunFiles,
@@ -43,7 +46,7 @@ const NEW: NewSession = {
   runDir: '/tmp/autotune-contract/autotune_20261123_061455',
   policy: 'noise-aware',
   args: ['--model', 'Qwen/Qwen3-8B', '--num-prompts', '100'],
-  options: { num_runs: 2, metric: 'total', min_gain: 0.005, budget: null },
+  options: { num_runs: 2, objective: objectiveFor('total'), min_gain: 0.005, budget: null },
   env: { CUDA_VISIBLE_DEVICES: '0', USE_FLAGGEMS: '1' },
 };
 
@@ -51,7 +54,7 @@ const OK: RunResult = {
   outcome: 'ok',
   exitCode: 0,
   signal: null,
-  throughput: { requestsPerSec: 3.66, totalTokensPerSec: 26237.36, outputTokensPerSec: 3748.19 },
+  metrics: fromThroughput({ requestsPerSec: 3.66, totalTokensPerSec: 26237.36, outputTokensPerSec: 3748.19 }),
   durationMs: 61_000.5,
   failure: null,
   executedOps: null,
@@ -61,7 +64,7 @@ const FAILED: RunResult = {
   outcome: 'oom',
   exitCode: 1,
   signal: null,
-  throughput: null,
+  metrics: null,
   durationMs: 12_000,
   failure: 'torch.OutOfMemoryError: CUDA out of memory',
   executedOps: null,
@@ -306,13 +309,15 @@ for (const [mode, pathFor] of modes) {
           outcome: 'running',
           exitCode: null,
           signal: null,
-          throughput: null,
+          metrics: null,
           durationMs: null,
           startedAt: clock.ms,
           endedAt: null,
           logPath: '/logs/1.log',
           configPath: '/cfg/1.yaml',
           pid: null,
+          runner: null,
+          handle: null,
           failure: null,
           executedOps: null,
         });
@@ -337,9 +342,21 @@ for (const [mode, pathFor] of modes) {
         assert.equal(row?.step, 0);
         assert.equal(row?.endedAt, clock.ms);
         assert.equal(row?.exitCode, 0);
-        assert.deepEqual(row?.throughput, OK.throughput);
+        assert.deepEqual(toThroughput(row?.metrics ?? null), toThroughput(OK.metrics));
         assert.equal(row?.durationMs, 61_000.5);
         assert.deepEqual(row?.executedOps, ['rms_norm', 'silu_and_mul']);
+      });
+
+      it('stores every named metric of a run and its handle', () => {
+        const { id } = createSession(store, NEW);
+        const r = beginRun(store, id, run(baselineTrial(), 0));
+        setRunHandle(store, r.runId, 'slurm', '812345', null);
+        const metrics = { latency_avg_s: 1.25, latency_p99_s: 1.5, total_tokens_per_s: 800, kv_cache_tokens: 123456 };
+        finishRun(store, r.runId, { ...OK, metrics });
+        const [row] = loadRuns(store, id);
+        assert.deepEqual(row?.metrics, metrics);
+        assert.deepEqual([row?.runner, row?.handle, row?.pid], ['slurm', '812345', null]);
+        assert.deepEqual(loadObservations(store, id)[0]?.metrics, metrics);
       });
 
       it('keeps an output-less (legacy) throughput and a failure line', () => {
@@ -347,13 +364,13 @@ for (const [mode, pathFor] of modes) {
         const legacy = beginRun(store, id, run(baselineTrial(), 0));
         finishRun(store, legacy.runId, {
           ...OK,
-          throughput: { requestsPerSec: null, totalTokensPerSec: 12345.67, outputTokensPerSec: null },
+          metrics: fromThroughput({ requestsPerSec: null, totalTokensPerSec: 12345.67, outputTokensPerSec: null }),
         });
         const failed = beginRun(store, id, run(baselineTrial(), 1));
         finishRun(store, failed.runId, FAILED);
         const [first, second] = loadRuns(store, id);
-        assert.deepEqual(first?.throughput, { requestsPerSec: null, totalTokensPerSec: 12345.67, outputTokensPerSec: null });
-        assert.equal(second?.throughput, null);
+        assert.deepEqual(toThroughput(first?.metrics ?? null), { requestsPerSec: null, totalTokensPerSec: 12345.67, outputTokensPerSec: null });
+        assert.equal(toThroughput(second?.metrics ?? null), null);
         assert.equal(second?.failure, FAILED.failure);
       });
 
@@ -362,13 +379,13 @@ for (const [mode, pathFor] of modes) {
         const flagos = opTrial('rms_norm', 'flagos');
         finishRun(store, beginRun(store, id, run(baselineTrial(), 0, 'warmup', 1)).runId, OK);
         const cut = beginRun(store, id, run(baselineTrial(), 1));
-        finishRun(store, cut.runId, { ...OK, outcome: 'interrupted', throughput: null });
+        finishRun(store, cut.runId, { ...OK, outcome: 'interrupted', metrics: null });
         finishRun(store, beginRun(store, id, run(baselineTrial(), 1)).runId, FAILED);
         const inFlight = beginRun(store, id, run(flagos, 2));
         setRunPid(store, inFlight.runId, 777);
         assert.deepEqual(loadObservations(store, id), [
-          { trialKey: 'baseline', kind: 'warmup', outcome: 'ok', throughput: OK.throughput, executedOps: null, durationMs: OK.durationMs, seq: 1, step: 0 },
-          { trialKey: 'baseline', kind: 'measure', outcome: 'oom', throughput: null, executedOps: null, durationMs: FAILED.durationMs, seq: 3, step: 1 },
+          { trialKey: 'baseline', kind: 'warmup', outcome: 'ok', metrics: OK.metrics, executedOps: null, durationMs: OK.durationMs, seq: 1, step: 0 },
+          { trialKey: 'baseline', kind: 'measure', outcome: 'oom', metrics: null, executedOps: null, durationMs: FAILED.durationMs, seq: 3, step: 1 },
         ]);
 
         // crash recovery

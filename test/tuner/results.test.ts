@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { fromThroughput } from '../../src/tuner/metrics.js';
+import { objectiveFor } from '../../src/tuner/objective.js';
 import { describe, it } from 'node:test';
 import {
   formatFixed,
@@ -18,11 +20,11 @@ import type { RunKind } from '../../src/tuner/types.js';
 const HEADER = 'op,backend,total_throughput(tokens/s),output_throughput(tokens/s),performance_ratio\r\n';
 
 function ok(trialKey: string, total: number, output: number | null, kind: RunKind = 'measure', requests: number | null = 1): ResultRun {
-  return { trialKey, kind, outcome: 'ok', throughput: { requestsPerSec: requests, totalTokensPerSec: total, outputTokensPerSec: output } };
+  return { trialKey, kind, outcome: 'ok', metrics: fromThroughput({ requestsPerSec: requests, totalTokensPerSec: total, outputTokensPerSec: output }) };
 }
 
 function failed(trialKey: string, kind: RunKind = 'measure'): ResultRun {
-  return { trialKey, kind, outcome: 'nonzero_exit', throughput: null };
+  return { trialKey, kind, outcome: 'nonzero_exit', metrics: null };
 }
 
 const baseline = baselineTrial();
@@ -39,7 +41,7 @@ const combined = combinedTrial({ rms_norm: 'reference', silu_and_mul: 'flagos' }
 /** A reference session of num_runs=2, as its rounds happen, with the cases that matter. */
 const referenceSession: ResultsInput = {
   policy: 'reference',
-  metric: 'total',
+  objective: objectiveFor('total'),
   trials: [baseline, fake, enable, silu, rmsFlagos, rmsVendor, rmsFlashAttn, rmsFlashInfer, mm, combined],
   runs: [
     ok('baseline', 10000.004, 1500, 'warmup'),
@@ -118,7 +120,7 @@ describe('history.csv', () => {
   });
 
   it('the session metric picks the better attention run', () => {
-    const input: ResultsInput = { ...referenceSession, metric: 'output' };
+    const input: ResultsInput = { ...referenceSession, objective: objectiveFor('output') };
     const row = historyRows({
       ...input,
       runs: [...input.runs.filter((r) => r.trialKey !== rmsFlashInfer.key), ok(rmsFlashInfer.key, 10110, 1600)],
@@ -138,7 +140,7 @@ describe('history.csv', () => {
     const validated = combinedTrial({ silu_and_mul: 'flagos' }, 'combined_validate');
     const input: ResultsInput = {
       policy: 'noise-aware',
-      metric: 'total',
+      objective: objectiveFor('total'),
       trials: [baseline, silu, combined, validated],
       runs: [
         ok('baseline', 20000, 2000, 'warmup'), // warm-ups are not measurements
@@ -207,17 +209,16 @@ describe('op_config.json', () => {
 
 describe('trialValue', () => {
   it('reference: the last run, else the last success, else nothing', () => {
-    assert.equal(trialValue('reference', [ok('k', 1, 1, 'warmup'), ok('k', 2, 2)])?.totalTokensPerSec, 2);
-    assert.equal(trialValue('reference', [ok('k', 1, 1, 'warmup'), failed('k')])?.totalTokensPerSec, 1);
+    assert.equal(trialValue('reference', [ok('k', 1, 1, 'warmup'), ok('k', 2, 2)])?.['total_tokens_per_s'], 2);
+    assert.equal(trialValue('reference', [ok('k', 1, 1, 'warmup'), failed('k')])?.['total_tokens_per_s'], 1);
     assert.equal(trialValue('reference', [failed('k', 'warmup'), failed('k')]), null);
   });
 
   it('noise-aware: only successful measured runs; requests averaged where reported', () => {
     assert.equal(trialValue('noise-aware', [ok('k', 1, 1, 'warmup'), failed('k')]), null);
     assert.deepEqual(trialValue('noise-aware', [ok('k', 10, null, 'measure', null), ok('k', 20, null, 'measure', 3)]), {
-      totalTokensPerSec: 15,
-      outputTokensPerSec: null,
-      requestsPerSec: 3,
+      total_tokens_per_s: 15,
+      requests_per_s: 3,
     });
   });
 });

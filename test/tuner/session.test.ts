@@ -1,4 +1,6 @@
 /** The session engine driven in-process: replay, interruption, failures, run keys. */
+import { fromThroughput } from '../../src/tuner/metrics.js';
+import { objectiveFor } from '../../src/tuner/objective.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutotuneError } from '../../src/errors.js';
@@ -8,7 +10,7 @@ import type { BegunRun, RunRequest, RunResult, Runner, SessionJournal, StoredObs
 import { runSession, type EngineEvent } from '../../src/tuner/session.js';
 import type { Observation, TrialSpec } from '../../src/tuner/types.js';
 
-const CTX: PolicyContext = { numRuns: 2, metric: 'total', minGain: 0.005, budget: null, seed: 1, discovery: { explicitOps: ['add', 'mul'], configOps: null } };
+const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0.005, budget: null, seed: 1, discovery: { explicitOps: ['add', 'mul'], configOps: null } };
 
 /** Keeps everything in arrays; observations persist across engine instances like the database. */
 class MemoryJournal implements SessionJournal {
@@ -19,7 +21,7 @@ class MemoryJournal implements SessionJournal {
   completedObservations(): readonly StoredObservation[] {
     return this.runs
       .filter((r) => r.result !== null && r.result.outcome !== 'interrupted')
-      .map((r, step) => ({ seq: r.seq, step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], throughput: r.result?.throughput ?? null, executedOps: r.result?.executedOps ?? null, durationMs: 1 }));
+      .map((r, step) => ({ seq: r.seq, step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], metrics: r.result?.metrics ?? null, executedOps: r.result?.executedOps ?? null, durationMs: 1 }));
   }
   beginRun(trial: TrialSpec, kind: Observation['kind'], _warmupIndex: number | null, step: number): BegunRun {
     const seq = this.runs.length + 1;
@@ -58,7 +60,7 @@ class FakeRunner implements Runner {
       outcome: 'ok',
       exitCode: 0,
       signal: null,
-      throughput: { requestsPerSec: 1, totalTokensPerSec: total, outputTokensPerSec: total / 2 },
+      metrics: fromThroughput({ requestsPerSec: 1, totalTokensPerSec: total, outputTokensPerSec: total / 2 }),
       durationMs: 1,
       failure: null,
       executedOps: null,
@@ -97,7 +99,7 @@ describe('runSession', () => {
 
   it('resumes after an interruption without repeating a completed run, reusing the interrupted run key', async () => {
     const journal = new MemoryJournal();
-    const first = new FakeRunner((call) => (call === 5 ? { outcome: 'interrupted', throughput: null } : {}));
+    const first = new FakeRunner((call) => (call === 5 ? { outcome: 'interrupted', metrics: null } : {}));
     assert.equal((await engine(journal, first)).state, 'stopped');
     assert.equal(journal.state, 'stopped');
     const interruptedKey = first.requests[4]?.runKey;
@@ -126,7 +128,7 @@ describe('runSession', () => {
 
   it('stops at once when vllm cannot be started', async () => {
     const journal = new MemoryJournal();
-    const runner = new FakeRunner(() => ({ outcome: 'spawn_error', throughput: null, failure: "vllm executable not found: 'vllm' is not on PATH" }));
+    const runner = new FakeRunner(() => ({ outcome: 'spawn_error', metrics: null, failure: "vllm executable not found: 'vllm' is not on PATH" }));
     await assert.rejects(engine(journal, runner), (e: unknown) => e instanceof AutotuneError && e.code === 'E_VLLM_NOT_FOUND' && /not on PATH/.test(e.message));
     assert.equal(runner.requests.length, 1);
     assert.equal(journal.state, 'failed');
@@ -134,7 +136,7 @@ describe('runSession', () => {
 
   it('keeps going past failed runs and records them', async () => {
     const journal = new MemoryJournal();
-    const runner = new FakeRunner((_call, req) => (req.trial.op === 'add' ? { outcome: 'oom', throughput: null, exitCode: 1 } : {}));
+    const runner = new FakeRunner((_call, req) => (req.trial.op === 'add' ? { outcome: 'oom', metrics: null, exitCode: 1 } : {}));
     const out = await engine(journal, runner);
     assert.equal(out.state, 'completed');
     assert.ok(journal.events.some((e) => e.type === 'decision' && e.op === 'add' && e.verdict === 'failed'));

@@ -9,6 +9,7 @@ import { loadDecisions } from '../../store/decisions.js';
 import { resultsInput } from '../../store/results-input.js';
 import type { SessionRecord } from '../../store/records.js';
 import { loadRuns } from '../../store/runs.js';
+import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S } from '../../tuner/metrics.js';
 import { formatHistoryCsv, historyRows } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
@@ -23,9 +24,12 @@ function exportJson(store: Store, session: SessionRecord): string {
     outcome: r.outcome,
     exitCode: r.exitCode,
     signal: r.signal,
-    requestsPerSec: r.throughput?.requestsPerSec ?? null,
-    totalTokensPerSec: r.throughput?.totalTokensPerSec ?? null,
-    outputTokensPerSec: r.throughput?.outputTokensPerSec ?? null,
+    requestsPerSec: r.metrics?.[REQUESTS_PER_S] ?? null,
+    totalTokensPerSec: r.metrics?.[TOTAL_TOKENS_PER_S] ?? null,
+    outputTokensPerSec: r.metrics?.[OUTPUT_TOKENS_PER_S] ?? null,
+    metrics: r.metrics ?? {},
+    runner: r.runner,
+    handle: r.handle,
     durationMs: r.durationMs,
     startedAt: new Date(r.startedAt).toISOString(),
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),

@@ -1,5 +1,4 @@
 /** Number formatting shared by decision reasons and summaries. */
-import type { Metric } from '../types.js';
 
 export function pct(x: number, digits = 2): string {
   const sign = x > 0 ? '+' : '';
@@ -9,17 +8,6 @@ export function pct(x: number, digits = 2): string {
 /** A spread or a proportion, which has no direction: `0.64%`. */
 export function percent(x: number, digits = 2): string {
   return `${(x * 100).toFixed(digits)}%`;
-}
-
-export function metricUnit(metric: Metric): string {
-  switch (metric) {
-    case 'total':
-      return 'total tokens/s';
-    case 'output':
-      return 'output tokens/s';
-    case 'requests':
-      return 'requests/s';
-  }
 }
 
 export function describeSet(opBackends: Readonly<Record<string, string>>): string {

@@ -29,7 +29,7 @@ const FINAL_SHARE = 0.1;
 const Z_VALIDATE = 1.645;
 
 function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
-  const session = new Session(ctx.metric, ctx.budget);
+  const session = new Session(ctx.objective, ctx.budget);
   for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
   // 1b is informational (the cost of loading FlagGems); one run is enough for its history row.
   const fakeGems = fakeGemsTrial();

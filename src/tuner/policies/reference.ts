@@ -11,25 +11,18 @@
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { Decision, Policy, PolicyContext, FinalResult } from '../policy.js';
 import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
-import {
-  ATTENTION_BACKENDS,
-  metricValue,
-  type AttentionBackend,
-  type Backend,
-  type Metric,
-  type Observation,
-  type TrialSpec,
-} from '../types.js';
+import { objectiveUnit, score, scoreToValue, type Objective } from '../objective.js';
+import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
 import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
-import { describeSet, metricUnit, pct } from './format.js';
+import { describeSet, pct } from './format.js';
 
-/** The reference's value of a configuration: the last run's, else the last successful run's. */
-export function referenceValue(observations: readonly Observation[], metric: Metric): number | null {
+/** The reference's score of a configuration: the last run's, else the last successful run's. */
+export function referenceValue(observations: readonly Observation[], objective: Objective): number | null {
   for (let i = observations.length - 1; i >= 0; i--) {
     const o = observations[i];
-    if (o === undefined || o.outcome !== 'ok') continue;
-    const v = metricValue(o.throughput, metric);
+    if (o === undefined) continue;
+    const v = score(objective, o);
     if (v !== null) return v;
   }
   return null;
@@ -51,8 +44,8 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
   const events = new EventQueue();
   const budget = new InvocationBudget(ctx.budget);
   let truncated = false;
-  const unit = metricUnit(ctx.metric);
-  const fmt = (v: number | null): string => (v === null ? 'no result' : `${v.toFixed(2)} ${unit}`);
+  const unit = objectiveUnit(ctx.objective);
+  const fmt = (v: number | null): string => (v === null ? 'no result' : `${scoreToValue(ctx.objective, v).toFixed(2)} ${unit}`);
 
   function* measure(trial: TrialSpec): Generator<ReturnType<typeof runStep>, Observation[], Observation> {
     const runs: Observation[] = [];
@@ -69,10 +62,10 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
     return runs;
   }
 
-  const baseline = referenceValue(yield* measure(baselineTrial()), ctx.metric);
-  const fakeGems = referenceValue(yield* measure(fakeGemsTrial()), ctx.metric);
+  const baseline = referenceValue(yield* measure(baselineTrial()), ctx.objective);
+  const fakeGems = referenceValue(yield* measure(fakeGemsTrial()), ctx.objective);
   const gemsRuns = yield* measure(gemsEnableTrial());
-  const gemsEnable = referenceValue(gemsRuns, ctx.metric);
+  const gemsEnable = referenceValue(gemsRuns, ctx.objective);
   const executed = [...gemsRuns].reverse().find((o) => o.executedOps !== null && o.executedOps.length > 0)?.executedOps ?? null;
 
   const ops = discoverOps(ctx.discovery, executed);
@@ -108,7 +101,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
       for (const att of attentions) {
         const observations = yield* measure(opTrial(op, backend, att));
         runs += observations.length;
-        best = better(best, { backend, attention: att, value: referenceValue(observations, ctx.metric) });
+        best = better(best, { backend, attention: att, value: referenceValue(observations, ctx.objective) });
       }
     }
     const value = best?.value ?? null;
@@ -150,7 +143,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
       : `Improved operators (${keptOps.length}): ${keptOps.map((op) => `${op}=${improved[op]} (${pct(gains[op] ?? 0)})`).join(', ')}`,
   );
   if (baseline !== null && keptOps.length > 0) {
-    combined = referenceValue(yield* measure(combinedTrial(improved, 'combined_best', attention)), ctx.metric);
+    combined = referenceValue(yield* measure(combinedTrial(improved, 'combined_best', attention)), ctx.objective);
     summary.push(`Combined best (${describeSet(improved)}): ${fmt(combined)}${combined !== null ? `, ratio ${(combined / baseline).toFixed(4)} vs baseline` : ''}`);
   } else {
     summary.push(`Combined best: skipped (${baseline === null ? 'the baseline has no result' : 'no operator improved'})`);

@@ -1,4 +1,6 @@
 /** A tiny seeded benchmark world for policy tests: per-op effects, noise, failures. */
+import { fromThroughput } from '../../../src/tuner/metrics.js';
+import { objectiveFor } from '../../../src/tuner/objective.js';
 import type { DoneStep, FailStep, Policy, PolicyContext, RunStep, Step } from '../../../src/tuner/policy.js';
 import type { Observation, RunOutcome } from '../../../src/tuner/types.js';
 import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
@@ -48,7 +50,7 @@ export interface FakeWorld {
 export function context(over: Partial<PolicyContext> = {}): PolicyContext {
   return {
     numRuns: 2,
-    metric: 'total',
+    objective: objectiveFor('total'),
     minGain: 0.005,
     budget: null,
     seed: 1,
@@ -84,7 +86,7 @@ export function observe(world: FakeWorld, step: RunStep, index: number, random: 
     trialKey: key,
     kind: step.kind,
     outcome: value === null ? (failing ?? 'engine_failure') : 'ok',
-    throughput: value === null ? null : { requestsPerSec: value / 100, totalTokensPerSec: value, outputTokensPerSec: value / 2 },
+    metrics: fromThroughput(value === null ? null : { requestsPerSec: value / 100, totalTokensPerSec: value, outputTokensPerSec: value / 2 }),
     executedOps: step.trial.recordOplist ? (world.executedOps ?? ['rms_norm', 'mul', 'mm']) : null,
     durationMs: 1000,
   };

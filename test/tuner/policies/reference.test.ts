@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { fromThroughput } from '../../../src/tuner/metrics.js';
+import { objectiveFor } from '../../../src/tuner/objective.js';
 import { describe, it } from 'node:test';
 import { referencePolicy, referenceValue } from '../../../src/tuner/policies/reference.js';
 import type { Decision } from '../../../src/tuner/policy.js';
@@ -73,12 +75,12 @@ describe('reference policy', () => {
     assert.equal(end.type === 'done' && end.result.opBackends['rms_norm'], 'reference');
     const ok = (v: number | null): Observation => ({
       trialKey: 'k', kind: 'measure', outcome: v === null ? 'oom' : 'ok', executedOps: null, durationMs: 1,
-      throughput: v === null ? null : { requestsPerSec: 1, totalTokensPerSec: v, outputTokensPerSec: null },
+      metrics: fromThroughput(v === null ? null : { requestsPerSec: 1, totalTokensPerSec: v, outputTokensPerSec: null }),
     });
-    assert.equal(referenceValue([ok(5), ok(7)], 'total'), 7);
-    assert.equal(referenceValue([ok(5), ok(null)], 'total'), 5);
-    assert.equal(referenceValue([ok(null), ok(null)], 'total'), null);
-    assert.equal(referenceValue([ok(5)], 'output'), null);
+    assert.equal(referenceValue([ok(5), ok(7)], objectiveFor('total')), 7);
+    assert.equal(referenceValue([ok(5), ok(null)], objectiveFor('total')), 5);
+    assert.equal(referenceValue([ok(null), ok(null)], objectiveFor('total')), null);
+    assert.equal(referenceValue([ok(5)], objectiveFor('output')), null);
   });
 
   it('reports a failed operator when no backend produced a result', () => {

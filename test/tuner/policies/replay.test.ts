@@ -31,7 +31,7 @@ for (const policy of Object.values(POLICIES)) {
       const step = cursor.next();
       assert.equal(step.type, 'run');
       assert.throws(() =>
-        cursor.next({ trialKey: 'nope', kind: 'measure', outcome: 'ok', throughput: null, executedOps: null, durationMs: 1 }),
+        cursor.next({ trialKey: 'nope', kind: 'measure', outcome: 'ok', metrics: null, executedOps: null, durationMs: 1 }),
       );
     });
   });

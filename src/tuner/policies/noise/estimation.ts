@@ -2,7 +2,8 @@
  * What the session's measurements say: every invocation is recorded here, and comparisons
  * with the baseline come from one fit of the whole session (model.ts), refreshed lazily.
  */
-import { metricValue, type Metric, type Observation } from '../../types.js';
+import { score, type Objective } from '../../objective.js';
+import type { Observation } from '../../types.js';
 import { fitSession, type Fit, type Run } from './model.js';
 
 /** A log-difference vs baseline (≈ relative gain) and its standard error. */
@@ -24,7 +25,7 @@ export class Ledger {
   private selectedAt = -Infinity;
 
   constructor(
-    private readonly metric: Metric,
+    private readonly objective: Objective,
     readonly baselineKey: string,
   ) {}
 
@@ -36,7 +37,7 @@ export class Ledger {
     const seq = this.invocations++;
     const ordinal = this.invocationsOf.get(observation.trialKey) ?? 0;
     this.invocationsOf.set(observation.trialKey, ordinal + 1);
-    const value = observation.outcome === 'ok' ? metricValue(observation.throughput, this.metric) : null;
+    const value = score(this.objective, observation);
     if (value === null || value <= 0) return;
     this.samples.push({ seq, label, y: Math.log(value), ordinal, gems });
     this.cached = null;

@@ -4,7 +4,8 @@
  */
 import type { PolicyEvent, RunStep } from '../../policy.js';
 import { baselineTrial } from '../../trials.js';
-import type { Metric, Observation, RunKind, TrialSpec } from '../../types.js';
+import type { Objective } from '../../objective.js';
+import type { Observation, RunKind, TrialSpec } from '../../types.js';
 import { InvocationBudget } from '../budget.js';
 import { EventQueue, runStep } from '../cursor.js';
 import { Ledger } from './estimation.js';
@@ -29,8 +30,8 @@ export class Session {
   readonly budget: InvocationBudget;
   readonly baseline = baselineTrial();
 
-  constructor(metric: Metric, limit: number | null) {
-    this.ledger = new Ledger(metric, this.baseline.key);
+  constructor(objective: Objective, limit: number | null) {
+    this.ledger = new Ledger(objective, this.baseline.key);
     this.budget = new InvocationBudget(limit);
   }
 

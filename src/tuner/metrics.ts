@@ -1,0 +1,71 @@
+/**
+ * The named metrics a benchmark run can report: each with its unit and whether bigger or
+ * smaller is better. A run's measurement is a map from these names to numbers; a benchmark
+ * kind reports the ones it knows and the store keeps every one of them per run.
+ */
+import type { Throughput } from './types.js';
+
+/** As job files and stored session options write it (src/config/objective.ts). */
+export type Direction = 'maximize' | 'minimize';
+
+export interface MetricInfo {
+  readonly name: string;
+  readonly unit: string;
+  readonly direction: Direction;
+  /** How people call it, for summaries and status. */
+  readonly label: string;
+}
+
+/** A run's measurement: named metrics (see METRICS) to their values. */
+export type Measurement = Readonly<Record<string, number>>;
+
+export const TOTAL_TOKENS_PER_S = 'total_tokens_per_s';
+export const OUTPUT_TOKENS_PER_S = 'output_tokens_per_s';
+export const REQUESTS_PER_S = 'requests_per_s';
+
+const m = (name: string, unit: string, direction: Direction, label: string): MetricInfo => ({ name, unit, direction, label });
+
+function percentiles(prefix: string, what: string, unit: string, stats: readonly string[]): MetricInfo[] {
+  return stats.map((s) => m(`${prefix}_${s}_${unit}`, unit, 'minimize', `${what} ${s}`));
+}
+
+export const METRICS: readonly MetricInfo[] = [
+  m(TOTAL_TOKENS_PER_S, 'tokens/s', 'maximize', 'total tokens/s'),
+  m(OUTPUT_TOKENS_PER_S, 'tokens/s', 'maximize', 'output tokens/s'),
+  m(REQUESTS_PER_S, 'requests/s', 'maximize', 'requests/s'),
+  ...percentiles('latency', 'latency', 's', ['avg', 'p50', 'p90', 'p99']),
+  ...percentiles('ttft', 'TTFT', 'ms', ['mean', 'median', 'p99']),
+  ...percentiles('tpot', 'TPOT', 'ms', ['mean', 'median', 'p99']),
+  ...percentiles('itl', 'ITL', 'ms', ['mean', 'median', 'p99']),
+  m('mfu', 'ratio', 'maximize', 'model FLOPs utilisation'),
+  m('model_memory_gib', 'GiB', 'minimize', 'model memory'),
+  m('kv_cache_gib', 'GiB', 'maximize', 'KV-cache memory'),
+  m('kv_cache_tokens', 'tokens', 'maximize', 'KV-cache tokens'),
+  m('cuda_graph_capture_s', 's', 'minimize', 'CUDA-graph capture time'),
+];
+
+const BY_NAME: ReadonlyMap<string, MetricInfo> = new Map(METRICS.map((info) => [info.name, info]));
+
+export function metricInfo(name: string): MetricInfo | undefined {
+  return BY_NAME.get(name);
+}
+
+export function isMetricName(name: string): boolean {
+  return BY_NAME.has(name);
+}
+
+/** The throughput benchmark's three numbers as named metrics; null stays null (no result). */
+export function fromThroughput(t: Throughput | null): Measurement | null {
+  if (t === null) return null;
+  const out: Record<string, number> = { [TOTAL_TOKENS_PER_S]: t.totalTokensPerSec };
+  if (t.outputTokensPerSec !== null) out[OUTPUT_TOKENS_PER_S] = t.outputTokensPerSec;
+  if (t.requestsPerSec !== null) out[REQUESTS_PER_S] = t.requestsPerSec;
+  return out;
+}
+
+/** The reverse, for the throughput-shaped outputs (history.csv); null without a total. */
+export function toThroughput(m: Measurement | null): Throughput | null {
+  const total = m?.[TOTAL_TOKENS_PER_S];
+  if (m === null || total === undefined) return null;
+  return { totalTokensPerSec: total, outputTokensPerSec: m[OUTPUT_TOKENS_PER_S] ?? null, requestsPerSec: m[REQUESTS_PER_S] ?? null };
+}
