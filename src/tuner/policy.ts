@@ -111,7 +111,33 @@ export interface PolicyCursor {
   next(observation?: Observation): Step;
 }
 
+/** One run a policy wants, named by its step id: replay and observations refer to it by that id. */
+export interface Proposal {
+  readonly step: number;
+  readonly trial: TrialSpec;
+  readonly kind: RunKind;
+  readonly warmupIndex: number | null;
+  readonly events: readonly PolicyEvent[];
+}
+
+/** New runs (none: wait for outstanding observations), or the end. */
+export type Proposed = { readonly type: 'runs'; readonly runs: readonly Proposal[] } | DoneStep | FailStep;
+
+/**
+ * A running policy that may have several runs in flight. `propose(slots)` returns at most
+ * `slots` new runs, never one it proposed before; `observe` answers one by step id, in any
+ * order. Given the same sequence of calls it proposes the same runs, which is what replay by
+ * step id relies on.
+ */
+export interface StudyCursor {
+  propose(slots: number): Proposed;
+  observe(step: number, observation: Observation): void;
+}
+
 export interface Policy {
   readonly name: PolicyName;
+  /** A one-run-at-a-time policy; the engine drives it through sequentialCursor. */
   start(context: PolicyContext): PolicyCursor;
+  /** A policy that proposes several runs at once implements this; it then wins over `start`. */
+  open?(context: PolicyContext): StudyCursor;
 }

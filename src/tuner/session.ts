@@ -4,9 +4,10 @@
  * cursor, so completed runs are never repeated and the interrupted run starts again cleanly.
  */
 import { AutotuneError } from '../errors.js';
-import type { Policy, PolicyContext, PolicyCursor, PolicyEvent, FinalResult, RunStep, Step } from './policy.js';
-import { toObservation, type RunResult, type Runner, type SessionJournal } from './ports.js';
-import type { Observation, TrialSpec } from './types.js';
+import type { FinalResult, Policy, PolicyContext, PolicyEvent, Proposal, Proposed, RunStep, StudyCursor } from './policy.js';
+import { toObservation, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
+import { openPolicy } from './study-cursor.js';
+import type { TrialSpec } from './types.js';
 
 export type EngineEvent =
   | { readonly type: 'replayed'; readonly runs: number }
@@ -42,86 +43,95 @@ export interface EngineOptions {
 
 export type EngineOutcome = { readonly state: 'completed'; readonly result: FinalResult } | { readonly state: 'stopped' };
 
-function replayMismatch(step: Step, trialKey: string, kind: string): AutotuneError {
-  const wanted = step.type === 'run' ? `${step.kind} of ${step.trial.key}` : step.type;
+function replayMismatch(wanted: string, trialKey: string, kind: string, step: number): AutotuneError {
   return new AutotuneError(
     'E_REPLAY',
-    `stored run (${kind} of ${trialKey}) does not match what the policy asks for on replay (${wanted}); the session was changed or its database edited`,
+    `stored run (${kind} of ${trialKey}, step ${step}) does not match what the policy asks for on replay (${wanted}); the session was changed or its database edited`,
   );
 }
 
+function describe(p: Proposed): string {
+  if (p.type !== 'runs') return p.type;
+  return p.runs.map((r) => `${r.kind} of ${r.trial.key} at step ${r.step}`).join(', ') || 'nothing new';
+}
+
 export interface Replayed {
-  /** The step to take next. */
-  readonly step: Step;
-  readonly cursor: PolicyCursor;
+  /** What the policy proposes next: the proposal to run, or the end. */
+  readonly next: Proposed;
+  readonly cursor: StudyCursor;
   /** Completed runs per trial key: the next run's ordinal within its trial. */
   readonly runsPerTrial: Map<string, number>;
 }
 
 /**
- * Feeds stored observations into a fresh cursor, checking each matches what the policy asks
- * for; `onStep` sees every replayed step (the engine re-applies its events, idempotently).
+ * Feeds stored observations into a fresh cursor by step id, checking each answers a run the
+ * policy proposes at that point; `onStep` sees every replayed proposal (the engine re-applies
+ * its events, idempotently). The engine runs one at a time, so replay proposes one at a time.
  */
 export function replay(
   policy: Policy,
   context: PolicyContext,
-  stored: readonly Observation[],
-  onStep: (step: RunStep) => void = () => {},
+  stored: readonly StoredObservation[],
+  onStep: (proposal: Proposal) => void = () => {},
 ): Replayed {
-  const cursor = policy.start(context);
-  let step = cursor.next();
+  const cursor = openPolicy(policy, context);
   const runsPerTrial = new Map<string, number>();
+  let next = cursor.propose(1);
   for (const obs of stored) {
-    if (step.type !== 'run' || step.trial.key !== obs.trialKey || step.kind !== obs.kind) {
-      throw replayMismatch(step, obs.trialKey, obs.kind);
+    const proposal = next.type === 'runs' ? next.runs.find((r) => r.step === obs.step) : undefined;
+    if (proposal === undefined || proposal.trial.key !== obs.trialKey || proposal.kind !== obs.kind) {
+      throw replayMismatch(describe(next), obs.trialKey, obs.kind, obs.step);
     }
-    onStep(step);
+    onStep(proposal);
     runsPerTrial.set(obs.trialKey, (runsPerTrial.get(obs.trialKey) ?? 0) + 1);
-    step = cursor.next(obs);
+    cursor.observe(obs.step, obs);
+    next = cursor.propose(1);
   }
-  return { step, cursor, runsPerTrial };
+  return { next, cursor, runsPerTrial };
 }
 
 export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
   const stored = o.journal.completedObservations();
   const replayed = replay(o.policy, o.context, stored, (s) => o.journal.applyEvents(s.events));
   const { cursor, runsPerTrial } = replayed;
-  let step = replayed.step;
+  let next = replayed.next;
   if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
-  let completed = stored.length;
   let lastTrialKey: string | null = stored.at(-1)?.trialKey ?? null;
 
   for (;;) {
-    o.journal.applyEvents(step.events);
-    for (const event of step.events) o.report({ type: 'policy', event });
-    if (lastTrialKey !== null && (step.type !== 'run' || step.trial.key !== lastTrialKey)) o.journal.refreshHistory();
+    const proposal = next.type === 'runs' ? next.runs[0] : undefined;
+    const events = next.type === 'runs' ? next.runs.flatMap((r) => r.events) : next.events;
+    o.journal.applyEvents(events);
+    for (const event of events) o.report({ type: 'policy', event });
+    if (lastTrialKey !== null && (proposal === undefined || proposal.trial.key !== lastTrialKey)) o.journal.refreshHistory();
 
-    if (step.type === 'done') {
-      o.journal.complete(step.result);
-      o.report({ type: 'done', result: step.result });
-      return { state: 'completed', result: step.result };
+    if (next.type === 'done') {
+      o.journal.complete(next.result);
+      o.report({ type: 'done', result: next.result });
+      return { state: 'completed', result: next.result };
     }
-    if (step.type === 'fail') {
-      o.journal.fail(step.message);
-      throw new AutotuneError(step.code, step.message);
+    if (next.type === 'fail') {
+      o.journal.fail(next.message);
+      throw new AutotuneError(next.code, next.message);
     }
+    if (proposal === undefined) throw new AutotuneError('E_REPLAY', `policy ${o.policy.name} proposed no run with none in flight`);
     if (o.signal.aborted) {
       o.journal.markStopped();
       o.report({ type: 'stopped' });
       return { state: 'stopped' };
     }
 
-    const { trial, kind, warmupIndex } = step;
+    const { trial, kind, warmupIndex, step } = proposal;
     const ordinal = runsPerTrial.get(trial.key) ?? 0;
-    const begun = o.journal.beginRun(trial, kind, warmupIndex, completed);
-    o.report({ type: 'run-start', seq: begun.seq, step: completed, trial, kind, warmupIndex, logPath: begun.files.logPath });
+    const begun = o.journal.beginRun(trial, kind, warmupIndex, step);
+    o.report({ type: 'run-start', seq: begun.seq, step, trial, kind, warmupIndex, logPath: begun.files.logPath });
     const result = await o.runner.run({
       trial,
       passthrough: o.passthrough,
       vllmBin: o.vllmBin,
       baseEnv: o.baseEnv,
       ...begun.files,
-      runKey: `${o.sessionId}:${completed}:${ordinal}:${trial.key}`,
+      runKey: `${o.sessionId}:${step}:${ordinal}:${trial.key}`,
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       onSpawn: (pid) => o.journal.setRunPid(begun.runId, pid),
@@ -142,8 +152,8 @@ export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
       return { state: 'stopped' };
     }
     runsPerTrial.set(trial.key, ordinal + 1);
-    completed += 1;
     lastTrialKey = trial.key;
-    step = cursor.next(observation);
+    cursor.observe(step, observation);
+    next = cursor.propose(1);
   }
 }
