@@ -111,7 +111,7 @@ describe('upgrade from release 0.1.0', () => {
     // The fixture's session: same arguments and seed, uninterrupted, under this release.
     const clean = sandbox('demo');
     const seed = (JSON.parse(f.options) as { seed: number }).seed;
-    const c = await autotune(clean, [...BENCH_ARGS, '--quiet', '--policy', 'noise-aware', '--seed', String(seed)]);
+    const c = await autotune(clean, [...BENCH_ARGS, '--quiet', '--policy', 'noise-aware', '--autotune-seed', String(seed)]);
     assert.equal(c.exitCode, 0, c.all);
     for (const file of ['history.csv', 'best_config.yaml', 'op_config.json']) {
       assert.equal(readFileSync(join(onlyRunDir(f.box), file), 'utf8'), readFileSync(join(onlyRunDir(clean), file), 'utf8'), file);
