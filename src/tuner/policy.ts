@@ -4,7 +4,7 @@
  * it yields the same steps, which is what makes a session resumable by replay.
  */
 import type { Objective } from './objective.js';
-import type { AttentionBackend, Backend, Observation, PolicyName, RunKind, TrialSpec } from './types.js';
+import type { AttentionBackend, Backend, Observation, RunKind, TrialSpec } from './types.js';
 
 /** Where the operator list comes from, before round 1c narrows or fills it. */
 export interface DiscoveryInput {
@@ -27,6 +27,8 @@ export interface PolicyContext {
   /** Seeds every random choice (e.g. operator order). */
   readonly seed: number;
   readonly discovery: DiscoveryInput;
+  /** The trials of a fixed search space (a sweep's grid), for policies that measure a given list. */
+  readonly trials?: readonly TrialSpec[];
 }
 
 export interface OpsDiscovered {
@@ -135,7 +137,8 @@ export interface StudyCursor {
 }
 
 export interface Policy {
-  readonly name: PolicyName;
+  /** `reference` and `noise-aware` are chosen with --policy; other policies come with their verb. */
+  readonly name: string;
   /** A one-run-at-a-time policy; the engine drives it through sequentialCursor. */
   start(context: PolicyContext): PolicyCursor;
   /** A policy that proposes several runs at once implements this; it then wins over `start`. */
