@@ -30,21 +30,6 @@ export function buildEnv(
   return env;
 }
 
-/** `<vllm> bench throughput <user args> <trial args> [--output-json PATH]`. */
-export function benchArgv(
-  passthrough: readonly string[],
-  trial: Pick<TrialSpec, 'extraArgs'>,
-  outputJsonPath: string | null,
-): string[] {
-  return [
-    'bench',
-    'throughput',
-    ...passthrough,
-    ...trial.extraArgs,
-    ...(outputJsonPath === null ? [] : ['--output-json', outputJsonPath]),
-  ];
-}
-
 /**
  * Whether the user already chose an --output-json file. vLLM's parser accepts `_` for `-` and
  * argparse accepts unambiguous prefixes (`--output-j`), so those spellings count too.

@@ -1,6 +1,7 @@
 /**
- * Runs `vllm bench throughput` on this machine as a child process in its own process group,
- * streams its console to the run's log, and turns the end of it into a RunResult.
+ * Runs one benchmark invocation (the trial's kind: `vllm bench throughput`, `vllm bench latency`)
+ * on this machine as a child process in its own process group, streams its console to the
+ * run's log, and turns the end of it into a RunResult.
  */
 import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -9,13 +10,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { AutotuneError } from '../errors.js';
-import { fromThroughput } from '../tuner/metrics.js';
 import type { RunRequest, RunResult, Runner } from '../tuner/ports.js';
-import { classifyRun } from './classify-failure.js';
-import { benchArgv, buildEnv } from './env.js';
+import { benchmarkOf } from './benchmarks/index.js';
+import { buildEnv } from './env.js';
 import { LogCapture } from './log-capture.js';
 import { readOplist } from './oplist.js';
-import { mergeResults, parseOutputJson, parseThroughput } from './parse-throughput.js';
 import { isProcessGroupAlive, killProcessGroup } from './process-group.js';
 
 export { isProcessAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
@@ -77,10 +76,10 @@ function spawnErrorMessage(bin: string, cause: unknown): string {
   return `cannot start '${bin}': ${cause instanceof Error ? cause.message : String(cause)}`;
 }
 
-async function readOutputJson(path: string | null): Promise<ReturnType<typeof parseOutputJson>> {
+async function readOutputJson(path: string | null): Promise<string | null> {
   if (path === null) return null;
   try {
-    return parseOutputJson(await readFile(path, 'utf8'));
+    return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -119,6 +118,7 @@ export class LocalRunner implements Runner {
 
   async run(request: RunRequest): Promise<RunResult> {
     const started = performance.now();
+    const benchmark = benchmarkOf(request.trial);
     if (request.signal?.aborted === true) {
       return { outcome: 'interrupted', exitCode: null, signal: null, metrics: null, durationMs: 0, failure: 'interrupted: stopped before the benchmark started', executedOps: null };
     }
@@ -142,13 +142,13 @@ export class LocalRunner implements Runner {
     }
 
     const logText = capture.text();
-    const throughput = mergeResults(await readOutputJson(request.outputJsonPath), parseThroughput(logText));
-    const { outcome, failure } = classifyRun({ log: logText, hasResult: throughput !== null, ...end });
+    const metrics = benchmark.measure(logText, await readOutputJson(request.outputJsonPath), request);
+    const { outcome, failure } = benchmark.classify({ log: logText, hasResult: metrics !== null, ...end });
     return {
       outcome,
       exitCode: end.exitCode,
       signal: end.signal,
-      metrics: fromThroughput(throughput),
+      metrics,
       durationMs: performance.now() - started,
       failure,
       executedOps: request.trial.recordOplist ? await readOplist(request.oplistPath) : null,
@@ -156,7 +156,7 @@ export class LocalRunner implements Runner {
   }
 
   private async execute(request: RunRequest, log: FileHandle, capture: LogCapture): Promise<ProcessEnd> {
-    const subprocess = execa(request.vllmBin, benchArgv(request.passthrough, request.trial, request.outputJsonPath), {
+    const subprocess = execa(request.vllmBin, benchmarkOf(request.trial).argv(request), {
       env: buildEnv(request.baseEnv, request.trial, request),
       extendEnv: false,
       detached: true, // its own process group, so the whole tree can be signalled

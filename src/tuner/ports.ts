@@ -46,6 +46,21 @@ export interface Runner {
   run(request: RunRequest): Promise<RunResult>;
 }
 
+/**
+ * Around the measured runs: a benchmark with a long-lived server (serve) starts or reuses it in
+ * `prepare`, before every run, and stops it in `dispose`, once, however the session ends.
+ */
+export interface RunLifecycle {
+  prepare(trial: TrialSpec): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** What every benchmark without a server uses. */
+export const NO_LIFECYCLE: RunLifecycle = {
+  prepare: async () => {},
+  dispose: async () => {},
+};
+
 export function toObservation(trialKey: string, kind: Observation['kind'], r: RunResult): Observation | null {
   if (r.outcome === 'interrupted') return null;
   return {

@@ -5,7 +5,7 @@
  */
 import { AutotuneError } from '../errors.js';
 import type { FinalResult, Policy, PolicyContext, PolicyEvent, Proposal, Proposed, RunStep, StudyCursor } from './policy.js';
-import { toObservation, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
+import { NO_LIFECYCLE, toObservation, type RunLifecycle, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
 import { openPolicy } from './study-cursor.js';
 import type { TrialSpec } from './types.js';
 
@@ -29,6 +29,8 @@ export interface EngineOptions {
   readonly policy: Policy;
   readonly context: PolicyContext;
   readonly runner: Runner;
+  /** Prepared before every run and disposed at the end; default: nothing to do. */
+  readonly lifecycle?: RunLifecycle;
   readonly journal: SessionJournal;
   readonly sessionId: string;
   readonly passthrough: readonly string[];
@@ -91,6 +93,15 @@ export function replay(
 }
 
 export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
+  const lifecycle = o.lifecycle ?? NO_LIFECYCLE;
+  try {
+    return await drive(o, lifecycle);
+  } finally {
+    await lifecycle.dispose();
+  }
+}
+
+async function drive(o: EngineOptions, lifecycle: RunLifecycle): Promise<EngineOutcome> {
   const stored = o.journal.completedObservations();
   const replayed = replay(o.policy, o.context, stored, (s) => o.journal.applyEvents(s.events));
   const { cursor, runsPerTrial } = replayed;
@@ -123,6 +134,7 @@ export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
 
     const { trial, kind, warmupIndex, step } = proposal;
     const ordinal = runsPerTrial.get(trial.key) ?? 0;
+    await lifecycle.prepare(trial);
     const begun = o.journal.beginRun(trial, kind, warmupIndex, step);
     o.report({ type: 'run-start', seq: begun.seq, step, trial, kind, warmupIndex, logPath: begun.files.logPath });
     const result = await o.runner.run({

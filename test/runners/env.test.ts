@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { benchArgv, buildEnv, userSetOutputJson } from '../../src/runners/env.js';
+import { benchArgv } from '../../src/runners/benchmarks/throughput/args.js';
+import { buildEnv, userSetOutputJson } from '../../src/runners/env.js';
 import { baselineTrial, opTrial } from '../../src/tuner/trials.js';
 
 const paths = { configPath: '/runs/s1/configs/op_mm_flagos.yaml', oplistPath: '/runs/s1/oplist/op_mm_flagos.txt', runKey: 's1:op:mm:flagos:3' };

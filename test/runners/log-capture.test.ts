@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LogCapture } from '../../src/runners/log-capture.js';
-import { parseThroughput } from '../../src/runners/parse-throughput.js';
+import { parseThroughput } from '../../src/runners/benchmarks/throughput/parse.js';
 
 describe('LogCapture', () => {
   it('keeps everything while under the limit, whatever the chunking', () => {

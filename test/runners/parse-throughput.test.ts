@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergeResults, parseOutputJson, parseThroughput } from '../../src/runners/parse-throughput.js';
+import { mergeResults, parseOutputJson, parseThroughput } from '../../src/runners/benchmarks/throughput/parse.js';
 import { fixtureLog } from './fixture-logs.js';
 
 describe('parseThroughput', () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { AutotuneError } from '../../src/errors.js';
 import { referencePolicy } from '../../src/tuner/policies/reference.js';
 import type { FinalResult, PolicyContext, PolicyEvent } from '../../src/tuner/policy.js';
-import type { BegunRun, RunRequest, RunResult, Runner, SessionJournal, StoredObservation } from '../../src/tuner/ports.js';
+import type { BegunRun, RunLifecycle, RunRequest, RunResult, Runner, SessionJournal, StoredObservation } from '../../src/tuner/ports.js';
 import { runSession, type EngineEvent } from '../../src/tuner/session.js';
 import type { Observation, TrialSpec } from '../../src/tuner/types.js';
 
@@ -69,8 +69,9 @@ class FakeRunner implements Runner {
   }
 }
 
-function engine(journal: SessionJournal, runner: Runner, events: EngineEvent[] = []) {
+function engine(journal: SessionJournal, runner: Runner, events: EngineEvent[] = [], lifecycle?: RunLifecycle) {
   return runSession({
+    ...(lifecycle === undefined ? {} : { lifecycle }),
     policy: referencePolicy,
     context: CTX,
     runner,
@@ -85,7 +86,34 @@ function engine(journal: SessionJournal, runner: Runner, events: EngineEvent[] =
   });
 }
 
+/** Records the order of prepare, run and dispose calls. */
+function recording(calls: string[]): { lifecycle: RunLifecycle; runner: Runner } {
+  const inner = new FakeRunner();
+  return {
+    lifecycle: { prepare: async (t) => void calls.push(`prepare ${t.key}`), dispose: async () => void calls.push('dispose') },
+    runner: { run: async (req) => (calls.push(`run ${req.trial.key}`), inner.run(req)) },
+  };
+}
+
 describe('runSession', () => {
+  it('prepares before every run and disposes once at the end', async () => {
+    const calls: string[] = [];
+    const { lifecycle, runner } = recording(calls);
+    assert.equal((await engine(new MemoryJournal(), runner, [], lifecycle)).state, 'completed');
+    assert.deepEqual(calls.slice(0, 4), ['prepare baseline', 'run baseline', 'prepare baseline', 'run baseline']);
+    assert.equal(calls.filter((c) => c === 'dispose').length, 1);
+    assert.equal(calls.at(-1), 'dispose');
+    assert.equal(calls.filter((c) => c.startsWith('prepare')).length, calls.filter((c) => c.startsWith('run')).length);
+  });
+
+  it('disposes when the session fails, too', async () => {
+    const calls: string[] = [];
+    const { lifecycle } = recording(calls);
+    const missing = new FakeRunner(() => ({ outcome: 'spawn_error', metrics: null, failure: 'vllm executable not found' }));
+    await assert.rejects(engine(new MemoryJournal(), missing, [], lifecycle), /not found/);
+    assert.deepEqual(calls, ['prepare baseline', 'dispose']);
+  });
+
   it('runs the reference plan to completion and tags each run with a replay-stable key', async () => {
     const journal = new MemoryJournal();
     const runner = new FakeRunner();

@@ -3,8 +3,8 @@
  * Formats: vllm-bench-throughput.md §3 (current and old `Throughput:` lines) and §1
  * (`Total Token throughput (tok/s):` of `bench serve`, which the reference autotuner also parses).
  */
-import type { Throughput } from '../tuner/types.js';
-import { splitLogLines } from './log-text.js';
+import type { Throughput } from '../../../tuner/types.js';
+import { splitLogLines } from '../../log-text.js';
 
 const NUM = String.raw`(\d+(?:\.\d+)?)`;
 
