@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AutotuneError, isAutotuneError } from '../errors.js';
 import { createSessionLogger, logEngineEvent } from '../log.js';
-import { isProcessAlive, LocalRunner } from '../runners/local.js';
+import { createRunner } from '../runners/factory.js';
+import { isProcessAlive } from '../runners/local.js';
 import { userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
@@ -98,7 +99,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: new LocalRunner(),
+      runner: createRunner(),
       journal: new SqliteJournal(store, session, { csvName: opts.csvName, askOutputJson: !userSetOutputJson(session.args) }),
       sessionId: session.id,
       passthrough: session.args,

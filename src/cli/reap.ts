@@ -1,9 +1,11 @@
-/** Kills benchmark process groups whose worker can no longer do it (crashed, or force-stopped). */
+/** Kills what runs left behind when their worker can no longer do it (crashed, or force-stopped), and servers left by `bench serve`. */
+import { createRunner } from '../runners/factory.js';
 import { isProcessAlive, isProcessGroupAlive, killProcessGroup, processEnvironHasRunKey } from '../runners/process-group.js';
 import type { Store } from '../store/db.js';
 import type { RunRecord } from '../store/records.js';
 import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
 import { leftServerRecords, removeServerRecord } from '../store/serve-results.js';
+import type { RunHandle } from '../tuner/ports.js';
 
 /** The key the run's child carried in AUTOTUNE_RUN_KEY (see runSession). */
 function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]): string {
@@ -12,24 +14,21 @@ function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]):
   return `${sessionId}:${run.step}:${ordinal}:${run.trialKey}`;
 }
 
-/**
- * A live leader must prove it is ours through its environment (its pid may have been
- * recycled); a group whose leader is gone is still ours, since Linux never hands out a pid
- * that is the id of a live process group.
- */
-function isOurs(sessionId: string, run: RunRecord, all: readonly RunRecord[], pgid: number): boolean {
-  if (!isProcessGroupAlive(pgid)) return false;
-  return !isProcessAlive(pgid) || processEnvironHasRunKey(pgid, runKeyOf(sessionId, run, all));
+/** A run's stored handle; a release-0.1.0 row has only its pid. */
+function handleOf(run: RunRecord): RunHandle | null {
+  if (run.handle !== null) return { runner: run.runner ?? 'local', id: run.handle, pid: run.pid };
+  return run.pid === null ? null : { runner: 'local', id: String(run.pid), pid: run.pid };
 }
 
-/** Marks in-flight runs interrupted and SIGKILLs their process groups; returns what was killed. */
+/** Marks in-flight runs interrupted and has their runners kill what is left; returns what was killed. */
 export function reapRunningRuns(store: Store, sessionId: string): string[] {
   const all = loadRuns(store, sessionId);
   const notes: string[] = [];
   for (const run of markRunningRunsInterrupted(store, sessionId)) {
-    if (run.pid === null || !isOurs(sessionId, run, all, run.pid)) continue;
-    killProcessGroup(run.pid, 'SIGKILL');
-    notes.push(`killed benchmark process group ${run.pid} (run ${run.seq})`);
+    const handle = handleOf(run);
+    if (handle === null) continue;
+    if (!createRunner(handle.runner).reap({ handle, runKey: runKeyOf(sessionId, run, all) })) continue;
+    notes.push(handle.pid === null ? `killed ${handle.runner} run ${handle.id} (run ${run.seq})` : `killed benchmark process group ${handle.pid} (run ${run.seq})`);
   }
   return notes;
 }

@@ -10,12 +10,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { AutotuneError } from '../errors.js';
-import type { RunRequest, RunResult, Runner } from '../tuner/ports.js';
+import type { Orphan, RunRequest, RunResult, Runner } from '../tuner/ports.js';
 import { benchmarkOf } from './benchmarks/index.js';
 import { buildEnv } from './env.js';
 import { LogCapture } from './log-capture.js';
 import { readOplist } from './oplist.js';
-import { isProcessGroupAlive, killProcessGroup } from './process-group.js';
+import { isProcessAlive, isProcessGroupAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
 
 export { isProcessAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
 
@@ -108,12 +108,26 @@ interface ProcessEnd {
 }
 
 export class LocalRunner implements Runner {
+  readonly name = 'local';
   private readonly killGraceMs: number;
   private readonly tailChars: number;
 
   constructor(options: LocalRunnerOptions = {}) {
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.tailChars = options.tailChars ?? DEFAULT_TAIL_CHARS;
+  }
+
+  /**
+   * A live leader must prove it is ours through its environment (its pid may have been
+   * recycled); a group whose leader is gone is still ours, since Linux never hands out a pid
+   * that is the id of a live process group.
+   */
+  reap(orphan: Orphan): boolean {
+    const pgid = orphan.handle.pid;
+    if (pgid === null || !isProcessGroupAlive(pgid)) return false;
+    if (isProcessAlive(pgid) && !processEnvironHasRunKey(pgid, orphan.runKey)) return false;
+    killProcessGroup(pgid, 'SIGKILL');
+    return true;
   }
 
   async run(request: RunRequest): Promise<RunResult> {
@@ -189,7 +203,7 @@ export class LocalRunner implements Runner {
     if (request.signal?.aborted === true) onAbort();
     // Children that outlive the benchmark would hold the GPU (and our pipe): sweep them.
     subprocess.once('exit', () => group.terminate());
-    request.onSpawn?.(pid);
+    request.onStart?.({ runner: this.name, id: String(pid), pid });
 
     try {
       const [result] = await Promise.all([subprocess, this.pump(subprocess.all, request, log, capture)]);

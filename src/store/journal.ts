@@ -5,13 +5,13 @@
 import { makeDirs } from './dirs.js';
 import { join } from 'node:path';
 import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
-import type { BegunRun, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
+import type { BegunRun, RunHandle, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
 import type { Observation, TrialSpec } from '../tuner/types.js';
 import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig } from './artifacts.js';
 import type { Store } from './db.js';
 import { upsertDecision } from './decisions.js';
 import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
-import { beginRun, finishRun, loadObservations, setRunPid } from './runs.js';
+import { beginRun, finishRun, loadObservations, setRunHandle } from './runs.js';
 import { resultsInput } from './results-input.js';
 import { getSession, setFinal, setSessionError, setSessionOps, updateSessionState } from './sessions.js';
 import type { SessionRecord } from './records.js';
@@ -65,8 +65,8 @@ export class SqliteJournal implements SessionJournal {
     return begun;
   }
 
-  setRunPid(runId: number, pid: number): void {
-    setRunPid(this.#store, runId, pid);
+  setRunHandle(runId: number, handle: RunHandle): void {
+    setRunHandle(this.#store, runId, handle.runner, handle.id, handle.pid);
   }
 
   finishRun(runId: number, result: RunResult): void {

@@ -23,8 +23,8 @@ export interface RunRequest {
   readonly runKey: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
-  /** Called once the child has a pid (its process-group id too). */
-  readonly onSpawn?: (pid: number) => void;
+  /** Called once the run exists where the runner executes it, with the handle to find it again. */
+  readonly onStart?: (handle: RunHandle) => void;
   /** Receives the merged stdout+stderr as it arrives, for the console. */
   readonly echo?: (chunk: string) => void;
 }
@@ -41,9 +41,32 @@ export interface RunResult {
   readonly executedOps: readonly string[] | null;
 }
 
-/** Turns a trial into a measurement. A SLURM runner implements the same contract. */
+/** Names a run where its runner executes it: a process group id locally, a job id on SLURM. */
+export interface RunHandle {
+  readonly runner: string;
+  readonly id: string;
+  /** The local process group, when the run is one; null elsewhere. */
+  readonly pid: number | null;
+}
+
+/** A run a dead worker left behind, as stored. */
+export interface Orphan {
+  readonly handle: RunHandle;
+  /** The AUTOTUNE_RUN_KEY it was started with: proves a process is ours, not a recycled pid. */
+  readonly runKey: string;
+}
+
+/**
+ * Turns a trial into a measurement and owns what it started: a stop (the request's abort
+ * signal) and the reaping of orphans go through the runner that ran it. Every runner passes
+ * test/runners/contract.ts; a SLURM runner implements the same contract.
+ */
 export interface Runner {
+  /** Stored with each run's handle; createRunner(name) gives it back for reaping. */
+  readonly name: string;
   run(request: RunRequest): Promise<RunResult>;
+  /** Kills what is left of an orphaned run if it is still ours; true when something was killed. */
+  reap(orphan: Orphan): boolean;
 }
 
 /**
@@ -102,7 +125,7 @@ export interface SessionJournal {
   /** Completed runs (interrupted ones excluded), in the order they ran. */
   completedObservations(): readonly StoredObservation[];
   beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun;
-  setRunPid(runId: number, pid: number): void;
+  setRunHandle(runId: number, handle: RunHandle): void;
   finishRun(runId: number, result: RunResult): void;
   /** Stores decisions and rewrites the artifacts events describe; must be idempotent (replay). */
   applyEvents(events: readonly PolicyEvent[]): void;

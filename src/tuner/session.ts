@@ -146,7 +146,7 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle): Promise<EngineO
       runKey: `${o.sessionId}:${step}:${ordinal}:${trial.key}`,
       timeoutMs: o.timeoutMs,
       signal: o.signal,
-      onSpawn: (pid) => o.journal.setRunPid(begun.runId, pid),
+      onStart: (handle) => o.journal.setRunHandle(begun.runId, handle),
       ...(o.echo === undefined ? {} : { echo: o.echo }),
     });
     o.journal.finishRun(begun.runId, result);

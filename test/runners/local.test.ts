@@ -68,7 +68,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     `);
     const echoed: string[] = [];
     const spawned: number[] = [];
-    const req = request('ok', bin, { echo: (chunk) => echoed.push(chunk), onSpawn: (pid) => spawned.push(pid) });
+    const req = request('ok', bin, { echo: (chunk) => echoed.push(chunk), onStart: ({ pid }) => spawned.push(pid ?? 0) });
     const result = await runner.run(req);
 
     assert.equal(result.outcome, 'ok', result.failure ?? '');
@@ -158,7 +158,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     const req = request('hang', bin, {
       timeoutMs: 600,
       baseEnv: { PATH: process.env['PATH'], GRANDCHILD_PID_FILE: pidFile },
-      onSpawn: (pid) => (leader = pid),
+      onStart: ({ pid }) => (leader = pid ?? 0),
     });
     const running = runner.run(req);
     const grandchild = Number(await waitForFile(pidFile));
@@ -197,8 +197,8 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     let leader = 0;
     const result = await runner.run(request('abort', bin, {
       signal: controller.signal,
-      onSpawn: (pid) => {
-        leader = pid;
+      onStart: ({ pid }) => {
+        leader = pid ?? 0;
         setTimeout(() => controller.abort(), 100);
       },
     }));
@@ -210,7 +210,7 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
   it('an already aborted request starts nothing', async () => {
     const bin = await fakeVllm('vllm-never', `fs.writeFileSync(process.env.FLAGGEMS_ENABLE_OPLIST_PATH, 'ran');`);
     let spawned = false;
-    const req = request('pre-aborted', bin, { signal: AbortSignal.abort(), onSpawn: () => (spawned = true) });
+    const req = request('pre-aborted', bin, { signal: AbortSignal.abort(), onStart: () => (spawned = true) });
     const result = await runner.run(req);
     assert.equal(result.outcome, 'interrupted');
     assert.equal(spawned, false);

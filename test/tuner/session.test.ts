@@ -28,7 +28,7 @@ class MemoryJournal implements SessionJournal {
     this.runs.push({ seq, trial, kind, step, result: null });
     return { runId: seq, seq, files: { logPath: `/x/${seq}.log`, configPath: `/x/${seq}.yaml`, oplistPath: `/x/${seq}.txt`, outputJsonPath: null } };
   }
-  setRunPid(): void {}
+  setRunHandle(): void {}
   finishRun(runId: number, result: RunResult): void {
     const run = this.runs[runId - 1];
     if (run !== undefined) run.result = result;
@@ -51,6 +51,10 @@ class MemoryJournal implements SessionJournal {
 
 /** Throughput by trial: mul is +2%, everything else baseline; optionally aborts at one call. */
 class FakeRunner implements Runner {
+  readonly name = 'fake';
+  reap(): boolean {
+    return false;
+  }
   readonly requests: RunRequest[] = [];
   constructor(private readonly behaviour: (call: number, req: RunRequest) => Partial<RunResult> = () => ({})) {}
   async run(req: RunRequest): Promise<RunResult> {
@@ -91,7 +95,7 @@ function recording(calls: string[]): { lifecycle: RunLifecycle; runner: Runner }
   const inner = new FakeRunner();
   return {
     lifecycle: { prepare: async (t) => void calls.push(`prepare ${t.key}`), dispose: async () => void calls.push('dispose') },
-    runner: { run: async (req) => (calls.push(`run ${req.trial.key}`), inner.run(req)) },
+    runner: { name: 'recording', reap: () => false, run: async (req) => (calls.push(`run ${req.trial.key}`), inner.run(req)) },
   };
 }
 
