@@ -17,8 +17,14 @@ function pct(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
 }
 
-/** One console line of a run's result: throughput as release 0.1.0 printed it, other metrics by name. */
+/** One console line of a run's result: latency when measured, else throughput as release 0.1.0 printed it, else every metric by name. */
 function describeMeasurement(m: Measurement): string {
+  const avg = m['latency_avg_s'];
+  if (avg !== undefined) {
+    const p99 = m['latency_p99_s'];
+    const output = m[OUTPUT_TOKENS_PER_S];
+    return `avg=${avg.toFixed(4)} s${p99 === undefined ? '' : `, p99=${p99.toFixed(4)} s`}${output === undefined ? '' : `, output=${output.toFixed(2)} tok/s`}`;
+  }
   const total = m[TOTAL_TOKENS_PER_S];
   if (total !== undefined) {
     const output = m[OUTPUT_TOKENS_PER_S];

@@ -10,7 +10,7 @@ import { AutotuneError } from '../errors.js';
 import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
 import { isValidName } from '../tuner/trials.js';
-import type { Backend, Metric, PolicyName } from '../tuner/types.js';
+import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
 import { metricObjective, type BenchKind, type RunOptions, type Workload } from './args.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
@@ -31,6 +31,8 @@ export interface SessionOptions {
   readonly bench: BenchKind;
   readonly objective: Objective;
   readonly workload: Workload | null;
+  /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
+  readonly trials?: readonly TrialSpec[];
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -160,5 +162,5 @@ export function readSessionOptions(o: JsonObject): SessionOptions {
 }
 
 export function policyContext(o: SessionOptions): PolicyContext {
-  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery };
+  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery, ...(o.trials === undefined ? {} : { trials: o.trials }) };
 }

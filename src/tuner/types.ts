@@ -11,7 +11,8 @@ import type { Measurement } from './metrics.js';
 /** `--autotune-metric` shorthands (objective.ts maps them onto metric names). */
 export type Metric = 'total' | 'output' | 'requests';
 
-export type PolicyName = 'reference' | 'noise-aware';
+/** `sweep` is the policy of `autotune sweep`, never chosen with --policy. */
+export type PolicyName = 'reference' | 'noise-aware' | 'sweep';
 
 /**
  * A stage of a study, as open data: a search space names its own (the FlagGems rounds are

@@ -3,8 +3,10 @@ import type { Policy } from '../policy.js';
 import type { PolicyName } from '../types.js';
 import { noiseAwarePolicy } from './noise-aware.js';
 import { referencePolicy } from './reference.js';
+import { sweepPolicy } from './sweep.js';
 
 export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   reference: referencePolicy,
   'noise-aware': noiseAwarePolicy,
+  sweep: sweepPolicy,
 };

@@ -2,7 +2,8 @@
  * `vllm bench latency` for one grid point: the trial's workload names the point
  * (`batch_size`, `input_len`, `output_len`) and the iterations (`num_iters_warmup`,
  * `num_iters`, vLLM's defaults when absent); vLLM discards the warm-up iterations itself.
- * Metrics: latency avg/p50/p90/p99 in seconds per batch, and tokens/s of the batch.
+ * Metrics: latency avg/p50/p90/p99 in seconds per batch, tokens/s of the batch, and MFU when
+ * the workload carries the point's `flops` and the GPUs' `peak_flops` (FLOP/s, all GPUs).
  */
 import { AutotuneError } from '../../../errors.js';
 import type { Measurement } from '../../../tuner/metrics.js';
@@ -47,6 +48,10 @@ export const latencyBenchmark: BenchmarkKind = {
       output_tokens_per_s: (point.batchSize * point.outputLen) / m.avgS,
       total_tokens_per_s: (point.batchSize * (point.inputLen + point.outputLen)) / m.avgS,
     };
+    // The planner puts the point's FLOPs and the GPUs' summed peak in the workload when it knows the model.
+    const flops = request.trial.workload?.['flops'];
+    const peak = request.trial.workload?.['peak_flops'];
+    if (typeof flops === 'number' && typeof peak === 'number' && peak > 0) out['mfu'] = flops / m.avgS / peak;
     for (const [at, name] of [[50, 'latency_p50_s'], [90, 'latency_p90_s'], [99, 'latency_p99_s']] as const) {
       const v = m.percentilesS[at];
       if (v !== undefined) out[name] = v;

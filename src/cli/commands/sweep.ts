@@ -1,0 +1,212 @@
+/**
+ * `autotune sweep latency --batch-sizes 1,8,32 --input-lens 128,1024 --output-lens 128 [vllm args]`:
+ * measures every (batch, input, output) point with `vllm bench latency` as one resumable
+ * session (policy `sweep`), and reports per point latency avg/p50/p90/p99, tokens/s and MFU.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AutotuneError } from '../../errors.js';
+import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
+import { openStore, type Store } from '../../store/db.js';
+import { createRunDir } from '../../store/run-dir.js';
+import { loadRuns } from '../../store/runs.js';
+import { createSession, getSession, makeSessionId } from '../../store/sessions.js';
+import { expandLatencyGrid, parseGridAxis, resolveMaxModelLen } from '../../tuner/latency-grid.js';
+import { gpuCount, latencyPointWork } from '../../tuner/mfu.js';
+import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.js';
+import { objectiveFor } from '../../tuner/objective.js';
+import { peakTflops, type PeakDtype } from '../../tuner/peak-tflops.js';
+import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../tuner/spaces/grid.js';
+import { DEFAULT_TIMEOUT_SEC } from '../args.js';
+import { defaultDbPath, writePointer } from '../session-files.js';
+import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
+
+const VALUES = [
+  '--batch-sizes',
+  '--input-lens',
+  '--output-lens',
+  '--num-runs',
+  '--model-config',
+  '--peak-tflops',
+  '--gpu',
+  '--timeout',
+  '--vllm-bin',
+  '--output-dir',
+  '--autotune-db',
+] as const;
+type Value = (typeof VALUES)[number];
+
+interface SweepArgs {
+  readonly values: Partial<Record<Value, string>>;
+  readonly quiet: boolean;
+  readonly passthrough: string[];
+}
+
+function parseSweepArgs(argv: readonly string[]): SweepArgs {
+  const values: Partial<Record<Value, string>> = {};
+  const passthrough: string[] = [];
+  let quiet = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      passthrough.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '--quiet') {
+      quiet = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Value;
+    if (!VALUES.includes(name)) {
+      passthrough.push(arg);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
+    values[name] = value;
+  }
+  return { values, quiet, passthrough };
+}
+
+function positive(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new AutotuneError('E_USAGE', `Expected \`${flag}\` to be a number > 0, got \`${text}\``);
+  return n;
+}
+
+function modelArg(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--model') return args[i + 1] ?? null;
+    if (a.startsWith('--model=')) return a.slice('--model='.length);
+  }
+  return null;
+}
+
+/** `--model-config PATH`, else the `--model` directory's config.json when there is one; null otherwise. */
+function readModelShape(path: string | undefined, model: string | null): ModelShape | null {
+  const file = path ?? (model !== null && existsSync(join(model, 'config.json')) ? join(model, 'config.json') : null);
+  if (file === null) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new AutotuneError('E_CONFIG', `cannot read the model config ${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return modelShapeFromConfig(json, file);
+}
+
+const PEAK_DTYPES: Readonly<Record<string, PeakDtype>> = { bf16: 'bf16', fp16: 'fp16', fp8: 'fp8' };
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  if (argv[0] !== 'latency') throw new AutotuneError('E_USAGE', 'sweep needs a benchmark kind: `autotune sweep latency --batch-sizes 1,8 --input-lens 128 --output-lens 128 --model M`');
+  const args = parseSweepArgs(argv.slice(1));
+  const v = args.values;
+  if (v['--batch-sizes'] === undefined || v['--input-lens'] === undefined || v['--output-lens'] === undefined) {
+    throw new AutotuneError('E_USAGE', 'sweep latency needs --batch-sizes, --input-lens and --output-lens (comma-separated, e.g. 1,8,32)');
+  }
+  const { given } = splitLatencyArgs(args.passthrough);
+  const shape = readModelShape(v['--model-config'], modelArg(args.passthrough));
+  const grid = expandLatencyGrid(
+    {
+      batchSizes: parseGridAxis('--batch-sizes', v['--batch-sizes']),
+      inputLens: parseGridAxis('--input-lens', v['--input-lens']),
+      outputLens: parseGridAxis('--output-lens', v['--output-lens']),
+    },
+    resolveMaxModelLen(given.maxModelLen, shape?.maxModelLen ?? null),
+  );
+  for (const s of grid.skipped) process.stdout.write(`Skipped ${s.key}: ${s.reason}\n`);
+  if (grid.points.length === 0) throw new AutotuneError('E_USAGE', 'every point of the grid exceeds max-model-len; nothing to measure');
+
+  const gpus = gpuCount({ tensorParallel: given.tensorParallel ?? 1, pipelineParallel: given.pipelineParallel ?? 1 });
+  const override = v['--peak-tflops'] === undefined ? null : positive('--peak-tflops', v['--peak-tflops'], 1);
+  const dtype = PEAK_DTYPES[shape?.dtype ?? 'bf16'];
+  const peak = shape !== null && dtype !== undefined && (override !== null || v['--gpu'] !== undefined) ? peakTflops(v['--gpu'] ?? null, dtype, override) * 1e12 * gpus : null;
+  if (peak === null) process.stdout.write('No MFU: it needs the model config (--model-config or a --model directory) and --gpu or --peak-tflops\n');
+
+  const trials = gridTrials({
+    benchmark: 'latency',
+    operatorSets: [DEFAULT_OPERATOR_SET],
+    engines: [DEFAULT_ENGINE],
+    points: grid.points.map((p) => ({
+      key: p.key,
+      workload: {
+        batch_size: p.batchSize,
+        input_len: p.inputLen,
+        output_len: p.outputLen,
+        num_iters_warmup: given.warmup ?? VLLM_LATENCY_DEFAULTS.warmup,
+        num_iters: given.measured ?? VLLM_LATENCY_DEFAULTS.measured,
+        ...(peak === null || shape === null ? {} : { flops: latencyPointWork(shape, { ...p, n: given.n ?? 1 }).flops, peak_flops: peak }),
+      },
+    })),
+  });
+
+  const now = new Date();
+  const id = makeSessionId(now);
+  const options: SessionOptions = {
+    version: SESSION_OPTIONS_VERSION,
+    // The shorthand stored for readers of the throughput options; the objective is what counts.
+    metric: 'total',
+    bench: 'latency',
+    workload: null,
+    numRuns: Math.round(positive('--num-runs', v['--num-runs'], 1)),
+    objective: objectiveFor('latency_avg_s'),
+    minGain: 0,
+    budget: null,
+    seed: 0,
+    timeoutSec: positive('--timeout', v['--timeout'], DEFAULT_TIMEOUT_SEC),
+    vllmBin: v['--vllm-bin'] ?? 'vllm',
+    csvName: 'history.csv',
+    policy: 'sweep',
+    discovery: { explicitOps: null, configOps: null },
+    trials,
+  };
+  const outputDir = v['--output-dir'] ?? 'autotune_logs';
+  const dbPath = v['--autotune-db'] ?? defaultDbPath(outputDir);
+  const store = openStore(dbPath);
+  try {
+    const runDir = createRunDir(outputDir, now);
+    const session = createSession(store, {
+      id,
+      runDir,
+      policy: 'sweep',
+      args: args.passthrough,
+      options: { ...options },
+      env: { ...relevantEnv(process.env), ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+    });
+    writePointer(runDir, session.id, dbPath);
+    process.stdout.write(`Session ${session.id}, run directory ${session.runDir}, ${trials.length} points\n`);
+    const { driveSession } = await import('../drive.js');
+    const code = await driveSession(store, session.id, { console: true, echo: !args.quiet });
+    if (code === 0) for (const line of sweepTable(store, session.id)) process.stdout.write(`${line}\n`);
+    return code;
+  } finally {
+    store.close();
+  }
+}
+
+const fmt = (x: number | undefined, digits: number): string => (x === undefined ? '-' : x.toFixed(digits));
+
+/** One line per measured point, in grid order. */
+export function sweepTable(store: Store, sessionId: string): string[] {
+  const session = getSession(store, sessionId);
+  const trials = session === null ? [] : ((session.options['trials'] as { key: string; label?: string }[] | undefined) ?? []);
+  const runs = loadRuns(store, sessionId).filter((r) => r.kind === 'measure' && r.outcome !== 'running' && r.outcome !== 'interrupted');
+  const lines = ['point            avg s     p50 s     p90 s     p99 s   out tok/s   MFU'];
+  for (const t of trials) {
+    const run = runs.findLast((r) => r.trialKey === t.key);
+    const m = run?.metrics ?? null;
+    const label = (t.label ?? t.key).padEnd(14);
+    if (run === undefined || m === null) {
+      lines.push(`${label}  ${run === undefined ? 'not measured' : `${run.outcome}: ${run.failure ?? ''}`}`);
+      continue;
+    }
+    const mfu = m['mfu'];
+    lines.push(
+      `${label} ${fmt(m['latency_avg_s'], 4).padStart(8)} ${fmt(m['latency_p50_s'], 4).padStart(9)} ${fmt(m['latency_p90_s'], 4).padStart(9)} ${fmt(m['latency_p99_s'], 4).padStart(9)} ${fmt(m['output_tokens_per_s'], 1).padStart(11)} ${mfu === undefined ? '    -' : `${(mfu * 100).toFixed(1)}%`.padStart(6)}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,112 @@
+/**
+ * `autotune sweep latency` on the simulator: every point measured once with the right
+ * arguments, points over max-model-len skipped with the reason, figures stored as named
+ * metrics (MFU by hand), and a SIGKILL mid-grid resumed without repeating a point.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { parseLatencyJson } from '../../src/runners/benchmarks/latency/parse.js';
+import { latencyPointWork } from '../../src/tuner/mfu.js';
+import { modelShapeFromConfig } from '../../src/tuner/model-config.js';
+import { autotune, CLI, invocations, onlyRunDir, ROOT, sandbox, type Sandbox } from '../support/cli.js';
+
+const CONFIG = join(ROOT, 'test', 'fixtures', 'models', 'qwen3-8b-gqa.json');
+const GRID = ['sweep', 'latency', '--batch-sizes', '1,8', '--input-lens', '128,1024', '--output-lens', '64', '--model-config', CONFIG, '--gpu', 'h100-sxm'];
+const VLLM = ['--model', 'Qwen/Qwen3-8B', '--max-model-len', '1050', '--num-iters', '3', '-tp', '2'];
+
+function db(box: Sandbox): Database.Database {
+  return new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+}
+
+interface Row {
+  trial_key: string;
+  outcome: string;
+  id: number;
+  log_path: string;
+}
+
+describe('autotune sweep latency', () => {
+  it('measures every point once, skips what exceeds max-model-len, and stores latency, tokens/s and MFU', async () => {
+    const box = sandbox('typical');
+    const r = await autotune(box, [...GRID, ...VLLM, '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.all, /Skipped b1-i1024-o64: input 1024 \+ output 64 = 1088 exceeds max-model-len 1050 \(from --max-model-len\)/);
+    assert.match(r.all, /Skipped b8-i1024-o64/);
+    const runDir = onlyRunDir(box);
+    const starts = invocations(box);
+    assert.deepEqual(
+      starts.map((i) => (i.argv ?? []).slice(0, -1).join(' ')),
+      [1, 8].map((b) => `bench latency --model Qwen/Qwen3-8B --max-model-len 1050 -tp 2 --batch-size ${b} --input-len 128 --output-len 64 --num-iters-warmup 10 --num-iters 3 --output-json`),
+    );
+    const d = db(box);
+    const runs = d.prepare(`SELECT id, trial_key, outcome, log_path FROM runs ORDER BY seq`).all() as Row[];
+    assert.deepEqual(runs.map((x) => [x.trial_key, x.outcome]), [['latency:b1-i128-o64', 'ok'], ['latency:b8-i128-o64', 'ok']]);
+    const shape = modelShapeFromConfig(JSON.parse(readFileSync(CONFIG, 'utf8')));
+    for (const [i, run] of runs.entries()) {
+      const metrics = Object.fromEntries((d.prepare('SELECT name, value FROM run_metrics WHERE run_id = ?').all(run.id) as { name: string; value: number }[]).map((m) => [m.name, m.value]));
+      const jsonPath = starts[i]?.argv?.at(-1) ?? '';
+      const json = parseLatencyJson(readFileSync(jsonPath, 'utf8'));
+      assert.ok(json !== null);
+      const batch = i === 0 ? 1 : 8;
+      assert.equal(metrics['latency_avg_s'], json.avgS);
+      assert.equal(metrics['latency_p90_s'], json.percentilesS[90]);
+      assert.equal(metrics['output_tokens_per_s'], (batch * 64) / json.avgS);
+      const flops = latencyPointWork(shape, { batchSize: batch, inputLen: 128, outputLen: 64 }).flops;
+      assert.ok(Math.abs((metrics['mfu'] ?? 0) - flops / json.avgS / (989.5e12 * 2)) < 1e-12, `mfu ${metrics['mfu']}`);
+    }
+    d.close();
+    assert.match(r.all, /b8-i128-o64 +\d+\.\d{4} /);
+    const exported = await autotune(box, ['export', '--json', '-', onlyRunDir(box)]);
+    assert.equal(exported.exitCode, 0, exported.all);
+    const doc = JSON.parse(exported.all ?? '') as { runs: { metrics: Record<string, number> }[] };
+    assert.equal(typeof doc.runs[1]?.metrics['latency_p99_s'], 'number');
+    const status = await autotune(box, ['status']);
+    assert.equal(status.exitCode, 0, status.all);
+    assert.ok(existsSync(runDir));
+  });
+
+  it('resumes a grid killed with SIGKILL mid-way without measuring a finished point again', async () => {
+    const box = sandbox('typical', { VLLM_SIM_TIME_SCALE: '0.2' });
+    const args = ['sweep', 'latency', '--batch-sizes', '1,2,4,8', '--input-lens', '128', '--output-lens', '32,64', '--model', 'm', '--num-iters', '2', '--quiet'];
+    const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false });
+    const completed = (): number => {
+      if (!existsSync(join(box.dir, 'autotune_logs', 'autotune.db'))) return 0;
+      try {
+        const d = db(box);
+        try {
+          return (d.prepare(`SELECT COUNT(*) AS n FROM runs WHERE outcome = 'ok'`).get() as { n: number }).n;
+        } finally {
+          d.close();
+        }
+      } catch {
+        return 0;
+      }
+    };
+    while (completed() < 3) await sleep(20);
+    child.kill('SIGKILL');
+    await child;
+    const d = db(box);
+    const id = (d.prepare('SELECT id FROM sessions').get() as { id: string }).id;
+    const before = (d.prepare(`SELECT trial_key FROM runs WHERE outcome = 'ok'`).all() as { trial_key: string }[]).map((x) => x.trial_key);
+    d.close();
+    assert.ok(before.length >= 3 && before.length < 8, `killed after ${before.length} points`);
+    const seen = invocations(box).length;
+
+    const r = await autotune(box, ['resume', id, '--quiet'], { VLLM_SIM_TIME_SCALE: '0' });
+    assert.equal(r.exitCode, 0, r.all);
+    const after = db(box);
+    const ok = (after.prepare(`SELECT trial_key FROM runs WHERE outcome = 'ok' ORDER BY seq`).all() as { trial_key: string }[]).map((x) => x.trial_key);
+    const state = (after.prepare('SELECT state FROM sessions').get() as { state: string }).state;
+    after.close();
+    assert.equal(state, 'completed');
+    assert.equal(ok.length, 8);
+    assert.equal(new Set(ok).size, 8, 'a point was measured twice');
+    const resumedKeys = invocations(box).slice(seen).map((i) => (i.runKey ?? '').split(':').slice(3).join(':'));
+    for (const key of before) assert.equal(resumedKeys.includes(key), false, `${key} ran again after the resume`);
+  });
+});
