@@ -4,7 +4,7 @@
  * metrics (MFU by hand), and a SIGKILL mid-grid resumed without repeating a point.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -68,6 +68,26 @@ describe('autotune sweep latency', () => {
     const status = await autotune(box, ['status']);
     assert.equal(status.exitCode, 0, status.all);
     assert.ok(existsSync(runDir));
+  });
+
+  it('measures each point once per engine configuration and operator set, side by side', async () => {
+    const box = sandbox('typical');
+    const opSet = join(box.dir, 'best.yaml');
+    writeFileSync(opSet, 'op_backends:\n  rms_norm: [flagos]\n');
+    const r = await autotune(box, [
+      'sweep', 'latency', '--batch-sizes', '1,4', '--input-lens', '64', '--output-lens', '16', '--model', 'm', '--num-iters', '2', '--quiet',
+      '--engine', 'eager=--enforce-eager', '--engine', 'seqs=--max-num-seqs 8', '--op-set', `tuned=${opSet}`,
+    ]);
+    assert.equal(r.exitCode, 0, r.all);
+    const seen = invocations(box).map((i) => ({ key: (i.runKey ?? '').split(':').slice(3).join(':'), argv: (i.argv ?? []).join(' '), env: i.env ?? {}, config: i.config }));
+    assert.deepEqual(seen.map((s) => s.key), ['latency:b1-i64-o16:eager@tuned', 'latency:b1-i64-o16:seqs@tuned', 'latency:b4-i64-o16:eager@tuned', 'latency:b4-i64-o16:seqs@tuned']);
+    assert.match(seen[0]?.argv ?? '', /^bench latency --model m --enforce-eager --batch-size 1 --input-len 64 --output-len 16 /);
+    assert.match(seen[1]?.argv ?? '', /--max-num-seqs 8 --batch-size 1 /);
+    for (const s of seen) {
+      assert.equal(s.env['USE_FLAGGEMS'], '1');
+      assert.deepEqual(s.config, { op_backends: { rms_norm: ['flagos'] } });
+    }
+    assert.match(r.all, /b4-i64-o16 \(seqs, tuned\) +\d/);
   });
 
   it('resumes a grid killed with SIGKILL mid-way without measuring a finished point again', async () => {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { AutotuneError } from '../../errors.js';
 import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
 import { openStore, type Store } from '../../store/db.js';
@@ -16,7 +17,7 @@ import { gpuCount, latencyPointWork } from '../../tuner/mfu.js';
 import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.js';
 import { objectiveFor } from '../../tuner/objective.js';
 import { peakTflops, type PeakDtype } from '../../tuner/peak-tflops.js';
-import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../tuner/spaces/grid.js';
+import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, type OperatorSet } from '../../tuner/spaces/grid.js';
 import { DEFAULT_TIMEOUT_SEC } from '../args.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
@@ -38,6 +39,9 @@ type Value = (typeof VALUES)[number];
 
 interface SweepArgs {
   readonly values: Partial<Record<Value, string>>;
+  /** `--engine NAME=ARGS` and `--op-set NAME=FILE`, repeatable, in order. */
+  readonly engines: string[];
+  readonly opSets: string[];
   readonly quiet: boolean;
   readonly passthrough: string[];
 }
@@ -45,6 +49,8 @@ interface SweepArgs {
 function parseSweepArgs(argv: readonly string[]): SweepArgs {
   const values: Partial<Record<Value, string>> = {};
   const passthrough: string[] = [];
+  const engines: string[] = [];
+  const opSets: string[] = [];
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -57,6 +63,12 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
       continue;
     }
     const eq = arg.indexOf('=');
+    if (arg === '--engine' || arg === '--op-set' || arg.startsWith('--engine=') || arg.startsWith('--op-set=')) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new AutotuneError('E_USAGE', `\`${arg}\` needs a value`);
+      (arg.startsWith('--engine') ? engines : opSets).push(value);
+      continue;
+    }
     const name = (eq > 0 ? arg.slice(0, eq) : arg) as Value;
     if (!VALUES.includes(name)) {
       passthrough.push(arg);
@@ -66,7 +78,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     if (value === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
     values[name] = value;
   }
-  return { values, quiet, passthrough };
+  return { values, engines, opSets, quiet, passthrough };
 }
 
 function positive(flag: string, text: string | undefined, fallback: number): number {
@@ -96,6 +108,42 @@ function readModelShape(path: string | undefined, model: string | null): ModelSh
     throw new AutotuneError('E_CONFIG', `cannot read the model config ${file}: ${(error as Error).message.split('\n')[0]}`);
   }
   return modelShapeFromConfig(json, file);
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+function named(flag: string, text: string): [string, string] {
+  const eq = text.indexOf('=');
+  const name = eq > 0 ? text.slice(0, eq) : '';
+  if (!NAME.test(name) || name === 'default') {
+    throw new AutotuneError('E_USAGE', `\`${flag}\` takes NAME=VALUE with a name of lower-case letters, digits and -, not 'default' (got \`${text}\`)`);
+  }
+  return [name, text.slice(eq + 1)];
+}
+
+/** `--engine NAME='--enforce-eager --max-num-seqs 64'`: engine arguments added for that configuration. */
+function engineConfigs(specs: readonly string[]): EngineConfig[] {
+  if (specs.length === 0) return [DEFAULT_ENGINE];
+  return specs.map((s) => {
+    const [name, args] = named('--engine', s);
+    return { name, args: args.split(/\s+/).filter((a) => a !== '') };
+  });
+}
+
+/** `--op-set NAME=FILE`: a VLLM_FL_CONFIG file (e.g. a best_config.yaml), with FlagGems on. */
+function operatorSets(specs: readonly string[]): OperatorSet[] {
+  if (specs.length === 0) return [DEFAULT_OPERATOR_SET];
+  return specs.map((s) => {
+    const [name, file] = named('--op-set', s);
+    let config: unknown;
+    try {
+      config = parseYaml(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new AutotuneError('E_CONFIG', `--op-set ${name}: cannot read ${file}: ${(error as Error).message.split('\n')[0]}`);
+    }
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new AutotuneError('E_CONFIG', `--op-set ${name}: ${file} is not a YAML mapping`);
+    return { name, env: { USE_FLAGGEMS: '1' }, config: config as Record<string, unknown> };
+  });
 }
 
 const PEAK_DTYPES: Readonly<Record<string, PeakDtype>> = { bf16: 'bf16', fp16: 'fp16', fp8: 'fp8' };
@@ -128,8 +176,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
 
   const trials = gridTrials({
     benchmark: 'latency',
-    operatorSets: [DEFAULT_OPERATOR_SET],
-    engines: [DEFAULT_ENGINE],
+    operatorSets: operatorSets(args.opSets),
+    engines: engineConfigs(args.engines),
     points: grid.points.map((p) => ({
       key: p.key,
       workload: {
@@ -194,11 +242,11 @@ export function sweepTable(store: Store, sessionId: string): string[] {
   const session = getSession(store, sessionId);
   const trials = session === null ? [] : ((session.options['trials'] as { key: string; label?: string }[] | undefined) ?? []);
   const runs = loadRuns(store, sessionId).filter((r) => r.kind === 'measure' && r.outcome !== 'running' && r.outcome !== 'interrupted');
-  const lines = ['point            avg s     p50 s     p90 s     p99 s   out tok/s   MFU'];
+  const lines = ['point                         avg s     p50 s     p90 s     p99 s   out tok/s   MFU'];
   for (const t of trials) {
     const run = runs.findLast((r) => r.trialKey === t.key);
     const m = run?.metrics ?? null;
-    const label = (t.label ?? t.key).padEnd(14);
+    const label = (t.label ?? t.key).padEnd(28);
     if (run === undefined || m === null) {
       lines.push(`${label}  ${run === undefined ? 'not measured' : `${run.outcome}: ${run.failure ?? ''}`}`);
       continue;
