@@ -12,6 +12,8 @@ Usage:
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
   autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]
+  autotune sweep latency --batch-sizes B,.. --input-lens I,.. --output-lens O,.. [sweep options]
+                 [vllm bench latency args...]
 
 Tuning options (everything else goes to \`vllm bench throughput\` unchanged; no option
 below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
@@ -58,6 +60,11 @@ after) or one you run (--base-url). Results: a table and serve_results.json in a
   --baseline PATH        a serve_results.json (or its run directory) to compare with
   --request-timeout S    per request (default 600)
   --json                 print serve_results.json instead of the table
+
+Sweep options (autotune sweep latency): --num-runs N (invocations per point, default 1),
+  --model-config PATH, --gpu NAME or --peak-tflops X (for MFU), --engine NAME='ARGS' and
+  --op-set NAME=FILE (configurations side by side, repeatable), --timeout, --vllm-bin,
+  --output-dir, --autotune-db, --quiet.
 
 Exit status: 0 done, 1 failure, 2 usage or configuration error, 3 database from a newer
 autotune, 70 internal error, 127 vllm not found, 130 stopped (signal or \`stop\`).
