@@ -58,13 +58,9 @@ export function beginRun<F extends StoredRunFiles>(store: Store, sessionId: stri
   });
 }
 
-/** Stored as soon as the child exists, so `stop` and a later resume can find it. */
-export function setRunPid(store: Store, runId: number, pid: number): void {
-  setRunHandle(store, runId, 'local', String(pid), pid);
-}
-
 /**
- * The run's handle as its runner names it, stored as soon as the run exists anywhere;
+ * The run's handle as its runner names it, stored as soon as the run exists anywhere (so
+ * `stop` and a later resume can find it);
  * `pid` is the local process group when there is one (reaping orphans needs it).
  */
 export function setRunHandle(store: Store, runId: number, runner: string, handle: string, pid: number | null): void {

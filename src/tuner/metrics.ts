@@ -62,10 +62,3 @@ export function fromThroughput(t: Throughput | null): Measurement | null {
   if (t.requestsPerSec !== null) out[REQUESTS_PER_S] = t.requestsPerSec;
   return out;
 }
-
-/** The reverse, for the throughput-shaped outputs (history.csv); null without a total. */
-export function toThroughput(m: Measurement | null): Throughput | null {
-  const total = m?.[TOTAL_TOKENS_PER_S];
-  if (m === null || total === undefined) return null;
-  return { totalTokensPerSec: total, outputTokensPerSec: m[OUTPUT_TOKENS_PER_S] ?? null, requestsPerSec: m[REQUESTS_PER_S] ?? null };
-}

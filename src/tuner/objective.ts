@@ -28,12 +28,10 @@ const SHORTHANDS: Readonly<Record<string, string>> = {
   requests: REQUESTS_PER_S,
 };
 
-export const METRIC_SHORTHANDS: readonly string[] = Object.keys(SHORTHANDS);
-
 /** A metric name or shorthand to its registered name; throws E_USAGE for an unknown one. */
 export function resolveMetric(name: string): string {
   const resolved = SHORTHANDS[name] ?? name;
-  if (!isMetricName(resolved)) throw new AutotuneError('E_USAGE', `unknown metric '${name}' (known: ${[...METRIC_SHORTHANDS].join(', ')} or a metric name; see README)`);
+  if (!isMetricName(resolved)) throw new AutotuneError('E_USAGE', `unknown metric '${name}' (known: ${Object.keys(SHORTHANDS).join(', ')} or a metric name; see README)`);
   return resolved;
 }
 
@@ -50,10 +48,6 @@ export function parseConstraint(text: string): Constraint {
   if (match === null) throw new AutotuneError('E_USAGE', `constraint '${text}' is not of the form 'metric <= number' (also <, >=, >)`);
   const [, metric = '', op = '<=', value = '0'] = match;
   return { metric: resolveMetric(metric), op: op as Comparator, value: Number(value) };
-}
-
-export function describeConstraint(c: Constraint): string {
-  return `${c.metric} ${c.op} ${c.value}`;
 }
 
 function holds(c: Constraint, m: Measurement): boolean {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { toThroughput } from '../../src/tuner/metrics.js';
+import { toThroughput } from '../support/metrics.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
 /** One contract, run against an in-memory database and a file. */
-import { fromThroughput, toThroughput } from '../../src/tuner/metrics.js';
+import { fromThroughput } from '../../src/tuner/metrics.js';
+import { toThroughput } from '../support/metrics.js';
 import { objectiveFor } from '../../src/tuner/objective.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import {
   markRunningRunsInterrupted,
   nextSeq,
   setRunHandle,
-  setRunPid,
   type NewRun,
   type StoredRunFiles,
 } from '../../src/store/runs.js';
@@ -330,12 +330,12 @@ for (const [mode, pathFor] of modes) {
       it('finishes a run once, with its pid and numbers', () => {
         const { id } = createSession(store, NEW);
         const r = beginRun(store, id, run(baselineTrial(), 0));
-        setRunPid(store, r.runId, 4242);
+        setRunHandle(store, r.runId, 'local', '4242', 4242);
         clock.advance(61_000);
         const withOps = { ...OK, executedOps: ['rms_norm', 'silu_and_mul'] };
         assert.equal(finishRun(store, r.runId, withOps), true);
         assert.equal(finishRun(store, r.runId, FAILED), false, 'a finished run never changes');
-        setRunPid(store, r.runId, 1);
+        setRunHandle(store, r.runId, 'local', '1', 1);
         const [row] = loadRuns(store, id);
         assert.equal(row?.pid, 4242);
         assert.equal(row?.outcome, 'ok');
@@ -382,7 +382,7 @@ for (const [mode, pathFor] of modes) {
         finishRun(store, cut.runId, { ...OK, outcome: 'interrupted', metrics: null });
         finishRun(store, beginRun(store, id, run(baselineTrial(), 1)).runId, FAILED);
         const inFlight = beginRun(store, id, run(flagos, 2));
-        setRunPid(store, inFlight.runId, 777);
+        setRunHandle(store, inFlight.runId, 'local', '777', 777);
         assert.deepEqual(loadObservations(store, id), [
           { trialKey: 'baseline', kind: 'warmup', outcome: 'ok', metrics: OK.metrics, executedOps: null, durationMs: OK.durationMs, seq: 1, step: 0 },
           { trialKey: 'baseline', kind: 'measure', outcome: 'oom', metrics: null, executedOps: null, durationMs: FAILED.durationMs, seq: 3, step: 1 },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromThroughput, METRICS, metricInfo, toThroughput } from '../../src/tuner/metrics.js';
+import { fromThroughput, METRICS, metricInfo } from '../../src/tuner/metrics.js';
+import { toThroughput } from '../support/metrics.js';
 import { objectiveFor, parseConstraint, score, scoreOf, scoreToValue, storedObjective } from '../../src/tuner/objective.js';
 
 describe('metric registry', () => {

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICIES } from '../../../src/tuner/policies/index.js';
 import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
+import { baselineTrial, opTrial } from '../../../src/tuner/trials.js';
 import type { Observation } from '../../../src/tuner/types.js';
 import { context, observe } from './fake-world.js';
 
+/** The grid a sweep measures; the tuning policies find their own trials. */
+const trials = [baselineTrial(), opTrial('mul', 'flagos'), opTrial('mm', 'flagos')];
 const world = { executedOps: ['mul', 'rms_norm', 'mm'], sigma: 0.01, effects: { 'mul=flagos': 0.01, 'mm=flagos': -0.1 } };
 
 for (const policy of Object.values(POLICIES)) {
   describe(`${policy.name} replay`, () => {
     it('yields identical steps when fed the same observations', () => {
-      const ctx = context({ seed: 11 });
+      const ctx = context({ seed: 11, trials });
       const random = seededRandom(5);
       const first = policy.start(ctx);
       const observations: Observation[] = [];
@@ -27,7 +30,7 @@ for (const policy of Object.values(POLICIES)) {
     });
 
     it('refuses an observation for a trial it did not ask for', () => {
-      const cursor = policy.start(context());
+      const cursor = policy.start(context({ trials }));
       const step = cursor.next();
       assert.equal(step.type, 'run');
       assert.throws(() =>
