@@ -45,8 +45,16 @@ export function displayState(session: SessionRecord, now: number): DisplayState 
   return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
 }
 
-/** Trials the reference plan needs once the operator table is known. */
+/** A sweep's grid, fixed at its start. */
+function sweepTrials(session: SessionRecord): number | null {
+  const trials = session.options['trials'];
+  return session.policy === 'sweep' && Array.isArray(trials) ? trials.length : null;
+}
+
+/** Trials the plan needs: a sweep's grid, or the reference plan once the operator table is known. */
 function plannedTrials(session: SessionRecord): number | null {
+  const sweep = sweepTrials(session);
+  if (sweep !== null) return sweep;
   if (session.ops === null) return null;
   const perOp = Object.values(session.ops).reduce((n, backends) => n + backends.length + (backends.includes('reference') ? 1 : 0), 0);
   return 3 + perOp + 1;
@@ -55,6 +63,8 @@ function plannedTrials(session: SessionRecord): number | null {
 /** Invocations the session will spend at most: its budget, else its policy's default. */
 export function plannedInvocations(session: SessionRecord, numRuns: number, budget: number | null): number | null {
   if (budget !== null) return budget;
+  const sweep = sweepTrials(session);
+  if (sweep !== null) return sweep * numRuns;
   if (session.ops === null) return null;
   return session.policy === 'reference' ? referenceInvocations(numRuns, session.ops) : defaultBudget(numRuns, session.ops);
 }

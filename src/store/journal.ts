@@ -97,11 +97,13 @@ export class SqliteJournal implements SessionJournal {
   }
 
   complete(result: FinalResult): void {
-    setFinal(this.#store, this.#sessionId, result);
-    const input = resultsInput(this.#store, this.#session());
+    // Artifacts first: `status` shows a session completed only once all its files exist (a
+    // crash in between leaves it resumable, and completing again rewrites the same files).
+    const input = resultsInput(this.#store, { ...this.#session(), final: result });
     writeHistoryCsv(this.#runDir, this.#options.csvName, input);
     writeOpConfigJson(this.#runDir, input);
     writeBestConfig(this.#runDir, result.opBackends, 'final');
+    setFinal(this.#store, this.#sessionId, result);
   }
 
   fail(message: string): void {

@@ -67,6 +67,9 @@ describe('autotune sweep latency', () => {
     assert.equal(typeof doc.runs[1]?.metrics['latency_p99_s'], 'number');
     const status = await autotune(box, ['status']);
     assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.all ?? '', /trial 2 of ~2/);
+    assert.match(status.all ?? '', /runs +2 of ~2 done/);
+    assert.match(status.all ?? '', /^b8-i128-o64 +\d+\.\d{4} .*%$/m);
     assert.ok(existsSync(runDir));
   });
 

@@ -1,6 +1,7 @@
 /** `autotune status [ID|RUN_DIR] [--json]`: where a session stands. */
 import { lookupSession } from '../lookup.js';
 import { formatDuration, formatFailures, formatGain, sessionView, type SessionView } from '../session-view.js';
+import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
 
 export function formatStatus(v: SessionView): string {
@@ -14,7 +15,7 @@ export function formatStatus(v: SessionView): string {
     `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
     `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
     `failures  ${formatFailures(v.failuresByClass)}`,
-    `best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`,
+    ...(v.policy === 'sweep' ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
   return `${lines.join('\n')}\n`;
@@ -25,7 +26,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const { store, session } = lookupSession(args.positional[0] ?? null, args.values['--db'] ?? null, 'read');
   try {
     const view = sessionView(store, session, Date.now());
-    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    const table = view.policy === 'sweep' ? sweepTable(store, session.id).map((l) => `${l}\n`).join('') : '';
+    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view) + table);
     return 0;
   } finally {
     store.close();

@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AutotuneError } from '../../errors.js';
 import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
-import { openStore, type Store } from '../../store/db.js';
+import { openStore } from '../../store/db.js';
 import { createRunDir } from '../../store/run-dir.js';
-import { loadRuns } from '../../store/runs.js';
-import { createSession, getSession, makeSessionId } from '../../store/sessions.js';
+import { createSession, makeSessionId } from '../../store/sessions.js';
 import { expandLatencyGrid, parseGridAxis, resolveMaxModelLen } from '../../tuner/latency-grid.js';
 import { gpuCount, latencyPointWork } from '../../tuner/mfu.js';
 import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.js';
@@ -21,6 +20,7 @@ import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, ty
 import { DEFAULT_TIMEOUT_SEC } from '../args.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
+import { sweepTable } from '../sweep-table.js';
 
 const VALUES = [
   '--batch-sizes',
@@ -233,28 +233,4 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-const fmt = (x: number | undefined, digits: number): string => (x === undefined ? '-' : x.toFixed(digits));
-
-/** One line per measured point, in grid order. */
-export function sweepTable(store: Store, sessionId: string): string[] {
-  const session = getSession(store, sessionId);
-  const trials = session === null ? [] : ((session.options['trials'] as { key: string; label?: string }[] | undefined) ?? []);
-  const runs = loadRuns(store, sessionId).filter((r) => r.kind === 'measure' && r.outcome !== 'running' && r.outcome !== 'interrupted');
-  const lines = ['point                         avg s     p50 s     p90 s     p99 s   out tok/s   MFU'];
-  for (const t of trials) {
-    const run = runs.findLast((r) => r.trialKey === t.key);
-    const m = run?.metrics ?? null;
-    const label = (t.label ?? t.key).padEnd(28);
-    if (run === undefined || m === null) {
-      lines.push(`${label}  ${run === undefined ? 'not measured' : `${run.outcome}: ${run.failure ?? ''}`}`);
-      continue;
-    }
-    const mfu = m['mfu'];
-    lines.push(
-      `${label} ${fmt(m['latency_avg_s'], 4).padStart(8)} ${fmt(m['latency_p50_s'], 4).padStart(9)} ${fmt(m['latency_p90_s'], 4).padStart(9)} ${fmt(m['latency_p99_s'], 4).padStart(9)} ${fmt(m['output_tokens_per_s'], 1).padStart(11)} ${mfu === undefined ? '    -' : `${(mfu * 100).toFixed(1)}%`.padStart(6)}`,
-    );
-  }
-  return lines;
 }
