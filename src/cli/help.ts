@@ -24,10 +24,7 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --background [BOOL]    detach and keep tuning after the terminal closes; BOOL is
                          true/1/false/0 (any case), a bare --background means true
   --policy P             noise-aware (default) or reference (the Python tool's rules)
-  --autotune-metric M    what is optimised: total (default), output or requests (tokens/s,
-                         requests/s) or any metric name, e.g. tpot_mean_ms (smaller wins)
-  --autotune-constraint C  a bound every accepted configuration meets, e.g.
-                         'tpot_mean_ms <= 50' (<, <=, >, >=; repeatable)
+  --autotune-metric M    total (default), output or requests: the throughput maximised
   --min-gain F           smallest relative gain worth keeping (default 0.005 = 0.5%)
   --budget N             at most N benchmark invocations, a hard limit (at least 10 for
                          noise-aware, 3 x --num-runs for reference)
