@@ -8,7 +8,8 @@ import { posix } from 'node:path';
 import type { Decision, FinalResult } from '../tuner/policy.js';
 import type { HardwareInfo } from '../tuner/hardware.js';
 import { trialValue, type ResultRun } from '../tuner/results.js';
-import { metricValue, type Backend, type Metric, type PolicyName, type RunKind, type RunOutcome, type Throughput, type TrialSpec } from '../tuner/types.js';
+import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
+import type { Backend, Metric, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
 
 export interface ReportSession {
@@ -32,7 +33,8 @@ export interface ReportRun {
   readonly kind: RunKind;
   readonly warmupIndex: number | null;
   readonly outcome: RunOutcome | 'running';
-  readonly throughput: Throughput | null;
+  /** Named metrics (src/tuner/metrics.ts); null when the run produced no result. */
+  readonly metrics: Measurement | null;
   readonly durationMs: number | null;
   readonly startedAt: number;
   readonly endedAt: number | null;
@@ -197,10 +199,17 @@ export function trialLabel(trial: TrialSpec | undefined, fallback: string): stri
 const finished = (r: ReportRun): boolean => r.outcome !== 'running' && r.outcome !== 'interrupted';
 
 /** Finished runs as results.ts takes them. */
-function resultRuns(runs: readonly ReportRun[]): ResultRun[] {
-  return runs.flatMap((r) => (r.outcome === 'running' || r.outcome === 'interrupted' ? [] : [{ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome, throughput: r.throughput }]));
+const SHORTHAND_METRICS: Readonly<Record<Metric, string>> = { total: TOTAL_TOKENS_PER_S, output: OUTPUT_TOKENS_PER_S, requests: REQUESTS_PER_S };
+
+/** The `--autotune-metric` value of a measurement. */
+function metricValue(m: Measurement | null, metric: Metric): number | null {
+  return m?.[SHORTHAND_METRICS[metric]] ?? null;
 }
-const succeeded = (r: ReportRun): boolean => r.outcome === 'ok' && r.throughput !== null;
+
+function resultRuns(runs: readonly ReportRun[]): ResultRun[] {
+  return runs.flatMap((r) => (r.outcome === 'running' || r.outcome === 'interrupted' ? [] : [{ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome, metrics: r.metrics }]));
+}
+const succeeded = (r: ReportRun): boolean => r.outcome === 'ok' && r.metrics !== null;
 
 function effectRows(input: ReportInput, metric: Metric, baseline: number | null): EffectRow[] {
   const { session, trials, runs, decisions } = input;
@@ -248,7 +257,7 @@ export function buildReport(input: ReportInput): ReportModel {
   const baselineValue = metricValue(trialValue(session.policy, resultRuns(baselineRuns)), metric);
   const baselineMeasured = baselineRuns
     .filter((r) => succeeded(r) && r.kind === 'measure')
-    .map((r) => metricValue(r.throughput, metric))
+    .map((r) => metricValue(r.metrics, metric))
     .filter((v): v is number => v !== null);
 
   const gpus = gpusPerRun(session.args);
@@ -268,7 +277,7 @@ export function buildReport(input: ReportInput): ReportModel {
       seq: r.seq,
       atSec: (r.startedAt - session.createdAt) / 1000,
       durationSec: r.durationMs === null ? null : r.durationMs / 1000,
-      value: succeeded(r) ? metricValue(r.throughput, metric) : null,
+      value: succeeded(r) ? metricValue(r.metrics, metric) : null,
       role: roleOf(trial),
       kind: r.kind,
       outcome: r.outcome,

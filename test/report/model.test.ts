@@ -1,4 +1,5 @@
 /** The report's view model, its HTML (escaping included) and the comparison of two sessions. */
+import { fromThroughput } from '../../src/tuner/metrics.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareReports, formatComparison } from '../../src/report/compare.js';
@@ -25,7 +26,7 @@ function run(trialKey: string, total: number | null, opts: { kind?: RunKind; out
     kind: opts.kind ?? 'measure',
     warmupIndex: opts.kind === 'warmup' ? 1 : null,
     outcome: opts.outcome ?? (total === null ? 'oom' : 'ok'),
-    throughput: total === null ? null : { requestsPerSec: 1, totalTokensPerSec: total, outputTokensPerSec: total / 3 },
+    metrics: fromThroughput(total === null ? null : { requestsPerSec: 1, totalTokensPerSec: total, outputTokensPerSec: total / 3 }),
     durationMs,
     startedAt,
     endedAt: startedAt + durationMs,
