@@ -4,6 +4,9 @@ import type { PolicyName } from '../types.js';
 import { noiseAwarePolicy } from './noise-aware.js';
 import { referencePolicy } from './reference.js';
 
+/** What the CLI runs without --policy. */
+export const DEFAULT_POLICY: PolicyName = 'noise-aware';
+
 export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   reference: referencePolicy,
   'noise-aware': noiseAwarePolicy,
