@@ -9,7 +9,7 @@ export const ATTENTION_BACKENDS: readonly AttentionBackend[] = ['FLASH_ATTN', 'F
 /** What a session maximises. */
 export type Metric = 'total' | 'output' | 'requests';
 
-export type PolicyName = 'reference' | 'noise-aware';
+export type PolicyName = 'reference' | 'noise-aware' | 'screening';
 
 /** Rounds of the reference workflow; the noise-aware policy adds anchors and subset checks. */
 export type RoundId = '1a' | '1b' | '1c' | '2' | '3';
