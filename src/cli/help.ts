@@ -21,11 +21,12 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --csv-path FILE        name of the history CSV in the run directory (default history.csv)
   --background [BOOL]    detach and keep tuning after the terminal closes; BOOL is
                          true/1/false/0 (any case), a bare --background means true
-  --policy P             noise-aware (default) or reference (the Python tool's rules)
+  --policy P             noise-aware (default), screening (group runs, fewer invocations)
+                         or reference (the Python tool's rules)
   --autotune-metric M    total (default), output or requests: the throughput maximised
   --min-gain F           smallest relative gain worth keeping (default 0.005 = 0.5%)
   --budget N             at most N benchmark invocations, a hard limit (at least 10 for
-                         noise-aware, 3 x --num-runs for reference)
+                         noise-aware and screening, 3 x --num-runs for reference)
   --autotune-seed N      seed for the operator order (default: derived from the session id)
   --timeout SECONDS      per-run limit; the whole process tree is killed (default 7200)
   --vllm-bin PATH        vllm executable (default: vllm on PATH)

@@ -56,7 +56,8 @@ function plannedTrials(session: SessionRecord): number | null {
 export function plannedInvocations(session: SessionRecord, numRuns: number, budget: number | null): number | null {
   if (budget !== null) return budget;
   if (session.ops === null) return null;
-  return session.policy === 'reference' ? referenceInvocations(numRuns, session.ops) : defaultBudget(numRuns, session.ops);
+  // The screening policy's default budget is the reference's own count.
+  return session.policy === 'noise-aware' ? defaultBudget(numRuns, session.ops) : referenceInvocations(numRuns, session.ops);
 }
 
 function numberOption(session: SessionRecord, key: string): number | null {

@@ -10,6 +10,8 @@ export const ATTENTION_BACKENDS: readonly AttentionBackend[] = ['FLASH_ATTN', 'F
 export type Metric = 'total' | 'output' | 'requests';
 
 export type PolicyName = 'reference' | 'noise-aware' | 'screening';
+/** What a session runs without --policy. */
+export const DEFAULT_POLICY: PolicyName = 'noise-aware';
 
 /** Rounds of the reference workflow; the noise-aware policy adds anchors and subset checks. */
 export type RoundId = '1a' | '1b' | '1c' | '2' | '3';

@@ -1,12 +1,11 @@
-/** Policies by name (the CLI defaults to noise-aware). */
+/** Policies by name (the CLI default is DEFAULT_POLICY). */
 import type { Policy } from '../policy.js';
 import type { PolicyName } from '../types.js';
 import { noiseAwarePolicy } from './noise-aware.js';
 import { referencePolicy } from './reference.js';
 import { screeningPolicy } from './screening.js';
 
-/** What the CLI runs without --policy. */
-export const DEFAULT_POLICY: PolicyName = 'noise-aware';
+export { DEFAULT_POLICY } from '../types.js';
 
 export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   reference: referencePolicy,
