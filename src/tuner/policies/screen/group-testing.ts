@@ -9,8 +9,8 @@
 export class FailureIsolation {
   private readonly cleared = new Set<number>();
   private readonly retired = new Map<number, string>();
-  /** Suspect sets, each known to hold at least one failing candidate. */
-  private readonly queue: number[][] = [];
+  /** Suspect sets, each known to hold at least one failing candidate, with how their run ended. */
+  private readonly queue: { suspects: number[]; outcome: string }[] = [];
   private testsRun = 0;
 
   isRetired(candidate: number): boolean {
@@ -34,7 +34,7 @@ export class FailureIsolation {
     }
     const suspects = this.suspectsOf(candidates);
     if (suspects.length === 1) this.retire(suspects[0] as number, outcome);
-    else if (suspects.length > 1) this.queue.push(suspects);
+    else if (suspects.length > 1) this.queue.push({ suspects, outcome });
   }
 
   /** The next group to run alone, or null when no failure is waiting to be isolated. */
@@ -42,14 +42,14 @@ export class FailureIsolation {
     for (;;) {
       const head = this.queue[0];
       if (head === undefined) return null;
-      const suspects = this.suspectsOf(head);
+      const suspects = this.suspectsOf(head.suspects);
       if (suspects.length <= 1) {
         this.queue.shift();
         // The culprit is the last suspect left (its companions were cleared), or it was retired already.
-        if (suspects.length === 1) this.retire(suspects[0] as number, 'failed with operators that all ran elsewhere');
+        if (suspects.length === 1) this.retire(suspects[0] as number, head.outcome);
         continue;
       }
-      this.queue[0] = suspects;
+      head.suspects = suspects;
       return suspects.slice(0, Math.ceil(suspects.length / 2));
     }
   }
@@ -61,18 +61,18 @@ export class FailureIsolation {
     if (head === undefined) return;
     if (outcome === 'ok') {
       for (const c of group) this.cleared.add(c);
-      const rest = head.filter((c) => !group.includes(c));
+      const rest = head.suspects.filter((c) => !group.includes(c));
       if (rest.length === 1) {
         this.queue.shift();
-        this.retire(rest[0] as number, 'failed in a group whose other members ran fine');
-      } else this.queue[0] = rest;
+        this.retire(rest[0] as number, head.outcome);
+      } else head.suspects = rest;
       return;
     }
     const suspects = this.suspectsOf(group);
     if (suspects.length === 1) {
       this.queue.shift();
       this.retire(suspects[0] as number, outcome);
-    } else this.queue[0] = suspects;
+    } else this.queue[0] = { suspects, outcome };
   }
 
   get groupTests(): number {
@@ -83,9 +83,8 @@ export class FailureIsolation {
     return candidates.filter((c) => !this.cleared.has(c) && !this.retired.has(c));
   }
 
-  private retire(candidate: number, why: string): void {
+  private retire(candidate: number, outcome: string): void {
     if (this.retired.has(candidate)) return;
-    const reason = why === 'oom' || why === 'engine_failure' || why === 'timeout' || why === 'no_result' || why === 'nonzero_exit' ? `run ended with ${why}` : why;
-    this.retired.set(candidate, `${reason}; isolated by group testing`);
+    this.retired.set(candidate, `run ended with ${outcome}; isolated by group testing`);
   }
 }

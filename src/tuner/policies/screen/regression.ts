@@ -249,8 +249,8 @@ function robustScales(runs: readonly ModelRun[], residuals: Float64Array, usedPl
 
 interface Start {
   readonly weights: Float64Array;
-  /** Effects to start the adaptive prior from (null: the loose PRIOR.effect for the first pass). */
-  readonly effects: Float64Array | null;
+  /** Prior precision of each effect, fixed for the solve (null: the loose PRIOR.effect). */
+  readonly effectPrecision: Float64Array | null;
   readonly plain: number;
   readonly gems: number;
   readonly usedPlain: number;
@@ -316,9 +316,9 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
     diag(l.oFresh, PRIOR.fresh);
     diag(l.oLoaded, PRIOR.overhead);
     for (let j = 0; j < spec.candidates; j++) {
-      const b = pass === 0 ? start.effects?.[j] : beta[l.oB + j];
-      if (b === undefined) diag(l.oB + j, PRIOR.effect);
-      else a[(l.oB + j) * p + l.oB + j] = (a[(l.oB + j) * p + l.oB + j] as number) + (EFFECT_DF + 1) / (EFFECT_DF + (b / EFFECT_SCALE) ** 2) / EFFECT_SCALE ** 2;
+      const prec = start.effectPrecision?.[j];
+      if (prec === undefined) diag(l.oB + j, PRIOR.effect);
+      else a[(l.oB + j) * p + l.oB + j] = (a[(l.oB + j) * p + l.oB + j] as number) + prec;
     }
     for (let q = 0; q < spec.pairs.length; q++) diag(l.oPair + q, PRIOR.pair);
     for (let c = 0; c < spec.labels; c++) diag(l.oLabel + c, PRIOR.label);
@@ -422,13 +422,13 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   const knots = anchors.map((a) => a.seq);
   const previous = options.previous;
   const startWeights = Float64Array.from(runs.map((r) => previous?.weights.get(r.seq) ?? 1));
-  const start: Start = {
+  let start: Start = {
     weights: startWeights,
     plain: previous?.sigmaPlain ?? SIGMA_PRIOR,
     gems: previous?.sigmaGems ?? SIGMA_PRIOR,
     usedPlain: previous?.usedPlain ?? 0,
     usedGems: previous?.usedGems ?? 0,
-    effects: previous?.b ?? null,
+    effectPrecision: null,
   };
 
   // Level shifts: a free step between the two anchors around it, placed where the runs say.
@@ -440,6 +440,21 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
     return { l, rows: { cols: built.map((b) => b.cols), vals: built.map((b) => b.vals) } };
   };
   const steps = new Map<number, number>();
+  // The effects' adaptive prior comes from a preliminary fit with the loose prior, in which only
+  // runs the previous fit rejected outright (stalls) stay down: otherwise a -3% effect seen in a
+  // few runs could be shrunk toward zero and its runs then rejected as outliers instead.
+  {
+    const { l, rows } = build(steps, decay);
+    const restored = Float64Array.from(start.weights, (w) => (w < 0.1 ? w : 1));
+    const pre = solve(runs, rows, spec, l, { ...start, weights: restored }, 1, anchors, false);
+    start = {
+      ...start,
+      effectPrecision: Float64Array.from({ length: spec.candidates }, (_, j) => {
+        const b = pre.beta[l.oB + j] ?? 0;
+        return (EFFECT_DF + 1) / (EFFECT_DF + (b / EFFECT_SCALE) ** 2) / EFFECT_SCALE ** 2;
+      }),
+    };
+  }
   for (const k of links) {
     const lo = knots[k] ?? 0;
     const hi = knots[k + 1] ?? lo + 1;
@@ -516,27 +531,38 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
 
 /**
  * Pairs of candidates whose runs together leave residuals a main-effects fit cannot explain:
- * the weighted mean residual of the runs that enable both, as a z-score. Only pairs past `z`
- * come back, strongest first, at most `limit`; they are then fitted as interaction terms.
+ * the interaction contrast of the four cells (both on, one, the other, neither) of the
+ * residuals of factor runs, as a z-score. Only pairs past `z` come back, strongest first, at
+ * most `limit`; they are then fitted as interaction terms.
  */
 export function suspectPairs(runs: readonly ModelRun[], fit: ModelFit, among: readonly number[], z: number, limit: number): [number, number][] {
   const index = new Map(among.map((c, k) => [c, k]));
   const m = among.length;
   const sum = new Float64Array(m * m);
   const weight = new Float64Array(m * m);
+  const single = new Float64Array(m);
+  const singleWeight = new Float64Array(m);
+  let total = 0;
+  let totalWeight = 0;
   for (const run of runs) {
-    if (run.label !== null || run.factors.length < 2) continue;
+    if (run.label !== null || run.factors.length === 0) continue;
     const res = fit.residuals.get(run.seq);
     if (res === undefined || res.w === 0) continue;
+    const wr = res.w * res.r;
+    total += wr;
+    totalWeight += res.w;
     const on = run.factors.flatMap((c) => {
       const k = index.get(c);
       return k === undefined ? [] : [k];
     });
     for (let a = 0; a < on.length; a++) {
+      const ka = on[a] as number;
+      single[ka] = (single[ka] as number) + wr;
+      singleWeight[ka] = (singleWeight[ka] as number) + res.w;
       for (let b = a + 1; b < on.length; b++) {
-        const i = Math.min(on[a] as number, on[b] as number);
-        const j = Math.max(on[a] as number, on[b] as number);
-        sum[i * m + j] = (sum[i * m + j] as number) + res.w * res.r;
+        const i = Math.min(ka, on[b] as number);
+        const j = Math.max(ka, on[b] as number);
+        sum[i * m + j] = (sum[i * m + j] as number) + wr;
         weight[i * m + j] = (weight[i * m + j] as number) + res.w;
       }
     }
@@ -544,9 +570,14 @@ export function suspectPairs(runs: readonly ModelRun[], fit: ModelFit, among: re
   const out: { pair: [number, number]; z: number }[] = [];
   for (let i = 0; i < m; i++) {
     for (let j = i + 1; j < m; j++) {
-      const w = weight[i * m + j] as number;
-      if (w === 0) continue;
-      const score = Math.abs(sum[i * m + j] as number) / Math.sqrt(w);
+      const both = { s: sum[i * m + j] as number, w: weight[i * m + j] as number };
+      const onlyI = { s: (single[i] as number) - both.s, w: (singleWeight[i] as number) - both.w };
+      const onlyJ = { s: (single[j] as number) - both.s, w: (singleWeight[j] as number) - both.w };
+      const neither = { s: total - (single[i] as number) - (single[j] as number) + both.s, w: totalWeight - (singleWeight[i] as number) - (singleWeight[j] as number) + both.w };
+      const cells = [both, onlyI, onlyJ, neither];
+      if (cells.some((c) => c.w <= 1e-9)) continue;
+      const contrast = both.s / both.w - onlyI.s / onlyI.w - onlyJ.s / onlyJ.w + neither.s / neither.w;
+      const score = Math.abs(contrast) / Math.sqrt(cells.reduce((acc, c) => acc + 1 / c.w, 0));
       if (score > z) out.push({ pair: [among[i] as number, among[j] as number], z: score });
     }
   }
