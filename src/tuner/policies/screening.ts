@@ -35,8 +35,11 @@ const CALIBRATION_RUNS = 3;
 const BLOCK = 8;
 /** Factor runs between two baseline anchors. */
 const ANCHOR_EVERY = 7;
-/** Refit every this many factor runs while screening (the design itself needs no fit). */
+/** Refit every this many factor runs while screening (the design itself needs no fit), and while confirming. */
 const FIT_EVERY = 6;
+const CONFIRM_FIT_EVERY = 3;
+/** Every this many fits the model's structure (cold decay, step positions) is chosen again. */
+const RESELECT_EVERY = 6;
 /** Share of the budget kept for confirmation and for validation, and their floors. */
 const CONFIRM_SHARE = 0.1;
 const VALIDATE_SHARE = 0.1;
@@ -168,7 +171,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   const refit = (): ModelFit => {
     if (fit !== null && fittedAt === session.runs.length && spec.labels === session.labels) return fit;
     spec = { ...spec, labels: session.labels };
-    fit = fitModel(session.runs, spec, { previous: fit, reselect: fits % 4 === 0 });
+    fit = fitModel(session.runs, spec, { previous: fit, reselect: fits % RESELECT_EVERY === 0 });
     fits += 1;
     fittedAt = session.runs.length;
     return fit;
@@ -274,6 +277,8 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   }
 
   // ---- 3. Confirmation: operators whose call is open, clear winners always on ----
+  let confirmRuns = 0;
+  let fc: ModelFit | null = null;
   for (;;) {
     if (session.budget.left <= validateReserve + 1) break;
     const group = isolation.nextTest();
@@ -283,8 +288,11 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
       yield* afterRun(validateReserve);
       continue;
     }
-    const f = refit();
-    benchLosers(f);
+    if (confirmRuns % CONFIRM_FIT_EVERY === 0) {
+      fc = refit();
+      benchLosers(fc);
+    }
+    const f = fc ?? refit();
     const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0);
     if (open.length === 0) break;
     const attention = open.map(attentionOf).find((a) => a !== null) ?? null;
@@ -295,6 +303,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     const plan = planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]);
     const o = yield* factorRun(plan, 'combined_subset');
     isolation.record(plan.candidates, o.outcome);
+    confirmRuns += 1;
     yield* afterRun(validateReserve);
   }
 
@@ -337,7 +346,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   const pairs = suspectPairs(session.runs, f, best, PAIR_SCAN_Z, MAX_PAIRS_FITTED);
   if (pairs.length > 0) {
     spec = { ...spec, pairs };
-    fit = null;
+    fittedAt = -1;
     f = refit();
   }
   const plan = select(f);

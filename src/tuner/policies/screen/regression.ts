@@ -94,7 +94,9 @@ const COLD_RUNS = 4;
 /** A node-wide shift must stand out this far (robust z) between the anchors around it. */
 const SHIFT_Z = 5;
 const SHIFT_MIN = 0.01;
+/** IRLS passes of a fit; a fit warm-started from the previous one needs fewer. */
 const IRLS_PASSES = 5;
+const IRLS_PASSES_WARM = 3;
 
 interface Layout {
   readonly knots: readonly number[];
@@ -485,7 +487,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   const { l, rows } = build(steps, decay);
   // Without a previous fit the leverages are unknown: one extra pass learns them first.
   const first = previous === null ? solve(runs, rows, spec, l, start, 2, anchors, true) : null;
-  const s = solve(runs, rows, spec, l, first === null ? start : { ...start, usedPlain: first.usedPlain, usedGems: first.usedGems, plain: first.sigmaPlain, gems: first.sigmaGems, weights: first.weights }, IRLS_PASSES, anchors, true);
+  const s = solve(runs, rows, spec, l, first === null ? start : { ...start, usedPlain: first.usedPlain, usedGems: first.usedGems, plain: first.sigmaPlain, gems: first.sigmaGems, weights: first.weights }, previous === null ? IRLS_PASSES : IRLS_PASSES_WARM, anchors, true);
   const cov = s.covariance as Float64Array;
   const p = l.p;
   const slice = (from: number, count: number): Float64Array => Float64Array.from({ length: count }, (_, j) => s.beta[from + j] ?? 0);
