@@ -105,6 +105,10 @@ export const MIGRATIONS: readonly string[] = [
     hardware_json TEXT NOT NULL
   );
   `,
+  // A decision's estimate may come from the model alone (an operator only measured in groups).
+  `
+  ALTER TABLE decisions ADD COLUMN basis TEXT NOT NULL DEFAULT 'runs' CHECK (basis IN ('runs', 'model'));
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -123,6 +123,7 @@ describe('artifact writers', () => {
     ],
     ops: { rms_norm: ['flagos'] },
     finalCombinedKey: null,
+    estimates: [],
   };
 
   it('write every reference file under the run directory', () => {

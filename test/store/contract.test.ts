@@ -460,6 +460,7 @@ for (const [mode, pathFor] of modes) {
           high: 0.02,
           runs: 4,
           reason: 'faster than baseline',
+          basis: 'runs',
         };
         const failed: Decision = { ...kept, subject: 'op:mm', op: 'mm', backend: null, verdict: 'failed', estimate: null, low: null, high: null, runs: 1, reason: 'oom' };
         upsertDecision(store, id, kept);
@@ -469,6 +470,20 @@ for (const [mode, pathFor] of modes) {
         const dropped: Decision = { ...kept, verdict: 'dropped', estimate: -0.001, runs: 6, reason: 'no gain after 6 runs' };
         upsertDecision(store, id, dropped);
         assert.deepEqual(loadDecisions(store, id), [dropped, failed]);
+      });
+
+      it('marks a model estimate as one, and a decision without a basis as measured', () => {
+        const { id } = createSession(store, NEW);
+        const base: Decision = { type: 'decision', subject: 'op:mul:flagos', op: 'mul', backend: 'flagos', verdict: 'kept', estimate: 0.01, low: 0.004, high: 0.016, runs: 30, reason: 'model estimate from group runs' };
+        upsertDecision(store, id, { ...base, basis: 'model' });
+        upsertDecision(store, id, { ...base, subject: 'op:add:flagos', op: 'add' });
+        assert.deepEqual(
+          loadDecisions(store, id).map((d) => [d.subject, d.basis, d.low, d.high]),
+          [
+            ['op:mul:flagos', 'model', 0.004, 0.016],
+            ['op:add:flagos', 'runs', 0.004, 0.016],
+          ],
+        );
       });
     });
 

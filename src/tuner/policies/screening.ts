@@ -381,6 +381,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
       high: measured ? relative(b + Z95 * se) : null,
       runs: n,
       reason,
+      basis: alone ? 'runs' : 'model',
     });
   });
   for (const d of decisions.values()) emit(d);
