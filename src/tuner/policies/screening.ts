@@ -394,6 +394,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   let reason: string;
   let estimate: { g: number; se: number; look: Look | null } | null = null;
   if (plan.members.length === 0) reason = 'no operator was significantly faster than the baseline';
+  else if (session.budget.left < 3) reason = 'the budget ran out before the set could be validated';
   else if (plan.gain + 1.645 * plan.se < threshold) reason = `the best set is predicted at ${pct(relative(plan.gain))}, below the minimum gain of ${pct(ctx.minGain)}`;
   else {
     const set = combinedTrial(chosen(plan.members), 'combined_best', plan.attention);
