@@ -22,6 +22,7 @@ import { ATTENTION_BACKENDS, metricValue, type AttentionBackend, type Backend, t
 import { InvocationBudget } from './budget.js';
 import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
 import { describeSet, pct, percent } from './format.js';
+import { CALIBRATION_RUNS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
 import type { Runs } from './noise/session.js';
 import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
@@ -29,8 +30,6 @@ import { FailureIsolation } from './screen/group-testing.js';
 import { fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
 import { judge, plannedLooks, type Look } from './screen/sequential.js';
 
-/** Baseline runs before anything else: the first is not a measurement, the others give the first noise estimate. */
-const CALIBRATION_RUNS = 3;
 /** Runs of one balanced design block. */
 const BLOCK = 8;
 /** Factor runs between two baseline anchors. */
@@ -143,7 +142,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   let executed: readonly string[] | null = null;
   const gemsEnable = gemsEnableTrial();
   const gemsLabel = session.label();
-  for (let attempt = 0; attempt < 2 && executed === null; attempt++) {
+  for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
     const o = yield* session.run(gemsEnable, null, gemsLabel, 'measure');
     if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
     if (o.outcome === 'ok') break;
