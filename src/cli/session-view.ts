@@ -38,9 +38,12 @@ export interface SessionView {
   readonly lastError: string | null;
 }
 
-/** A running session whose worker is gone (dead pid, or silent past the stale limit) crashed. */
+/**
+ * The one place `crashed` is derived: a running or stopping session whose worker is gone
+ * (dead pid, or silent past the stale limit).
+ */
 export function displayState(session: SessionRecord, now: number): DisplayState {
-  if (session.state !== 'running') return session.state;
+  if (session.state !== 'running' && session.state !== 'stopping') return session.state;
   if (session.lease === null) return 'crashed';
   return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
 }

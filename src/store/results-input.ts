@@ -3,14 +3,14 @@ import type { ResultsInput } from '../tuner/results.js';
 import { combinedTrial } from '../tuner/trials.js';
 import type { Observation } from '../tuner/types.js';
 import type { Store } from './db.js';
-import type { SessionRecord } from './records.js';
+import { isObservation, type SessionRecord } from './records.js';
 import { loadDecisions } from './decisions.js';
 import { loadRuns } from './runs.js';
 import { loadTrials } from './trials.js';
 
 export function resultsInput(store: Store, session: SessionRecord): ResultsInput {
   const metric = session.options['metric'];
-  const runs = loadRuns(store, session.id).filter((r) => r.outcome !== 'running' && r.outcome !== 'interrupted');
+  const runs = loadRuns(store, session.id).filter((r) => isObservation(r.outcome));
   const final = session.final;
   return {
     policy: session.policy,

@@ -75,6 +75,8 @@ export interface StoredObservation extends Observation {
   readonly seq: number;
   /** The policy step this run answered: how many observations preceded it. */
   readonly step: number;
+  /** The run's one-line root cause when it failed. */
+  readonly failure: string | null;
 }
 
 /**
@@ -82,7 +84,7 @@ export interface StoredObservation extends Observation {
  * is derived from what was committed. Implemented over SQLite in src/store.
  */
 export interface SessionJournal {
-  /** Completed runs (interrupted ones excluded), in the order they ran. */
+  /** Completed runs (interrupted and never-started ones excluded), in the order they ran. */
   completedObservations(): readonly StoredObservation[];
   beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun;
   setRunPid(runId: number, pid: number): void;

@@ -82,6 +82,30 @@ export function replay(
   return { step, cursor, runsPerTrial };
 }
 
+/** The failures of a session's runs, to name the root cause when none produced a number. */
+class Measurements {
+  #measured = false;
+  readonly #failures = new Map<string, number>();
+  #runs = 0;
+
+  add(throughput: unknown, failure: string | null): void {
+    this.#runs += 1;
+    if (throughput !== null) this.#measured = true;
+    else if (failure !== null) this.#failures.set(failure, (this.#failures.get(failure) ?? 0) + 1);
+  }
+
+  /** Null once any run measured something; else one line with the most frequent failure. */
+  noneMessage(): string | null {
+    if (this.#measured || this.#runs === 0) return null;
+    let cause: string | null = null;
+    let most = 0;
+    for (const [failure, count] of this.#failures) {
+      if (count >= most) [cause, most] = [failure, count];
+    }
+    return `no benchmark run produced a measurement (${this.#runs} of ${this.#runs} failed): ${cause ?? 'no result in the output'}`;
+  }
+}
+
 export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
   const stored = o.journal.completedObservations();
   const replayed = replay(o.policy, o.context, stored, (s) => o.journal.applyEvents(s.events));
@@ -90,12 +114,20 @@ export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
   if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
   let completed = stored.length;
   let lastTrialKey: string | null = stored.at(-1)?.trialKey ?? null;
+  const measurements = new Measurements();
+  for (const obs of stored) measurements.add(obs.throughput, obs.failure);
 
   for (;;) {
     o.journal.applyEvents(step.events);
     for (const event of step.events) o.report({ type: 'policy', event });
     if (lastTrialKey !== null && (step.type !== 'run' || step.trial.key !== lastTrialKey)) o.journal.refreshHistory();
 
+    // A session in which nothing was measured decided nothing: it fails with the runs' cause.
+    const nothing = step.type === 'run' ? null : measurements.noneMessage();
+    if (nothing !== null) {
+      o.journal.fail(nothing);
+      throw new AutotuneError('E_NO_RESULT', nothing);
+    }
     if (step.type === 'done') {
       o.journal.complete(step.result);
       o.report({ type: 'done', result: step.result });
@@ -141,6 +173,7 @@ export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
       o.report({ type: 'stopped' });
       return { state: 'stopped' };
     }
+    measurements.add(observation.throughput, result.failure);
     runsPerTrial.set(trial.key, ordinal + 1);
     completed += 1;
     lastTrialKey = trial.key;
