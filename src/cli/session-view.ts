@@ -5,7 +5,7 @@ import { loadDecisions } from '../store/decisions.js';
 import { sessionProgress } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { SessionRecord } from '../store/records.js';
-import { defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
+import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
@@ -48,11 +48,17 @@ export function displayState(session: SessionRecord, now: number): DisplayState 
   return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
 }
 
-/** Trials the reference plan needs once the operator table is known. */
-function plannedTrials(session: SessionRecord): number | null {
+/**
+ * Distinct trials the session's own policy plans once the operator table is known: the three
+ * baselines, one per candidate (operator x backend, the reference backend once per attention
+ * backend) and the combined set. Noise-aware spends its first three runs on the baseline and
+ * two more on a set's validation, so its budget may allow fewer.
+ */
+function plannedTrials(session: SessionRecord, invocations: number | null): number | null {
   if (session.ops === null) return null;
-  const perOp = Object.values(session.ops).reduce((n, backends) => n + backends.length + (backends.includes('reference') ? 1 : 0), 0);
-  return 3 + perOp + 1;
+  const full = 3 + candidatesOf(session.ops).length + 1;
+  if (session.policy === 'reference' || invocations === null) return full;
+  return Math.max(3, Math.min(full, invocations - 2));
 }
 
 /** Invocations the session will spend at most: its budget, else its policy's default. */
@@ -81,10 +87,10 @@ function bestKept(decisions: readonly Decision[]): Decision | null {
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
-  const trials = plannedTrials(session);
   const numRuns = numberOption(session, 'numRuns') ?? 2;
   const budget = numberOption(session, 'budget');
   const planned = plannedInvocations(session, numRuns, budget);
+  const trials = plannedTrials(session, planned);
   const remaining = planned === null ? null : Math.max(0, planned - p.runsFinished);
   const meanMs = p.runsFinished > 0 ? p.finishedDurationMs / p.runsFinished : null;
   const decisions = loadDecisions(store, session.id);
@@ -104,7 +110,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     startedAt: new Date(session.createdAt).toISOString(),
     elapsedSec: Math.round(((state === 'running' ? now : session.updatedAt) - session.createdAt) / 1000),
     worker: session.lease === null ? null : { pid: session.lease.pid, host: session.lease.host },
-    round: p.currentTrial?.round ?? null,
+    round: p.currentIsAnchor ? 'anchor' : (p.currentTrial?.round ?? null),
     trial: { index: p.trialsSeen, planned: trials, current: p.currentTrial?.prefix ?? null },
     runs: { done: p.runsFinished, ok: p.runsOk, failed: p.runsFailed, interrupted: p.runsInterrupted, planned },
     etaSec: state === 'running' && remaining !== null && meanMs !== null ? Math.round((remaining * meanMs) / 1000) : null,
