@@ -181,9 +181,9 @@ describe('background start, stop and resume', () => {
     assert.deepEqual(orphans(row.id), []);
   });
 
-  it('--background with --db :memory: is a usage error', async () => {
+  it('--background with --autotune-db :memory: is a usage error', async () => {
     const box = sandbox('demo');
-    const r = await autotune(box, [...BENCH_ARGS, '--background', 'true', '--db', ':memory:']);
+    const r = await autotune(box, [...BENCH_ARGS, '--background', 'true', '--autotune-db', ':memory:']);
     assert.equal(r.exitCode, 2, r.all);
     assert.match(r.stderr, /^autotune: `--background true` needs a database file/);
   });
@@ -331,7 +331,7 @@ describe('artifacts and databases', () => {
     db.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')`);
     db.close();
     const before = readFileSync(path);
-    for (const args of [[...BENCH_ARGS, '--db', path, '--quiet'], ['list', '--db', path], ['status', '--db', path]]) {
+    for (const args of [[...BENCH_ARGS, '--autotune-db', path, '--quiet'], ['list', '--db', path], ['status', '--db', path]]) {
       const r = await autotune(box, args);
       assert.equal(r.exitCode, 1, r.all);
       assert.match(r.stderr, /^autotune: .*app\.db is not an autotune database \(it holds tables notes\)/);

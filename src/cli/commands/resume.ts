@@ -44,7 +44,6 @@ export async function resumeCommand(argv: string[]): Promise<number> {
 }
 
 async function background(store: Store, session: SessionRecord, dbPath: string): Promise<number> {
-  if (dbPath === ':memory:') throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--db :memory:` lives only in this process');
   const worker = await startWorker(store, session, dbPath);
   process.stdout.write(workerBanner(session, worker));
   return 0;

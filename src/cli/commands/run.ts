@@ -24,7 +24,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   const options = sessionOptionsFrom(run, id, { ...process.env, ...run.env });
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
   if (run.background && dbPath === ':memory:') {
-    throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--db :memory:` lives only in this process');
+    throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--autotune-db :memory:` lives only in this process');
   }
   const store = openStore(dbPath);
   try {
