@@ -447,6 +447,7 @@ for (const [mode, pathFor] of modes) {
           lastRun: null,
           currentRun: null,
           currentTrial: null,
+          currentIsAnchor: false,
         });
         const flagos = opTrial('rms_norm', 'flagos');
         finishRun(store, beginRun(store, id, run(baselineTrial(), 0)).runId, { ...OK, durationMs: 60_000 });
