@@ -4,7 +4,7 @@ import type { Store } from '../store/db.js';
 import { loadDecisions } from '../store/decisions.js';
 import { sessionProgress } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
-import type { SessionRecord } from '../store/records.js';
+import type { Lease, SessionRecord } from '../store/records.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
@@ -39,13 +39,16 @@ export interface SessionView {
 }
 
 /**
- * The one place `crashed` is derived: a running or stopping session whose worker is gone
- * (dead pid, or silent past the stale limit).
+ * The one place `crashed` is derived: a session whose worker is gone (dead pid, or silent
+ * past the stale limit) while it held it.
  */
 export function displayState(session: SessionRecord, now: number): DisplayState {
+  const stale = (lease: Lease): boolean => isLeaseStale(lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive });
+  // A created session whose worker died after taking it, before marking it running.
+  if (session.state === 'created') return session.lease !== null && stale(session.lease) ? 'crashed' : 'created';
   if (session.state !== 'running' && session.state !== 'stopping') return session.state;
-  if (session.lease === null) return 'crashed';
-  return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
+  if (session.lease === null || stale(session.lease)) return 'crashed';
+  return session.state;
 }
 
 /**
