@@ -144,7 +144,7 @@ describe('signals in the foreground', () => {
 describe('background start, stop and resume', () => {
   it('a stop issued while the background start is under way survives: the session stays stopped', async () => {
     const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: '1' });
-    const start = autotune(box, [...BENCH_ARGS, '--background', 'true']);
+    const start = autotune(box, [...BENCH_ARGS, '--ops', 'add', '--policy', 'reference', '--background', 'true']);
     const row = await until('the session row', () => session(box));
     const stop = await autotune(box, ['stop', row.id]);
     assert.equal(stop.exitCode, 0, stop.all);
@@ -205,7 +205,7 @@ describe('background start, stop and resume', () => {
 
   it('a worker that stalled and was taken over writes nothing once it continues', async () => {
     const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: '1' });
-    const start = await autotune(box, [...BENCH_ARGS, '--background', 'true']);
+    const start = await autotune(box, [...BENCH_ARGS, '--ops', 'add', '--policy', 'reference', '--background', 'true']);
     assert.equal(start.exitCode, 0, start.all);
     const row = await until('a benchmark in flight', () => {
       const s = session(box);
