@@ -8,7 +8,7 @@ Usage:
   autotune status [ID|RUN_DIR] [--json] [--db PATH]
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
   autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--db PATH]
-  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--db PATH]
+  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--db PATH]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
   autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]
