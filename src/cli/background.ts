@@ -37,7 +37,7 @@ function lastLine(path: string): string | null {
 }
 
 /**
- * Waits until the worker holds the session (its lease, past `created`) or has already
+ * Waits until the worker holds the session (its lease, state running) or has already
  * finished; a worker that dies first is reported as one line with a non-zero status.
  */
 async function handshake(store: Store, session: SessionRecord, child: ChildProcess, pid: number): Promise<void> {
@@ -56,7 +56,7 @@ async function handshake(store: Store, session: SessionRecord, child: ChildProce
       });
     }
     const now = getSession(store, session.id);
-    if (now !== null && now.lease?.pid === pid && now.state !== 'created') return;
+    if (now !== null && now.lease?.pid === pid && now.state === 'running') return;
     await sleep(POLL_MS);
   }
 }

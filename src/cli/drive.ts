@@ -69,12 +69,14 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
   let beat: NodeJS.Timeout | undefined;
   let held = false;
   try {
-    const lease = acquireLease(store, sessionId, { pid: process.pid, host, token, staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive });
-    if (!lease.acquired) throw new AutotuneError('E_SESSION_LOCKED', holderMessage(sessionId, lease.holder.pid, lease.holder.host));
-    held = true;
+    // What can fail on its own is read before the lease: a worker that holds the lease and has
+    // marked the session running has started (the background parent waits for exactly that).
     const session = getSession(store, sessionId);
     if (session === null) throw new AutotuneError('E_SESSION_NOT_FOUND', `no session ${sessionId}`);
     const opts = readSessionOptions(session.options);
+    const lease = acquireLease(store, sessionId, { pid: process.pid, host, token, staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive });
+    if (!lease.acquired) throw new AutotuneError('E_SESSION_LOCKED', holderMessage(sessionId, lease.holder.pid, lease.holder.host));
+    held = true;
     logger = createSessionLogger(session.runDir, session.id);
     const log = logger;
     const render = options.console ? createRenderer(print) : () => {};
