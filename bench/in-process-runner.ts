@@ -22,7 +22,15 @@ export interface SessionOutcome {
   /** Null when the policy failed (E_NO_OPS). */
   readonly result: FinalResult | null;
   readonly invocations: number;
+  /** Wall-clock GPU time the session would take on a real node (see GPU_SECONDS). */
+  readonly gpuSeconds: number;
 }
+
+/**
+ * What one invocation costs on a real node: model load, graph capture and the timed run
+ * (an 8B model on one H100: about 3 minutes); a hang costs the default --timeout.
+ */
+export const GPU_SECONDS = { run: 180, hang: 7200 } as const;
 
 /** The environment a trial runs with: its delta applied to an empty one, config always exported. */
 function envOf(trial: TrialSpec): Record<string, string | undefined> {
@@ -33,16 +41,25 @@ function envOf(trial: TrialSpec): Record<string, string | undefined> {
 
 export function runSession(policy: Policy, scenario: Scenario, ctx: PolicyContext): SessionOutcome {
   const ordinals = new Map<string, number>();
+  // Operator backends some successful run already had: warm under per-operator caches.
+  const warm = new Set<string>();
   const cursor = policy.start(ctx);
   let invocations = 0;
+  let gpuSeconds = 0;
   for (let step = cursor.next(); ; ) {
-    if (step.type === 'done') return { result: step.result, invocations };
-    if (step.type === 'fail') return { result: null, invocations };
+    if (step.type === 'done') return { result: step.result, invocations, gpuSeconds };
+    if (step.type === 'fail') return { result: null, invocations, gpuSeconds };
     const trial = step.trial;
     const trialOrdinal = ordinals.get(trial.key) ?? 0;
     ordinals.set(trial.key, trialOrdinal + 1);
-    const sim = simulate(scenario, { env: envOf(trial), config: trial.config, trialOrdinal, step: invocations, runKey: `bench:${invocations}:${trialOrdinal}:${trial.key}` });
+    const env = envOf(trial);
+    const probe = simulate(scenario, { env, config: trial.config, trialOrdinal, step: invocations, runKey: '' });
+    const active = Object.entries(probe.active).map(([op, backend]) => `${op}:${backend}`);
+    const newOperators = active.some((k) => !warm.has(k));
+    const sim = simulate(scenario, { env, config: trial.config, trialOrdinal, step: invocations, newOperators, runKey: `bench:${invocations}:${trialOrdinal}:${trial.key}` });
+    if (sim.outcome === 'ok') for (const k of active) warm.add(k);
     invocations += 1;
+    gpuSeconds += sim.outcome === 'hang' ? GPU_SECONDS.hang : GPU_SECONDS.run;
     const observation: Observation = {
       trialKey: trial.key,
       kind: step.kind,

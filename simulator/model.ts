@@ -22,8 +22,14 @@ export interface SimInput {
   readonly config: unknown;
   /** How many times this configuration ran before (0 = first, cold). */
   readonly trialOrdinal: number;
-  /** Position in the session; drives drift. */
+  /** Position in the session; drives drift and the level shift. */
   readonly step: number;
+  /**
+   * Whether this run enables an operator backend that no earlier successful run of the session
+   * enabled: what a first run pays for under per-operator cache semantics. Undefined when the
+   * caller does not track it; the configuration's ordinal then decides, as with per-configuration caches.
+   */
+  readonly newOperators?: boolean;
   /** The invocation's identity (AUTOTUNE_RUN_KEY); deliberately no input to any draw. */
   readonly runKey: string;
 }
@@ -47,8 +53,10 @@ export interface SimFailure {
 export interface LogBreakdown extends TrueLogEffect {
   readonly cold: number;
   readonly drift: number;
+  readonly shift: number;
   readonly noise: number;
   readonly outlier: number;
+  readonly fast: number;
 }
 
 export interface SimResult {
@@ -92,6 +100,23 @@ function driftAt(s: Scenario, step: number): number {
     for (let i = 1; i <= steps; i++) walk += standardNormal(`${s.seed}|drift|${i}`);
   }
   return s.drift.perStep * steps + s.drift.randomWalk * walk;
+}
+
+/** Noise in units of its scale: standard normal, or Student-t with `df` degrees of freedom (heavy tails). */
+function noiseDraw(key: string, df: number | null): number {
+  const z = standardNormal(key);
+  if (df === null) return z;
+  let chi2 = 0;
+  for (let i = 1; i <= df; i++) chi2 += standardNormal(`${key}|chi|${i}`) ** 2;
+  return z / Math.sqrt(chi2 / df);
+}
+
+/** Log cold penalty of a run under the scenario's cache semantics (see Scenario.cold). */
+function coldAt(s: Scenario, input: SimInput): number {
+  if (s.cold.per === 'operator' && input.newOperators !== undefined) {
+    return input.newOperators || input.step === 0 ? Math.log1p(-s.cold.penalty) : 0;
+  }
+  return Math.log1p(-s.cold.penalty * s.cold.decay ** Math.max(0, input.trialOrdinal));
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -139,12 +164,15 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
   const anyFlagos = Object.values(c.active).includes('flagos');
   const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
   const isOutlier = uniform(`${key}|outlier`) < s.noise.outlierProbability;
+  const isFast = uniform(`${key}|fast`) < s.noise.fastProbability;
   const breakdown: LogBreakdown = {
     ...trueLogEffect(s, c),
-    cold: Math.log1p(-s.cold.penalty * s.cold.decay ** Math.max(0, input.trialOrdinal)),
+    cold: coldAt(s, input),
     drift: driftAt(s, input.step),
-    noise: sigma * standardNormal(`${key}|noise`),
+    shift: s.levelShift !== null && input.step >= s.levelShift.atStep ? Math.log1p(s.levelShift.effect) : 0,
+    noise: sigma * noiseDraw(`${key}|noise`, s.noise.tailDf),
     outlier: isOutlier ? Math.log1p(s.noise.outlierEffect * (0.5 + 0.5 * uniform(`${key}|outlier`, 1))) : 0,
+    fast: isFast ? Math.log1p(s.noise.fastEffect * (0.5 + 0.5 * uniform(`${key}|fast`, 1))) : 0,
   };
   const factor = Math.exp(Object.values(breakdown).reduce((a, b) => a + b, 0));
   const throughput: SimThroughput = {

@@ -66,18 +66,31 @@ export const SCENARIO_SCHEMA = {
         flaggemsExtraCv: { type: 'number', minimum: 0, maximum: 0.5 },
         outlierProbability: { type: 'number', minimum: 0, maximum: 1 },
         outlierEffect: relative,
+        tailDf: { type: 'integer', minimum: 1, maximum: 100 },
+        fastProbability: { type: 'number', minimum: 0, maximum: 1 },
+        fastEffect: { type: 'number', minimum: 0, maximum: 1 },
       },
     },
     flaggemsOverhead: relative,
     cold: {
       type: 'object',
       additionalProperties: false,
-      properties: { penalty: { type: 'number', minimum: 0, maximum: 0.9 }, decay: { type: 'number', minimum: 0, maximum: 1 } },
+      properties: {
+        penalty: { type: 'number', minimum: 0, maximum: 0.9 },
+        decay: { type: 'number', minimum: 0, maximum: 1 },
+        per: { enum: ['configuration', 'operator'] },
+      },
     },
     drift: {
       type: 'object',
       additionalProperties: false,
       properties: { perStep: { type: 'number', minimum: -0.01, maximum: 0.01 }, randomWalk: { type: 'number', minimum: 0, maximum: 0.05 } },
+    },
+    levelShift: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['atStep', 'effect'],
+      properties: { atStep: { type: 'integer', minimum: 0 }, effect: relative },
     },
     format: { enum: ['new', 'old', 'serve_legacy'] },
     timing: {

@@ -12,6 +12,7 @@ import { DISPATCH_OP_NAMES, OOT_OP_NAMES } from './plugin-registry.js';
 import { SCENARIO_SCHEMA } from './scenario-schema.js';
 
 export type FailureKind = 'oom' | 'engine_crash' | 'hang' | 'no_result' | 'kernel_fault';
+export type ColdSemantics = 'configuration' | 'operator';
 export type ResultFormat = 'new' | 'old' | 'serve_legacy';
 /** gems: a plain FlagGems op; oot: a plugin CustomOp (gated by VLLM_FL_OOT_*); dispatch: always dispatched. */
 export type OpKind = 'gems' | 'oot' | 'dispatch';
@@ -95,11 +96,23 @@ export interface Scenario {
     readonly outlierProbability: number;
     /** Relative effect of a full outlier; each outlier draws between half and all of it. */
     readonly outlierEffect: number;
+    /** Student-t degrees of freedom of the noise (heavy tails, `cv` its scale); null for normal noise. */
+    readonly tailDf: number | null;
+    /** Share of runs that come out fast (one-sided, e.g. a lucky clock), and by how much at most. */
+    readonly fastProbability: number;
+    readonly fastEffect: number;
   };
   /** Relative effect of FlagGems being loaded (USE_FLAGGEMS on), whatever it enables. */
   readonly flaggemsOverhead: number;
-  /** First run of a configuration is `penalty` slower; run k pays penalty * decay^k. */
-  readonly cold: { readonly penalty: number; readonly decay: number };
+  /**
+   * Which caches a first run fills. `configuration`: the first run of every configuration is
+   * `penalty` slower and run k pays penalty * decay^k. `operator`: kernel caches persist on disk
+   * per operator, so only a run that enables an operator backend no earlier run had (or the
+   * session's first run) pays `penalty`; once every backend ran (round 1c), new subsets are warm.
+   */
+  readonly cold: { readonly penalty: number; readonly decay: number; readonly per: ColdSemantics };
+  /** The whole node's level changes by `effect` from session step `atStep` on (a driver update, a neighbour job); null for none. */
+  readonly levelShift: { readonly atStep: number; readonly effect: number } | null;
   /** Log-space drift per session step, linear plus a seeded random walk. */
   readonly drift: { readonly perStep: number; readonly randomWalk: number };
   readonly format: ResultFormat;
@@ -133,9 +146,10 @@ interface RawScenario {
   seed: number;
   model?: string;
   baseline: { requestsPerSec: number; totalTokensPerSec: number; outputTokensPerSec: number; numRequests?: number };
-  noise: { cv: number; flaggemsExtraCv?: number; outlierProbability?: number; outlierEffect?: number };
+  noise: { cv: number; flaggemsExtraCv?: number; outlierProbability?: number; outlierEffect?: number; tailDf?: number; fastProbability?: number; fastEffect?: number };
   flaggemsOverhead?: number;
-  cold?: { penalty?: number; decay?: number };
+  cold?: { penalty?: number; decay?: number; per?: ColdSemantics };
+  levelShift?: { atStep: number; effect: number };
   drift?: { perStep?: number; randomWalk?: number };
   format?: ResultFormat;
   timing?: { startupMs?: number; runMs?: number };
@@ -224,9 +238,13 @@ export function parseScenario(raw: unknown, origin = 'inline'): Scenario {
       flaggemsExtraCv: raw.noise.flaggemsExtraCv ?? 0,
       outlierProbability: raw.noise.outlierProbability ?? 0,
       outlierEffect: raw.noise.outlierEffect ?? -0.2,
+      tailDf: raw.noise.tailDf ?? null,
+      fastProbability: raw.noise.fastProbability ?? 0,
+      fastEffect: raw.noise.fastEffect ?? 0.02,
     },
     flaggemsOverhead: raw.flaggemsOverhead ?? 0,
-    cold: { penalty: raw.cold?.penalty ?? 0, decay: raw.cold?.decay ?? 0.3 },
+    cold: { penalty: raw.cold?.penalty ?? 0, decay: raw.cold?.decay ?? 0.3, per: raw.cold?.per ?? 'configuration' },
+    levelShift: raw.levelShift ?? null,
     drift: { perStep: raw.drift?.perStep ?? 0, randomWalk: raw.drift?.randomWalk ?? 0 },
     format: raw.format ?? 'new',
     timing: { startupMs: raw.timing?.startupMs ?? 1000, runMs: raw.timing?.runMs ?? 500 },

@@ -10,6 +10,10 @@ export type ErrorCode =
   | 'E_NOT_A_RUN_DIR'
   | 'E_DB_TOO_NEW'
   | 'E_DB'
+  | 'E_DB_FOREIGN'
+  | 'E_LEASE_LOST'
+  | 'E_NO_RESULT'
+  | 'E_WORKER'
   | 'E_IO'
   | 'E_REPLAY'
   | 'E_INTERRUPTED'
@@ -27,6 +31,11 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_NOT_A_RUN_DIR: 1,
   E_DB_TOO_NEW: 3,
   E_DB: 1,
+  E_DB_FOREIGN: 1,
+  // The session was taken over by another worker; this one stopped without writing anything.
+  E_LEASE_LOST: 1,
+  E_NO_RESULT: 1,
+  E_WORKER: 1,
   E_IO: 1,
   E_REPLAY: 1,
   E_INTERRUPTED: 130,

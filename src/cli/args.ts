@@ -12,7 +12,7 @@ import { ARTIFACTS } from '../store/artifacts.js';
 import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { isValidName } from '../tuner/trials.js';
-import type { Backend, Metric, PolicyName } from '../tuner/types.js';
+import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -160,7 +160,7 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--background': (v, f) => ({ background: parseBoolWord(v, f) }),
   '--timeout': (v, f) => ({ timeoutSec: positiveNumber(v, f) }),
   '--vllm-bin': (v, f) => ({ vllmBin: path(v, f) }),
-  '--policy': (v, f) => ({ policy: oneOf(v, f, ['noise-aware', 'reference'] as const) }),
+  '--policy': (v, f) => ({ policy: oneOf(v, f, ['noise-aware', 'screening', 'reference'] as const) }),
   '--autotune-metric': (v, f) => {
     const metric = oneOf(v, f, ['total', 'output', 'requests'] as const);
     return { metric, objective: metricObjective(metric) };
@@ -201,7 +201,7 @@ export function defaultRunOptions(): RunOptions {
     background: false,
     timeoutSec: DEFAULT_TIMEOUT_SEC,
     vllmBin: 'vllm',
-    policy: 'noise-aware',
+    policy: DEFAULT_POLICY,
     metric: 'total',
     minGain: 0.005,
     budget: null,

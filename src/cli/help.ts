@@ -8,7 +8,7 @@ Usage:
   autotune status [ID|RUN_DIR] [--json] [--db PATH]
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
   autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--db PATH]
-  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--db PATH]
+  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--db PATH]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
   autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]
@@ -23,11 +23,12 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --csv-path FILE        name of the history CSV in the run directory (default history.csv)
   --background [BOOL]    detach and keep tuning after the terminal closes; BOOL is
                          true/1/false/0 (any case), a bare --background means true
-  --policy P             noise-aware (default) or reference (the Python tool's rules)
+  --policy P             noise-aware (default), screening (group runs, fewer invocations)
+                         or reference (the Python tool's rules)
   --autotune-metric M    total (default), output or requests: the throughput maximised
   --min-gain F           smallest relative gain worth keeping (default 0.005 = 0.5%)
   --budget N             at most N benchmark invocations, a hard limit (at least 10 for
-                         noise-aware, 3 x --num-runs for reference)
+                         noise-aware and screening, 3 x --num-runs for reference)
   --autotune-seed N      seed for the operator order (default: derived from the session id)
   --timeout SECONDS      per-run limit; the whole process tree is killed (default 7200)
   --vllm-bin PATH        vllm executable (default: vllm on PATH)

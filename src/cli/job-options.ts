@@ -6,7 +6,7 @@
 import type { ArgValue, IntegerList, JobFile } from '../config/job-types.js';
 import { defaultDirection, fullMetricName, METRIC_SHORTHANDS, parseConstraint, type Constraint, type Objective } from '../config/objective.js';
 import { AutotuneError } from '../errors.js';
-import type { Metric } from '../tuner/types.js';
+import { DEFAULT_POLICY, type Metric } from '../tuner/types.js';
 import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 
 function argWords(key: string, value: ArgValue): string[] {
@@ -113,7 +113,7 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('numRuns', job.num_runs);
   const policy = typeof job.policy === 'string' ? { name: job.policy } : job.policy;
   if (policy !== undefined) {
-    set('policy', policy.name ?? 'noise-aware');
+    set('policy', policy.name ?? DEFAULT_POLICY);
     set('minGain', policy.min_gain);
     set('budget', policy.budget);
     set('seed', policy.seed);

@@ -92,6 +92,9 @@ function tuningPlan(run: RunOptions, configOps: Readonly<Record<string, readonly
     // Both policies stop asking for runs when the budget is spent.
     invocations = run.budget;
     invocationRule = 'at most: the budget';
+  } else if (run.policy === 'screening') {
+    invocations = reference;
+    invocationRule = `at most: the screening default budget, the reference's ${reference}`;
   } else {
     invocations = defaultBudget(run.numRuns, table);
     invocationRule = `at most: the noise-aware default budget, 1.5 x the reference's ${reference}`;

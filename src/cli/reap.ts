@@ -1,16 +1,16 @@
 /** Kills what runs left behind when their worker can no longer do it (crashed, or force-stopped), and servers left by `bench serve`. */
 import { createRunner } from '../runners/factory.js';
-import { isProcessAlive, isProcessGroupAlive, killProcessGroup, processEnvironHasRunKey } from '../runners/process-group.js';
+import { isProcessAlive, isProcessGroupAlive, killProcessGroup, killRunKeyProcesses, processEnvironHasRunKey } from '../runners/process-group.js';
 import type { Store } from '../store/db.js';
-import type { RunRecord } from '../store/records.js';
+import { isObservation, type RunRecord } from '../store/records.js';
 import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
 import { leftServerRecords, removeServerRecord } from '../store/serve-results.js';
+import { fenced } from '../store/session-state.js';
 import type { RunHandle } from '../tuner/ports.js';
 
 /** The key the run's child carried in AUTOTUNE_RUN_KEY (see runSession). */
 function runKeyOf(sessionId: string, run: RunRecord, all: readonly RunRecord[]): string {
-  const done = (r: RunRecord): boolean => r.outcome !== 'interrupted' && r.outcome !== 'running';
-  const ordinal = all.filter((r) => r.trialKey === run.trialKey && r.step < run.step && done(r)).length;
+  const ordinal = all.filter((r) => r.trialKey === run.trialKey && r.step < run.step && isObservation(r.outcome)).length;
   return `${sessionId}:${run.step}:${ordinal}:${run.trialKey}`;
 }
 
@@ -20,15 +20,25 @@ function handleOf(run: RunRecord): RunHandle | null {
   return run.pid === null ? null : { runner: 'local', id: String(run.pid), pid: run.pid };
 }
 
-/** Marks in-flight runs interrupted and has their runners kill what is left; returns what was killed. */
-export function reapRunningRuns(store: Store, sessionId: string): string[] {
+function killedNote(handle: RunHandle | null, seq: number): string {
+  if (handle === null) return `killed the processes of run ${seq}`;
+  if (handle.pid === null) return `killed ${handle.runner} run ${handle.id} (run ${seq})`;
+  return `killed benchmark process group ${handle.pid} (run ${seq})`;
+}
+
+/**
+ * Marks in-flight runs interrupted (fenced by the caller's lease token) and has their runners
+ * kill what is left, by handle and by run key (a run whose start was never recorded has only
+ * its key); returns what was killed.
+ */
+export function reapRunningRuns(store: Store, sessionId: string, token: string): string[] {
   const all = loadRuns(store, sessionId);
   const notes: string[] = [];
-  for (const run of markRunningRunsInterrupted(store, sessionId)) {
+  for (const run of fenced(store, sessionId, token, () => markRunningRunsInterrupted(store, sessionId))) {
     const handle = handleOf(run);
-    if (handle === null) continue;
-    if (!createRunner(handle.runner).reap({ handle, runKey: runKeyOf(sessionId, run, all) })) continue;
-    notes.push(handle.pid === null ? `killed ${handle.runner} run ${handle.id} (run ${run.seq})` : `killed benchmark process group ${handle.pid} (run ${run.seq})`);
+    const runner = createRunner(handle?.runner ?? run.runner ?? 'local');
+    if (!runner.reap({ handle, runKey: runKeyOf(sessionId, run, all) })) continue;
+    notes.push(killedNote(handle, run.seq));
   }
   return notes;
 }
@@ -50,4 +60,10 @@ export function reapLeftServers(outputDir: string): string[] {
     removeServerRecord(runDir);
   }
   return notes;
+}
+
+/** The second Ctrl-C: SIGKILLs the session's running benchmark, its group and every process with one of its run keys. */
+export function killSessionBenchmarks(sessionId: string, runningPid: number | null): void {
+  if (runningPid !== null) killProcessGroup(runningPid, 'SIGKILL');
+  killRunKeyProcesses((key) => key.startsWith(`${sessionId}:`), 'SIGKILL');
 }

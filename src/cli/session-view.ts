@@ -4,8 +4,8 @@ import type { Store } from '../store/db.js';
 import { loadDecisions } from '../store/decisions.js';
 import { sessionProgress } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
-import type { SessionRecord } from '../store/records.js';
-import { defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
+import type { Lease, SessionRecord } from '../store/records.js';
+import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
@@ -38,11 +38,17 @@ export interface SessionView {
   readonly lastError: string | null;
 }
 
-/** A running session whose worker is gone (dead pid, or silent past the stale limit) crashed. */
+/**
+ * The one place `crashed` is derived: a session whose worker is gone (dead pid, or silent
+ * past the stale limit) while it held it.
+ */
 export function displayState(session: SessionRecord, now: number): DisplayState {
-  if (session.state !== 'running') return session.state;
-  if (session.lease === null) return 'crashed';
-  return isLeaseStale(session.lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive }) ? 'crashed' : 'running';
+  const stale = (lease: Lease): boolean => isLeaseStale(lease, now, hostname(), { staleAfterMs: LEASE_STALE_MS, isAlive: isProcessAlive });
+  // A created session whose worker died after taking it, before marking it running.
+  if (session.state === 'created') return session.lease !== null && stale(session.lease) ? 'crashed' : 'created';
+  if (session.state !== 'running' && session.state !== 'stopping') return session.state;
+  if (session.lease === null || stale(session.lease)) return 'crashed';
+  return session.state;
 }
 
 /** A sweep's grid, fixed at its start. */
@@ -51,13 +57,19 @@ function sweepTrials(session: SessionRecord): number | null {
   return session.policy === 'sweep' && Array.isArray(trials) ? trials.length : null;
 }
 
-/** Trials the plan needs: a sweep's grid, or the reference plan once the operator table is known. */
-function plannedTrials(session: SessionRecord): number | null {
+/**
+ * Distinct trials the session's own policy plans: a sweep's grid; else, once the operator
+ * table is known, the three baselines, one per candidate (operator x backend, the reference
+ * backend once per attention backend) and the combined set. Noise-aware spends its first three
+ * runs on the baseline and two more on a set's validation, so its budget may allow fewer.
+ */
+function plannedTrials(session: SessionRecord, invocations: number | null): number | null {
   const sweep = sweepTrials(session);
   if (sweep !== null) return sweep;
   if (session.ops === null) return null;
-  const perOp = Object.values(session.ops).reduce((n, backends) => n + backends.length + (backends.includes('reference') ? 1 : 0), 0);
-  return 3 + perOp + 1;
+  const full = 3 + candidatesOf(session.ops).length + 1;
+  if (session.policy === 'reference' || invocations === null) return full;
+  return Math.max(3, Math.min(full, invocations - 2));
 }
 
 /** Invocations the session will spend at most: its budget, else its policy's default. */
@@ -66,7 +78,8 @@ export function plannedInvocations(session: SessionRecord, numRuns: number, budg
   const sweep = sweepTrials(session);
   if (sweep !== null) return sweep * numRuns;
   if (session.ops === null) return null;
-  return session.policy === 'reference' ? referenceInvocations(numRuns, session.ops) : defaultBudget(numRuns, session.ops);
+  // The screening policy's default budget is the reference's own count.
+  return session.policy === 'noise-aware' ? defaultBudget(numRuns, session.ops) : referenceInvocations(numRuns, session.ops);
 }
 
 function numberOption(session: SessionRecord, key: string): number | null {
@@ -87,10 +100,10 @@ function bestKept(decisions: readonly Decision[]): Decision | null {
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
-  const trials = plannedTrials(session);
   const numRuns = numberOption(session, 'numRuns') ?? 2;
   const budget = numberOption(session, 'budget');
   const planned = plannedInvocations(session, numRuns, budget);
+  const trials = plannedTrials(session, planned);
   const remaining = planned === null ? null : Math.max(0, planned - p.runsFinished);
   const meanMs = p.runsFinished > 0 ? p.finishedDurationMs / p.runsFinished : null;
   const decisions = loadDecisions(store, session.id);
@@ -110,7 +123,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     startedAt: new Date(session.createdAt).toISOString(),
     elapsedSec: Math.round(((state === 'running' ? now : session.updatedAt) - session.createdAt) / 1000),
     worker: session.lease === null ? null : { pid: session.lease.pid, host: session.lease.host },
-    round: p.currentTrial?.round ?? null,
+    round: p.currentIsAnchor ? 'anchor' : (p.currentTrial?.round ?? null),
     trial: { index: p.trialsSeen, planned: trials, current: p.currentTrial?.prefix ?? null },
     runs: { done: p.runsFinished, ok: p.runsOk, failed: p.runsFailed, interrupted: p.runsInterrupted, planned },
     etaSec: state === 'running' && remaining !== null && meanMs !== null ? Math.round((remaining * meanMs) / 1000) : null,
@@ -127,7 +140,8 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     gpuHours: {
       gpusPerRun: gpus,
       spent: gpuHours(p.spentDurationMs, gpus),
-      planned: planned === null || meanSpentMs === null ? null : gpuHours(Math.max(planned, ended) * meanSpentMs, gpus),
+      // Never below what was spent: ended x (spent / ended) can round one ulp under it.
+      planned: planned === null || meanSpentMs === null ? null : gpuHours(Math.max(p.spentDurationMs, planned * meanSpentMs), gpus),
     },
     failuresByClass: p.failuresByClass,
     lastError: session.error ?? failedRun,

@@ -15,7 +15,7 @@ import { benchmarkOf } from './benchmarks/index.js';
 import { buildEnv } from './env.js';
 import { LogCapture } from './log-capture.js';
 import { readOplist } from './oplist.js';
-import { isProcessAlive, isProcessGroupAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
+import { isProcessAlive, isProcessGroupAlive, killProcessGroup, killRunKeyProcesses, processEnvironHasRunKey, processesWithRunKey } from './process-group.js';
 
 export { isProcessAlive, killProcessGroup, processEnvironHasRunKey } from './process-group.js';
 
@@ -29,37 +29,53 @@ export interface LocalRunnerOptions {
 const DEFAULT_KILL_GRACE_MS = 5000;
 const DEFAULT_TAIL_CHARS = 2 * 1024 * 1024;
 const GROUP_POLL_MS = 25;
+/** After the whole tree is gone, how long the console pipe may take to reach its end. */
+const DRAIN_MS = 500;
 /** setTimeout fires at once for longer delays (it holds a signed 32-bit count). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** SIGTERM now, SIGKILL after a grace period, whatever triggered it first (timeout, abort, leader exit). */
-class GroupTermination {
+/**
+ * SIGTERM now, SIGKILL after a grace period, whatever triggered it first (timeout, abort,
+ * leader exit), to the benchmark's process group and to every process carrying the run's
+ * key: a descendant that left the group (setsid) is still the run's.
+ */
+class TreeTermination {
   private killTimer: NodeJS.Timeout | null = null;
   private termSentAt: number | null = null;
 
   constructor(
     private readonly pgid: number,
+    private readonly runKey: string,
     private readonly graceMs: number,
   ) {}
+
+  private signal(signal: NodeJS.Signals): void {
+    killProcessGroup(this.pgid, signal);
+    killRunKeyProcesses((key) => key === this.runKey, signal);
+  }
+
+  private alive(): boolean {
+    return isProcessGroupAlive(this.pgid) || processesWithRunKey((key) => key === this.runKey).length > 0;
+  }
 
   terminate(): void {
     if (this.termSentAt !== null) return;
     this.termSentAt = performance.now();
-    killProcessGroup(this.pgid, 'SIGTERM');
-    this.killTimer = setTimeout(() => killProcessGroup(this.pgid, 'SIGKILL'), this.graceMs);
+    this.signal('SIGTERM');
+    this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.graceMs);
   }
 
-  /** Returns once no process of the group is left, escalating to SIGKILL if needed. */
+  /** Returns once no process of the tree is left, escalating to SIGKILL if needed. */
   async settle(): Promise<void> {
-    if (isProcessGroupAlive(this.pgid)) {
+    if (this.alive()) {
       this.terminate();
       const deadline = (this.termSentAt ?? performance.now()) + this.graceMs;
-      while (isProcessGroupAlive(this.pgid) && performance.now() < deadline) await sleep(GROUP_POLL_MS);
-      killProcessGroup(this.pgid, 'SIGKILL');
+      while (this.alive() && performance.now() < deadline) await sleep(GROUP_POLL_MS);
+      this.signal('SIGKILL');
       // SIGKILL cannot be caught, but a process stuck in the kernel (a wedged GPU driver) may
       // never die; waiting for it forever would hang the daemon too.
       const killDeadline = performance.now() + this.graceMs;
-      while (isProcessGroupAlive(this.pgid) && performance.now() < killDeadline) await sleep(GROUP_POLL_MS);
+      while (this.alive() && performance.now() < killDeadline) await sleep(GROUP_POLL_MS);
     }
     if (this.killTimer !== null) clearTimeout(this.killTimer);
   }
@@ -118,14 +134,15 @@ export class LocalRunner implements Runner {
   }
 
   /**
-   * A live leader must prove it is ours through its environment (its pid may have been
-   * recycled); a group whose leader is gone is still ours, since Linux never hands out a pid
-   * that is the id of a live process group.
+   * Every process carrying the run's key, and its process group: a live leader must prove it is
+   * ours through its environment (its pid may have been recycled); a group whose leader is gone
+   * is still ours, since Linux never hands out a pid that is the id of a live process group.
    */
   reap(orphan: Orphan): boolean {
-    const pgid = orphan.handle.pid;
-    if (pgid === null || !isProcessGroupAlive(pgid)) return false;
-    if (isProcessAlive(pgid) && !processEnvironHasRunKey(pgid, orphan.runKey)) return false;
+    const killed = killRunKeyProcesses((key) => key === orphan.runKey, 'SIGKILL').length > 0;
+    const pgid = orphan.handle?.pid ?? null;
+    if (pgid === null || !isProcessGroupAlive(pgid)) return killed;
+    if (isProcessAlive(pgid) && !processEnvironHasRunKey(pgid, orphan.runKey)) return killed;
     killProcessGroup(pgid, 'SIGKILL');
     return true;
   }
@@ -187,40 +204,55 @@ export class LocalRunner implements Runner {
       return { exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError };
     }
 
-    const group = new GroupTermination(pid, this.killGraceMs);
+    const tree = new TreeTermination(pid, request.runKey, this.killGraceMs);
     let timedOut = false;
     let interrupted = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      group.terminate();
+      tree.terminate();
     }, Math.min(request.timeoutMs, MAX_TIMER_MS));
     const onAbort = (): void => {
       interrupted = true;
-      group.terminate();
+      tree.terminate();
     };
-    request.signal?.addEventListener('abort', onAbort, { once: true });
-    // An abort during the file preparation above fired no event.
-    if (request.signal?.aborted === true) onAbort();
+    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+      subprocess.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    });
     // Children that outlive the benchmark would hold the GPU (and our pipe): sweep them.
-    subprocess.once('exit', () => group.terminate());
-    request.onStart?.({ runner: this.name, id: String(pid), pid });
+    void exited.then(() => tree.terminate());
+    let abandoned = false;
+    const pumping = this.pump(subprocess.all, request, log, capture).catch((error: unknown) => {
+      // Reading was given up on purpose (below); only the log's own failures matter.
+      if (!abandoned || error instanceof AutotuneError) throw error;
+    });
 
     try {
-      const [result] = await Promise.all([subprocess, this.pump(subprocess.all, request, log, capture)]);
-      return {
-        exitCode: result.exitCode ?? null,
-        signal: result.signal ?? null,
-        timedOut,
-        interrupted,
-        spawnError: null,
-      };
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      // An abort during the file preparation above fired no event.
+      if (request.signal?.aborted === true) onAbort();
+      request.onStart?.({ runner: this.name, id: String(pid), pid });
+      const end = await exited;
+      await tree.settle();
+      // Every process of the run is gone; a pipe still open is held by one that shed its
+      // environment. Reading stops there, so nothing can hold the session past its end.
+      const drained = await Promise.race([pumping.then(() => true), sleep(DRAIN_MS).then(() => false)]);
+      if (!drained) {
+        abandoned = true;
+        subprocess.all?.destroy();
+        subprocess.stdout?.destroy();
+        subprocess.stderr?.destroy();
+      }
+      await pumping;
+      return { exitCode: end.exitCode, signal: end.signal, timedOut, interrupted, spawnError: null };
     } catch (error) {
-      group.terminate();
+      tree.terminate();
       throw error;
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
-      await group.settle();
+      await tree.settle();
+      // Resolves once the streams are closed; with reject: false it never throws.
+      await Promise.race([subprocess, sleep(DRAIN_MS)]);
     }
   }
 

@@ -75,3 +75,47 @@ export function processEnvironHasRunKey(pid: number, runKey: string): boolean {
     return false;
   }
 }
+
+function runKeyOf(pid: string): string | null {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((e) => e.startsWith('AUTOTUNE_RUN_KEY='));
+    return entry === undefined ? null : entry.slice('AUTOTUNE_RUN_KEY='.length);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Live processes whose AUTOTUNE_RUN_KEY satisfies `matches`: every descendant of a run,
+ * including ones that left its process group or session (setsid, double fork). Empty off Linux.
+ */
+export function processesWithRunKey(matches: (runKey: string) => boolean): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const key = runKeyOf(entry);
+    if (key !== null && matches(key) && readProcStat(entry)?.state !== 'Z') pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Signals every live process carrying a matching run key; returns their pids. */
+export function killRunKeyProcesses(matches: (runKey: string) => boolean, signal: NodeJS.Signals): number[] {
+  const pids = processesWithRunKey(matches);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if (errnoCode(error) !== 'ESRCH') throw error;
+    }
+  }
+  return pids;
+}

@@ -77,16 +77,59 @@ function checkNotTooNew(path: string, version: number): void {
   }
 }
 
+/** 'ATUN': marks a database as autotune's, so a foreign SQLite file is never taken for one. */
+export const APPLICATION_ID = 0x4154554e;
+
+/** The tables of schema 1, which predates the application id. */
+const OUR_TABLES = ['decisions', 'runs', 'sessions', 'trials'];
+
+function applicationId(db: Database.Database): number {
+  return db.pragma('application_id', { simple: true }) as number;
+}
+
+function tableNames(db: Database.Database): string[] {
+  const rows = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as {
+    name: string;
+  }[];
+  return rows.map((row) => row.name);
+}
+
+/**
+ * Refuses a database that is not autotune's before anything in it changes: another
+ * application's id, or tables in a database autotune never versioned, or a versioned one
+ * without the application id that lacks autotune's tables.
+ */
+function checkOurs(db: Database.Database, path: string, version: number): void {
+  const foreign = (why: string): AutotuneError =>
+    new AutotuneError('E_DB_FOREIGN', `${path} is not an autotune database (${why}); give autotune its own file with --db`);
+  const id = applicationId(db);
+  if (id === APPLICATION_ID) return;
+  if (id !== 0) throw foreign(`application id ${id}`);
+  const tables = tableNames(db);
+  if (version === 0 && tables.length > 0) throw foreign(`it holds tables ${tables.slice(0, 5).join(', ')}`);
+  if (version > 0 && !OUR_TABLES.every((t) => tables.includes(t))) throw foreign(`schema version ${version} without autotune's tables`);
+}
+
 function migrate(db: Database.Database, path: string): void {
-  for (let version = userVersion(db); version < SCHEMA_VERSION; version = userVersion(db)) {
-    // Re-read inside the write lock: another process may have migrated meanwhile.
-    db.transaction(() => {
-      const current = userVersion(db);
-      const sql = MIGRATIONS[current];
-      if (sql === undefined) return;
-      db.exec(sql);
-      db.pragma(`user_version = ${current + 1}`);
-    }).immediate();
+  // A table rebuild must not cascade into the tables that reference it (SQLite's documented
+  // procedure); the pragma is a no-op inside a transaction, so it is switched around them.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = userVersion(db); version < SCHEMA_VERSION; version = userVersion(db)) {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      db.transaction(() => {
+        const current = userVersion(db);
+        const sql = MIGRATIONS[current];
+        if (sql === undefined) return;
+        db.exec(sql);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new AutotuneError('E_DB', `migration ${current + 1} of ${path} left ${broken.length} dangling reference(s)`);
+        db.pragma(`user_version = ${current + 1}`);
+        db.pragma(`application_id = ${APPLICATION_ID}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
   }
   checkNotTooNew(path, userVersion(db));
 }
@@ -104,10 +147,12 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
   try {
     db = new Database(path);
     db.pragma('busy_timeout = 5000');
-    checkNotTooNew(shown, userVersion(db));
+    // Only reads until the file is known to be ours and not too new: a refused file is left as it was.
+    const version = userVersion(db);
+    checkNotTooNew(shown, version);
+    checkOurs(db, shown, version);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
     migrate(db, shown);
     return new Store(db, shown, options);
   } catch (error) {
@@ -132,6 +177,7 @@ export function openReadOnly(path: string, options: StoreOptions = {}): Store {
     db.pragma('busy_timeout = 5000');
     const version = userVersion(db);
     checkNotTooNew(shown, version);
+    checkOurs(db, shown, version);
     if (version < SCHEMA_VERSION) {
       throw new AutotuneError(
         'E_DB',

@@ -13,14 +13,15 @@ interface DecisionRow {
   high: number | null;
   runs: number;
   reason: string;
+  basis: 'runs' | 'model';
 }
 
 const UPSERT = `
-  INSERT INTO decisions (session_id, subject, op, backend, verdict, estimate, low, high, runs, reason, created_at, updated_at)
-  VALUES (@sessionId, @subject, @op, @backend, @verdict, @estimate, @low, @high, @runs, @reason, @now, @now)
+  INSERT INTO decisions (session_id, subject, op, backend, verdict, estimate, low, high, runs, reason, basis, created_at, updated_at)
+  VALUES (@sessionId, @subject, @op, @backend, @verdict, @estimate, @low, @high, @runs, @reason, @basis, @now, @now)
   ON CONFLICT (session_id, subject) DO UPDATE SET
     op = excluded.op, backend = excluded.backend, verdict = excluded.verdict, estimate = excluded.estimate,
-    low = excluded.low, high = excluded.high, runs = excluded.runs, reason = excluded.reason,
+    low = excluded.low, high = excluded.high, runs = excluded.runs, reason = excluded.reason, basis = excluded.basis,
     updated_at = excluded.updated_at`;
 
 /** A new verdict on a subject replaces the old one; created_at keeps when it was first decided. */
@@ -36,6 +37,7 @@ export function upsertDecision(store: Store, sessionId: string, decision: Decisi
     high: decision.high,
     runs: decision.runs,
     reason: decision.reason,
+    basis: decision.basis ?? 'runs',
     now: store.now(),
   });
 }
@@ -44,7 +46,7 @@ export function upsertDecision(store: Store, sessionId: string, decision: Decisi
 export function loadDecisions(store: Store, sessionId: string): Decision[] {
   const rows = store
     .statement(
-      `SELECT subject, op, backend, verdict, estimate, low, high, runs, reason
+      `SELECT subject, op, backend, verdict, estimate, low, high, runs, reason, basis
        FROM decisions WHERE session_id = ? ORDER BY created_at, rowid`,
     )
     .all(sessionId) as DecisionRow[];

@@ -1,6 +1,8 @@
 /**
  * The session engine's persistence, over SQLite and the run directory: runs are committed as
- * they end, and every artifact is rewritten from what the database holds.
+ * they end, and every artifact is rewritten from what the database holds. Every write,
+ * artifact files included, happens inside a transaction fenced by the worker's lease token
+ * (session-state.ts): a worker that lost its lease gets E_LEASE_LOST and writes nothing.
  */
 import { makeDirs } from './dirs.js';
 import { join } from 'node:path';
@@ -13,13 +15,39 @@ import { upsertDecision } from './decisions.js';
 import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
 import { beginRun, finishRun, loadObservations, setRunHandle } from './runs.js';
 import { resultsInput } from './results-input.js';
-import { getSession, setFinal, setSessionError, setSessionOps, updateSessionState } from './sessions.js';
+import { getSession, setSessionOps } from './sessions.js';
+import { fenced, leaseLost, transition } from './session-state.js';
 import type { SessionRecord } from './records.js';
 
 export interface JournalOptions {
   readonly csvName: string;
   /** False when the user passed their own --output-json, which then wins. */
   readonly askOutputJson: boolean;
+  /** The lease token of the worker that writes. */
+  readonly token: string;
+}
+
+function sessionOf(store: Store, sessionId: string): SessionRecord {
+  const session = getSession(store, sessionId);
+  if (session === null) throw new Error(`session ${sessionId} vanished from the database`);
+  return session;
+}
+
+/** The files the policy's events describe (autotune_ops*.yaml, best_config_temp.yaml). */
+export function writeEventArtifacts(runDir: string, events: readonly PolicyEvent[]): void {
+  for (const event of events) {
+    if (event.type === 'ops') writeAutotuneOps(runDir, event);
+    else if (event.type === 'best') writeBestConfig(runDir, event.opBackends, 'temp');
+  }
+}
+
+/** history.csv, op_config.json and best_config.yaml of a finished session, from the database. */
+export function writeFinalArtifacts(store: Store, session: SessionRecord, csvName: string, result: FinalResult): void {
+  // The result is not committed yet when a worker writes these, so it is handed in.
+  const input = resultsInput(store, { ...session, final: result });
+  writeHistoryCsv(session.runDir, csvName, input);
+  writeOpConfigJson(session.runDir, input);
+  writeBestConfig(session.runDir, result.opBackends, 'final');
 }
 
 export class SqliteJournal implements SessionJournal {
@@ -36,10 +64,8 @@ export class SqliteJournal implements SessionJournal {
     makeDirs(join(this.#runDir, RAW_DIR));
   }
 
-  #session(): SessionRecord {
-    const session = getSession(this.#store, this.#sessionId);
-    if (session === null) throw new Error(`session ${this.#sessionId} vanished from the database`);
-    return session;
+  #fenced<T>(fn: () => T): T {
+    return fenced(this.#store, this.#sessionId, this.#options.token, fn);
   }
 
   completedObservations(): readonly StoredObservation[] {
@@ -47,73 +73,72 @@ export class SqliteJournal implements SessionJournal {
   }
 
   beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun {
-    const begun = beginRun(this.#store, this.#sessionId, {
-      trial,
-      kind,
-      warmupIndex,
-      step,
-      files: (seq) => {
-        const stem = runFileStem(seq, trial.prefix, kind, warmupIndex);
-        return {
-          ...runFiles(this.#runDir, stem),
-          oplistPath: runDirPath(this.#runDir, RAW_DIR, `${stem}.oplist.txt`),
-          outputJsonPath: this.#options.askOutputJson ? runDirPath(this.#runDir, RAW_DIR, `${stem}.json`) : null,
-        };
-      },
+    return this.#fenced(() => {
+      const begun = beginRun(this.#store, this.#sessionId, {
+        trial,
+        kind,
+        warmupIndex,
+        step,
+        files: (seq) => {
+          const stem = runFileStem(seq, trial.prefix, kind, warmupIndex);
+          return {
+            ...runFiles(this.#runDir, stem),
+            oplistPath: runDirPath(this.#runDir, RAW_DIR, `${stem}.oplist.txt`),
+            outputJsonPath: this.#options.askOutputJson ? runDirPath(this.#runDir, RAW_DIR, `${stem}.json`) : null,
+          };
+        },
+      });
+      writeRunConfig(begun.files.configPath, trial.config);
+      return begun;
     });
-    writeRunConfig(begun.files.configPath, trial.config);
-    return begun;
   }
 
   setRunHandle(runId: number, handle: RunHandle): void {
-    setRunHandle(this.#store, runId, handle.runner, handle.id, handle.pid);
+    this.#fenced(() => setRunHandle(this.#store, runId, handle.runner, handle.id, handle.pid));
   }
 
   finishRun(runId: number, result: RunResult): void {
-    finishRun(this.#store, runId, result);
+    this.#fenced(() => {
+      // A row no longer running was marked interrupted by a worker that took the session over.
+      if (!finishRun(this.#store, runId, result)) throw leaseLost(this.#sessionId);
+    });
   }
 
   applyEvents(events: readonly PolicyEvent[]): void {
-    for (const event of events) {
-      switch (event.type) {
-        case 'ops':
-          setSessionOps(this.#store, this.#sessionId, event.final);
-          writeAutotuneOps(this.#runDir, event);
-          break;
-        case 'decision':
-          upsertDecision(this.#store, this.#sessionId, event);
-          break;
-        case 'best':
-          writeBestConfig(this.#runDir, event.opBackends, 'temp');
-          break;
-        case 'note':
-          break;
+    if (events.length === 0) return;
+    this.#fenced(() => {
+      for (const event of events) {
+        if (event.type === 'ops') setSessionOps(this.#store, this.#sessionId, event.final);
+        else if (event.type === 'decision') upsertDecision(this.#store, this.#sessionId, event);
       }
-    }
+      writeEventArtifacts(this.#runDir, events);
+    });
   }
 
   refreshHistory(): void {
-    writeHistoryCsv(this.#runDir, this.#options.csvName, resultsInput(this.#store, this.#session()));
+    this.#fenced(() => writeHistoryCsv(this.#runDir, this.#options.csvName, resultsInput(this.#store, sessionOf(this.#store, this.#sessionId))));
   }
 
+  /** Every artifact is written before `completed` commits: a crash in between leaves a resumable session. */
   complete(result: FinalResult): void {
-    // Artifacts first: `status` shows a session completed only once all its files exist (a
-    // crash in between leaves it resumable, and completing again rewrites the same files).
-    const input = resultsInput(this.#store, { ...this.#session(), final: result });
-    writeHistoryCsv(this.#runDir, this.#options.csvName, input);
-    writeOpConfigJson(this.#runDir, input);
-    writeBestConfig(this.#runDir, result.opBackends, 'final');
-    setFinal(this.#store, this.#sessionId, result);
+    this.#fenced(() => {
+      writeFinalArtifacts(this.#store, sessionOf(this.#store, this.#sessionId), this.#options.csvName, result);
+      transition(this.#store, this.#sessionId, 'completed', { token: this.#options.token }, { finalJson: JSON.stringify(result), clearStop: true });
+    });
   }
 
   fail(message: string): void {
-    setSessionError(this.#store, this.#sessionId, message);
-    updateSessionState(this.#store, this.#sessionId, 'failed');
-    this.refreshHistory();
+    this.#fenced(() => {
+      this.refreshHistory();
+      transition(this.#store, this.#sessionId, 'failed', { token: this.#options.token }, { error: message, clearStop: true });
+    });
   }
 
+  /** Acknowledges a stop request, if there was one. */
   markStopped(): void {
-    updateSessionState(this.#store, this.#sessionId, 'stopped');
-    this.refreshHistory();
+    this.#fenced(() => {
+      this.refreshHistory();
+      transition(this.#store, this.#sessionId, 'stopped', { token: this.#options.token }, { clearStop: true });
+    });
   }
 }

@@ -105,7 +105,53 @@ export const MIGRATIONS: readonly string[] = [
     hardware_json TEXT NOT NULL
   );
   `,
-  // 3: named metrics per run (the three throughput columns move into run_metrics), and the
+  // A decision's estimate may come from the model alone (an operator only measured in groups).
+  `
+  ALTER TABLE decisions ADD COLUMN basis TEXT NOT NULL DEFAULT 'runs' CHECK (basis IN ('runs', 'model'));
+  `,
+  // 4: the session state machine (session-state.ts): 'created' until a worker takes it, 'stopping'
+  // while a stop request waits for the worker; the never-written 'interrupted' folds into
+  // 'stopped'. A run that never started (spawn_error) is no observation, so its step may be
+  // answered again by a later run.
+  `
+  CREATE TABLE sessions_v2 (
+    id                 TEXT PRIMARY KEY,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    state              TEXT NOT NULL
+                       CHECK (state IN ('created', 'running', 'stopping', 'stopped', 'completed', 'failed')),
+    run_dir            TEXT NOT NULL UNIQUE,
+    policy             TEXT NOT NULL,
+    args_json          TEXT NOT NULL,
+    options_json       TEXT NOT NULL,
+    env_json           TEXT NOT NULL,
+    model              TEXT,
+    ops_json           TEXT,
+    error              TEXT,
+    final_json         TEXT,
+    lease_pid          INTEGER,
+    lease_host         TEXT,
+    lease_heartbeat_at INTEGER,
+    lease_token        TEXT,
+    stop_requested_at  INTEGER,
+    CHECK ((lease_token IS NULL) = (lease_pid IS NULL)
+       AND (lease_token IS NULL) = (lease_host IS NULL)
+       AND (lease_token IS NULL) = (lease_heartbeat_at IS NULL))
+  );
+  INSERT INTO sessions_v2
+    SELECT id, created_at, updated_at, CASE state WHEN 'interrupted' THEN 'stopped' ELSE state END,
+           run_dir, policy, args_json, options_json, env_json, model, ops_json, error, final_json,
+           lease_pid, lease_host, lease_heartbeat_at, lease_token, stop_requested_at
+    FROM sessions;
+  DROP TABLE sessions;
+  ALTER TABLE sessions_v2 RENAME TO sessions;
+  CREATE INDEX sessions_by_created_at ON sessions (created_at);
+
+  DROP INDEX runs_observation_by_step;
+  CREATE UNIQUE INDEX runs_observation_by_step ON runs (session_id, step)
+    WHERE outcome NOT IN ('running', 'interrupted', 'spawn_error');
+  `,
+  // 5: named metrics per run (the three throughput columns move into run_metrics), and the
   // run's handle as its runner names it (a pid for the local runner, a job id for SLURM).
   `
   CREATE TABLE run_metrics (

@@ -26,6 +26,8 @@ export interface SessionProgress {
   /** The run in flight, if any. */
   readonly currentRun: RunRecord | null;
   readonly currentTrial: TrialSpec | null;
+  /** The run in flight re-measures the baseline after other trials ran: an anchor, not round 1a. */
+  readonly currentIsAnchor: boolean;
 }
 
 interface Counts {
@@ -70,6 +72,13 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
       : (store
           .statement('SELECT spec_json, first_seen_at FROM trials WHERE session_id = ? AND key = ?')
           .get(sessionId, current.trial_key) as TrialRow | undefined);
+  const spec = trial === undefined ? null : toTrialRecord(trial).spec;
+  const anchor =
+    current !== undefined &&
+    spec?.round === '1a' &&
+    store
+      .statement('SELECT 1 FROM runs WHERE session_id = ? AND seq < ? AND trial_key != ? LIMIT 1')
+      .get(sessionId, current.seq, current.trial_key) !== undefined;
   return {
     runsStarted: counts.started,
     runsFinished: counts.finished,
@@ -85,6 +94,7 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
     meanOkDurationMs: counts.mean_ok_ms,
     lastRun: last === undefined ? null : toRunRecord(last, runMetrics(store, last.id)),
     currentRun: current === undefined ? null : toRunRecord(current, null),
-    currentTrial: trial === undefined ? null : toTrialRecord(trial).spec,
+    currentTrial: spec,
+    currentIsAnchor: anchor,
   };
 }

@@ -6,7 +6,19 @@ import type { FinalResult } from '../tuner/policy.js';
 import type { Measurement } from '../tuner/metrics.js';
 import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 
-export type SessionState = 'running' | 'stopped' | 'failed' | 'completed' | 'interrupted';
+export type SessionState = 'created' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+
+/**
+ * Run rows that are no observation: in flight, interrupted, or never started (spawn_error).
+ * Replay skips them and a later run answers their step again.
+ */
+export const NOT_OBSERVED = ['running', 'interrupted', 'spawn_error'] as const;
+/** NOT_OBSERVED as an SQL list. */
+export const NOT_OBSERVED_SQL = `(${NOT_OBSERVED.map((o) => `'${o}'`).join(', ')})`;
+
+export function isObservation(outcome: RunState): boolean {
+  return !(NOT_OBSERVED as readonly string[]).includes(outcome);
+}
 
 /** Who is driving a session: the holder's process, machine and a per-process token. */
 export interface Lease {

@@ -4,12 +4,13 @@ import { objectiveFor, storedObjective } from '../tuner/objective.js';
 import { combinedTrial } from '../tuner/trials.js';
 import type { Observation } from '../tuner/types.js';
 import type { Store } from './db.js';
-import type { SessionRecord } from './records.js';
+import { isObservation, type SessionRecord } from './records.js';
+import { loadDecisions } from './decisions.js';
 import { loadRuns } from './runs.js';
 import { loadTrials } from './trials.js';
 
 export function resultsInput(store: Store, session: SessionRecord): ResultsInput {
-  const runs = loadRuns(store, session.id).filter((r) => r.outcome !== 'running' && r.outcome !== 'interrupted');
+  const runs = loadRuns(store, session.id).filter((r) => isObservation(r.outcome));
   const final = session.final;
   return {
     policy: session.policy,
@@ -17,6 +18,9 @@ export function resultsInput(store: Store, session: SessionRecord): ResultsInput
     trials: loadTrials(store, session.id).map((t) => t.spec),
     runs: runs.map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics })),
     ops: session.ops ?? {},
+    estimates: loadDecisions(store, session.id).flatMap((d) =>
+      d.basis === 'model' && d.op !== null && d.backend !== null && d.estimate !== null ? [{ op: d.op, backend: d.backend, estimate: d.estimate }] : [],
+    ),
     finalCombinedKey: final === null || Object.keys(final.opBackends).length === 0 ? null : combinedTrial(final.opBackends, 'combined_best', final.attention).key,
   };
 }

@@ -6,7 +6,7 @@ import type { RunResult, StoredObservation } from '../tuner/ports.js';
 import type { Measurement } from '../tuner/metrics.js';
 import type { Observation, RunKind, TrialSpec } from '../tuner/types.js';
 import type { Store } from './db.js';
-import { toRunRecord, type RunRecord, type RunRow } from './records.js';
+import { NOT_OBSERVED_SQL, toRunRecord, type RunRecord, type RunRow } from './records.js';
 import { upsertTrial } from './trials.js';
 
 /** The files of a run the store records; callers may name more (oplist, output json). */
@@ -141,12 +141,12 @@ export function loadRuns(store: Store, sessionId: string): RunRecord[] {
 }
 
 /**
- * What the policy saw, in the order the runs ran: the input to replay on resume. Interrupted
- * and running rows are no observations.
+ * What the policy saw, in the order the runs ran: the input to replay on resume. Running,
+ * interrupted and never-started rows are no observations.
  */
 export function loadObservations(store: Store, sessionId: string): StoredObservation[] {
   const rows = store
-    .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome NOT IN ('running', 'interrupted') ORDER BY seq`)
+    .statement(`SELECT * FROM runs WHERE session_id = ? AND outcome NOT IN ${NOT_OBSERVED_SQL} ORDER BY seq`)
     .all(sessionId) as RunRow[];
   const metrics = metricsByRun(store, sessionId);
   return rows.map((row): StoredObservation => {
@@ -154,13 +154,14 @@ export function loadObservations(store: Store, sessionId: string): StoredObserva
     return {
       trialKey: run.trialKey,
       kind: run.kind,
-      // The query above leaves out exactly the two states an Observation cannot hold.
+      // The query above leaves out every state an Observation cannot hold.
       outcome: run.outcome as Observation['outcome'],
       metrics: run.metrics,
       executedOps: run.executedOps,
       durationMs: run.durationMs ?? 0,
       seq: run.seq,
       step: run.step,
+      failure: run.failure,
     };
   });
 }

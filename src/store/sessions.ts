@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { AutotuneError } from '../errors.js';
-import type { FinalResult } from '../tuner/policy.js';
 import type { Backend, PolicyName } from '../tuner/types.js';
 import type { Store } from './db.js';
-import { toSessionRecord, type JsonObject, type SessionRecord, type SessionRow, type SessionState } from './records.js';
+import { toSessionRecord, type JsonObject, type SessionRecord, type SessionRow } from './records.js';
 
 export interface NewSession {
   /** Generated from the clock when omitted. */
@@ -59,7 +58,7 @@ export function createSession(store: Store, input: NewSession): SessionRecord {
     store
       .statement(
         `INSERT INTO sessions (id, created_at, updated_at, state, run_dir, policy, args_json, options_json, env_json, model)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -112,47 +111,10 @@ export function listSessions(store: Store, limit: number): SessionRecord[] {
   return rows.map(toSessionRecord);
 }
 
-export function updateSessionState(store: Store, id: string, state: SessionState): void {
-  mustChange(store.statement('UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, store.now(), id), id);
-}
-
-/** Keeps the first line only: the error column is shown in one-line listings. */
-export function setSessionError(store: Store, id: string, message: string): void {
-  const line = message.split(/\r?\n/, 1)[0] ?? '';
-  mustChange(store.statement('UPDATE sessions SET error = ?, updated_at = ? WHERE id = ?').run(line, store.now(), id), id);
-}
-
-/** Stores the result and marks the session completed, atomically. */
-export function setFinal(store: Store, id: string, final: FinalResult): void {
-  mustChange(
-    store
-      .statement(`UPDATE sessions SET final_json = ?, state = 'completed', updated_at = ? WHERE id = ?`)
-      .run(JSON.stringify(final), store.now(), id),
-    id,
-  );
-}
-
+/** The tuned operator table; callers fence it (session-state.ts). */
 export function setSessionOps(store: Store, id: string, ops: Readonly<Record<string, readonly Backend[]>>): void {
   mustChange(
     store.statement('UPDATE sessions SET ops_json = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(ops), store.now(), id),
-    id,
-  );
-}
-
-/** Keeps the first request's time when `autotune stop` is repeated. */
-export function requestStop(store: Store, id: string): void {
-  const now = store.now();
-  mustChange(
-    store
-      .statement('UPDATE sessions SET stop_requested_at = COALESCE(stop_requested_at, ?), updated_at = ? WHERE id = ?')
-      .run(now, now, id),
-    id,
-  );
-}
-
-export function clearStop(store: Store, id: string): void {
-  mustChange(
-    store.statement('UPDATE sessions SET stop_requested_at = NULL, updated_at = ? WHERE id = ?').run(store.now(), id),
     id,
   );
 }

@@ -54,6 +54,8 @@ export interface Decision {
   readonly high: number | null;
   readonly runs: number;
   readonly reason: string;
+  /** `model`: the estimate is the screening model's, for an operator never measured alone; else from its own runs. */
+  readonly basis?: 'runs' | 'model';
 }
 
 /** The current best set, written to best_config_temp.yaml. */

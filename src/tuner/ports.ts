@@ -51,7 +51,8 @@ export interface RunHandle {
 
 /** A run a dead worker left behind, as stored. */
 export interface Orphan {
-  readonly handle: RunHandle;
+  /** Null when the worker died before the runner reported the start: the run key still finds it. */
+  readonly handle: RunHandle | null;
   /** The AUTOTUNE_RUN_KEY it was started with: proves a process is ours, not a recycled pid. */
   readonly runKey: string;
 }
@@ -115,6 +116,8 @@ export interface StoredObservation extends Observation {
   readonly seq: number;
   /** The policy step this run answered: how many observations preceded it. */
   readonly step: number;
+  /** The run's one-line root cause when it failed. */
+  readonly failure: string | null;
 }
 
 /**
@@ -122,7 +125,7 @@ export interface StoredObservation extends Observation {
  * is derived from what was committed. Implemented over SQLite in src/store.
  */
 export interface SessionJournal {
-  /** Completed runs (interrupted ones excluded), in the order they ran. */
+  /** Completed runs (interrupted and never-started ones excluded), in the order they ran. */
   completedObservations(): readonly StoredObservation[];
   beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun;
   setRunHandle(runId: number, handle: RunHandle): void;

@@ -26,6 +26,11 @@ export interface ResultsInput {
    * and the `combined_best` trial for the reference policy.
    */
   readonly finalCombinedKey: string | null;
+  /**
+   * Model estimates (relative change vs baseline) of operator backends never measured alone
+   * (screening policy): they fill the operator's history row instead of leaving it empty.
+   */
+  readonly estimates: readonly { readonly op: string; readonly backend: Backend; readonly estimate: number }[];
 }
 
 export interface HistoryRow {
@@ -135,6 +140,11 @@ class SessionResults {
   }
 }
 
+/** The baseline's rates times `factor`: an estimated row. */
+function scaled(t: Measurement, factor: number): Measurement {
+  return Object.fromEntries(Object.entries(t).map(([name, value]) => [name, value * factor]));
+}
+
 /** history.csv is a throughput file: rows and ratios are in total tokens/s whatever the objective. */
 function ratioTo(value: Measurement, baseline: Measurement | null): number | null {
   const v = value[TOTAL_TOKENS_PER_S];
@@ -159,11 +169,16 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
   }
 
   const others: HistoryRow[] = [];
-  const ops = [...new Set(session.tried((t) => t.kind === 'op' && t.op !== null).map((t) => t.op as string))].sort();
+  const estimated = new Map(input.estimates.map((e) => [`${e.op}:${e.backend}`, e.estimate]));
+  const ops = [...new Set([...session.tried((t) => t.kind === 'op' && t.op !== null).map((t) => t.op as string), ...input.estimates.map((e) => e.op)])].sort();
   for (const op of ops) {
-    for (const { backend, value } of session.backendValues(op)) {
+    const measured = session.backendValues(op);
+    const backends = [...new Set([...measured.map((m) => m.backend), ...input.estimates.filter((e) => e.op === op).map((e) => e.backend)])];
+    for (const backend of backends) {
+      const value = measured.find((m) => m.backend === backend)?.value ?? null;
+      const estimate = estimated.get(`${op}:${backend}`);
       // Without a baseline the reference leaves op rows empty, measured or not.
-      const shown = baseline === null ? null : value;
+      const shown = baseline === null ? null : value ?? (estimate === undefined ? null : scaled(baseline, 1 + estimate));
       others.push(row(op, backend, shown, shown === null ? null : ratioTo(shown, baseline)));
     }
   }

@@ -6,6 +6,7 @@
 import { AutotuneError } from '../errors.js';
 import type { FinalResult, Policy, PolicyContext, PolicyEvent, Proposal, Proposed, RunStep, StudyCursor } from './policy.js';
 import { NO_LIFECYCLE, toObservation, type RunLifecycle, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
+import type { Measurement } from './metrics.js';
 import { openPolicy } from './study-cursor.js';
 import type { TrialSpec } from './types.js';
 
@@ -92,6 +93,30 @@ export function replay(
   return { next, cursor, runsPerTrial };
 }
 
+/** The failures of a session's runs, to name the root cause when none produced a number. */
+class Measurements {
+  #measured = false;
+  readonly #failures = new Map<string, number>();
+  #runs = 0;
+
+  add(metrics: Measurement | null, failure: string | null): void {
+    this.#runs += 1;
+    if (metrics !== null) this.#measured = true;
+    else if (failure !== null) this.#failures.set(failure, (this.#failures.get(failure) ?? 0) + 1);
+  }
+
+  /** Null once any run measured something; else one line with the most frequent failure. */
+  noneMessage(): string | null {
+    if (this.#measured || this.#runs === 0) return null;
+    let cause: string | null = null;
+    let most = 0;
+    for (const [failure, count] of this.#failures) {
+      if (count >= most) [cause, most] = [failure, count];
+    }
+    return `no benchmark run produced a measurement (${this.#runs} of ${this.#runs} failed): ${cause ?? 'no result in the output'}`;
+  }
+}
+
 export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
   const lifecycle = o.lifecycle ?? NO_LIFECYCLE;
   try {
@@ -108,6 +133,8 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle): Promise<EngineO
   let next = replayed.next;
   if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
   let lastTrialKey: string | null = stored.at(-1)?.trialKey ?? null;
+  const measurements = new Measurements();
+  for (const obs of stored) measurements.add(obs.metrics, obs.failure);
 
   for (;;) {
     const proposal = next.type === 'runs' ? next.runs[0] : undefined;
@@ -116,6 +143,12 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle): Promise<EngineO
     for (const event of events) o.report({ type: 'policy', event });
     if (lastTrialKey !== null && (proposal === undefined || proposal.trial.key !== lastTrialKey)) o.journal.refreshHistory();
 
+    // A session in which nothing was measured decided nothing: it fails with the runs' cause.
+    const nothing = next.type === 'runs' ? null : measurements.noneMessage();
+    if (nothing !== null) {
+      o.journal.fail(nothing);
+      throw new AutotuneError('E_NO_RESULT', nothing);
+    }
     if (next.type === 'done') {
       o.journal.complete(next.result);
       o.report({ type: 'done', result: next.result });
@@ -163,6 +196,7 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle): Promise<EngineO
       o.report({ type: 'stopped' });
       return { state: 'stopped' };
     }
+    measurements.add(observation.metrics, result.failure);
     runsPerTrial.set(trial.key, ordinal + 1);
     lastTrialKey = trial.key;
     cursor.observe(step, observation);

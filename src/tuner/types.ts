@@ -12,7 +12,9 @@ import type { Measurement } from './metrics.js';
 export type Metric = 'total' | 'output' | 'requests';
 
 /** `sweep` is the policy of `autotune sweep`, never chosen with --policy. */
-export type PolicyName = 'reference' | 'noise-aware' | 'sweep';
+export type PolicyName = 'reference' | 'noise-aware' | 'screening' | 'sweep';
+/** What a session runs without --policy. */
+export const DEFAULT_POLICY: PolicyName = 'noise-aware';
 
 /**
  * A stage of a study, as open data: a search space names its own (the FlagGems rounds are

@@ -122,7 +122,7 @@ describe('parseRunArgs', () => {
 
   it('rejects bad values with one sentence', () => {
     usage(() => parseRunArgs(['--model', 'm', '--num-runs', '0']), /Expected `--num-runs` to be an integer >= 1, got `0`/);
-    usage(() => parseRunArgs(['--model', 'm', '--policy', 'magic']), /one of noise-aware, reference/);
+    usage(() => parseRunArgs(['--model', 'm', '--policy', 'magic']), /one of noise-aware, screening, reference/);
     usage(() => parseRunArgs(['--model', 'm', '--autotune-metric', 'latency']), /one of total, output, requests/);
     usage(() => parseRunArgs(['--model', 'm', '--timeout', '-1']), /number > 0/);
     usage(() => parseRunArgs(['--model', 'm', '--ops']), /`--ops` needs a value/);

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
+import { processesWithRunKey } from '../../src/runners/process-group.js';
 import { alive, autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
 
 const ARGS = [...BENCH_ARGS, '--autotune-seed', '11', '--quiet'];
@@ -110,6 +111,7 @@ describe('crash safety', () => {
     await sleep(200);
     const pids = invocations(box).map((i) => i.pid ?? 0);
     for (const pid of pids) assert.equal(alive(pid), false, `benchmark pid ${pid} is still running`);
+    assert.deepEqual(processesWithRunKey((key) => key.startsWith(`${id}:`)), [], 'a process carrying one of the session\'s run keys survived');
   });
 });
 

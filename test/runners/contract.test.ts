@@ -1,8 +1,8 @@
 /**
  * The runner contract, held against every runner: a run starts and reports its handle, its
  * output lands in its log, its exit is classified, a timeout and a stop end it with nothing of
- * it left running, and an orphan is reaped through the handle stored in the database (and
- * only when it is ours).
+ * it left running, and an orphan is reaped through the handle stored in the database, or by
+ * its run key when no handle was stored (and only when it is ours).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,6 +140,19 @@ for (const [label, make] of [['LocalRunner', localHarness], ['InProcessRunner', 
       } finally {
         store.close();
       }
+    });
+
+    it('reaps an orphan whose start was never recorded by its run key alone', async () => {
+      let handle: RunHandle | null = null;
+      const req = request(h, 'hang', { onStart: (x) => (handle = x) });
+      const running = h.runner.run(req);
+      await until(() => handle !== null);
+      await sleep(100);
+      assert.equal(h.runner.reap({ handle: null, runKey: 'someone-else' }), false, 'a run that is not ours is left alone');
+      assert.equal(h.runner.reap({ handle: null, runKey: req.runKey }), true);
+      const r = await running;
+      assert.notEqual(r.outcome, 'ok');
+      await until(() => !h.alive(handle as RunHandle));
     });
   });
 }

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive, killProcessGroup, LocalRunner, processEnvironHasRunKey } from '../../src/runners/local.js';
-import { isProcessGroupAlive } from '../../src/runners/process-group.js';
+import { isProcessGroupAlive, processesWithRunKey } from '../../src/runners/process-group.js';
+import { readFileSync } from 'node:fs';
+
+function readPgrp(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
 import type { RunRequest } from '../../src/tuner/ports.js';
 import { baselineTrial, gemsEnableTrial } from '../../src/tuner/trials.js';
 
@@ -189,6 +195,54 @@ describe('LocalRunner', { timeout: 15_000 }, () => {
     assert.equal(result.outcome, 'ok');
     assert.ok(result.durationMs < 4000, String(result.durationMs));
     for (const pid of (await readFile(pidFile, 'utf8')).split(' ')) assert.equal(isProcessAlive(Number(pid)), false, pid);
+  });
+
+  it('owns descendants that left the process group and hold the pipe: the timeout still ends the run', async () => {
+    // setsid: a new session and group, out of reach of a group kill, keeping stdout open and ignoring SIGTERM.
+    const bin = await fakeVllm('vllm-escape', `
+      const { spawn } = require('node:child_process');
+      const escapee = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: 'inherit', detached: true });
+      fs.writeFileSync(process.env.GRANDCHILD_PID_FILE, String(escapee.pid));
+      console.log('started');
+      setInterval(() => {}, 1000);
+    `);
+    const pidFile = join(dir, 'escape-grandchild.pid');
+    let leader = 0;
+    const req = request('escape', bin, {
+      timeoutMs: 700,
+      baseEnv: { PATH: process.env['PATH'], GRANDCHILD_PID_FILE: pidFile },
+      onStart: (handle) => (leader = handle.pid ?? 0),
+    });
+    const running = runner.run(req);
+    const escapee = Number(await waitForFile(pidFile));
+    assert.notEqual(readPgrp(escapee), leader, 'the escapee left the group');
+    const result = await running;
+    assert.equal(result.outcome, 'timeout');
+    assert.ok(result.durationMs < 5000, String(result.durationMs));
+    assert.equal(isProcessAlive(escapee), false, 'killed through its run key');
+    assert.deepEqual(processesWithRunKey((key) => key === req.runKey), []);
+  });
+
+  it('stops reading a pipe held by a descendant it cannot recognise, once the tree it knows is gone', async () => {
+    // The holder drops AUTOTUNE_RUN_KEY and leaves the group: nothing can identify it, so reading stops.
+    const bin = await fakeVllm('vllm-stranger', `
+      const { spawn } = require('node:child_process');
+      const env = { ...process.env };
+      delete env.AUTOTUNE_RUN_KEY;
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'inherit', detached: true, env });
+      fs.writeFileSync(process.env.GRANDCHILD_PID_FILE, String(holder.pid));
+      console.log('Throughput: 1.00 requests/s, 2.00 total tokens/s, 3.00 output tokens/s');
+      process.exit(0);
+    `);
+    const pidFile = join(dir, 'stranger.pid');
+    const result = await runner.run(request('stranger', bin, { timeoutMs: 20_000, baseEnv: { PATH: process.env['PATH'], GRANDCHILD_PID_FILE: pidFile } }));
+    const holder = Number(await readFile(pidFile, 'utf8'));
+    try {
+      assert.equal(result.outcome, 'ok');
+      assert.ok(result.durationMs < 5000, String(result.durationMs));
+    } finally {
+      process.kill(holder, 'SIGKILL');
+    }
   });
 
   it('an abort kills the group and reports interrupted', async () => {

@@ -125,6 +125,7 @@ describe('artifact writers', () => {
     ],
     ops: { rms_norm: ['flagos'] },
     finalCombinedKey: null,
+    estimates: [],
   };
 
   it('write every reference file under the run directory', () => {

@@ -20,19 +20,15 @@ import {
   type NewRun,
   type StoredRunFiles,
 } from '../../src/store/runs.js';
+import { fenced, requestStop, startWorking, transition, TRANSITIONS, withdrawStop } from '../../src/store/session-state.js';
 import {
-  clearStop,
   createSession,
   findSessionByRunDir,
   getSession,
   listSessions,
   makeSessionId,
   modelFromArgs,
-  requestStop,
-  setFinal,
-  setSessionError,
   setSessionOps,
-  updateSessionState,
   type NewSession,
 } from '../../src/store/sessions.js';
 import { loadTrials, upsertTrial } from '../../src/store/trials.js';
@@ -104,10 +100,10 @@ for (const [mode, pathFor] of modes) {
     afterEach(() => store.close());
 
     describe('sessions', () => {
-      it('creates a running session with every column it was given', () => {
+      it('creates a session in state created with every column it was given', () => {
         const s = createSession(store, NEW);
         assert.match(s.id, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
-        assert.equal(s.state, 'running');
+        assert.equal(s.state, 'created');
         assert.equal(s.createdAt, clock.ms);
         assert.equal(s.updatedAt, clock.ms);
         assert.equal(s.runDir, NEW.runDir);
@@ -157,24 +153,30 @@ for (const [mode, pathFor] of modes) {
         );
       });
 
-      it('updates state, error, ops, final and stop requests', () => {
-        const { id } = createSession(store, NEW);
+      it('moves through the state machine, fenced by the lease token', () => {
+        const { id, state } = createSession(store, NEW);
+        assert.equal(state, 'created');
+        const mine = { pid: 100, host: 'node-a', token: 'tok-a', staleAfterMs: 30_000, isAlive: () => true };
+        assert.equal(code(() => transition(store, id, 'running', { token: 'tok-a' })), 'E_LEASE_LOST', 'no lease yet');
+        acquireLease(store, id, mine);
+        assert.equal(startWorking(store, id, 'tok-a'), 'running');
         clock.advance(10);
-        updateSessionState(store, id, 'interrupted');
-        setSessionError(store, id, 'E_RUN: vllm exited 1\nTraceback (most recent call last):');
+        transition(store, id, 'failed', { token: 'tok-a' }, { error: 'E_RUN: vllm exited 1\nTraceback (most recent call last):' });
         setSessionOps(store, id, { rms_norm: ['flagos', 'vendor'] });
+        let s = getSession(store, id);
+        assert.equal(s?.state, 'failed');
+        assert.equal(s?.error, 'E_RUN: vllm exited 1');
+        assert.deepEqual(s?.ops, { rms_norm: ['flagos', 'vendor'] });
+        assert.equal(code(() => transition(store, id, 'completed', { token: 'tok-a' })), 'E_SESSION_STATE', 'failed -> completed is not a move');
+        transition(store, id, 'running', { token: 'tok-a' });
         clock.advance(5);
-        requestStop(store, id);
+        assert.equal(requestStop(store, id), 'stopping');
         const stopAt = clock.ms;
         clock.advance(5);
         requestStop(store, id);
-        let s = getSession(store, id);
-        assert.equal(s?.state, 'interrupted');
-        assert.equal(s?.error, 'E_RUN: vllm exited 1');
-        assert.deepEqual(s?.ops, { rms_norm: ['flagos', 'vendor'] });
+        s = getSession(store, id);
         assert.equal(s?.stopRequestedAt, stopAt, 'the first request is kept');
         assert.equal(s?.updatedAt, clock.ms);
-        clearStop(store, id);
         const final: FinalResult = {
           opBackends: { rms_norm: 'flagos' },
           attention: null,
@@ -184,20 +186,44 @@ for (const [mode, pathFor] of modes) {
           high: 1.03,
           summary: ['kept rms_norm'],
         };
-        setFinal(store, id, final);
+        assert.equal(code(() => transition(store, id, 'completed', { token: 'tok-b' })), 'E_LEASE_LOST');
+        transition(store, id, 'completed', { token: 'tok-a' }, { finalJson: JSON.stringify(final), clearStop: true });
         s = getSession(store, id);
         assert.equal(s?.stopRequestedAt, null);
         assert.equal(s?.state, 'completed');
         assert.deepEqual(s?.final, final);
+        assert.deepEqual(TRANSITIONS.completed, [], 'completed is final');
+      });
+
+      it('keeps a stop request that came before the worker until the worker acknowledges it', () => {
+        const { id } = createSession(store, NEW);
+        assert.equal(requestStop(store, id), 'stopped', 'no worker yet: stopped at once');
+        acquireLease(store, id, { pid: 100, host: 'node-a', token: 'tok-a', staleAfterMs: 30_000, isAlive: () => true });
+        assert.equal(startWorking(store, id, 'tok-a'), 'stopped', 'the worker obeys it');
+        const s = getSession(store, id);
+        assert.equal(s?.state, 'stopped');
+        assert.equal(s?.stopRequestedAt, null, 'acknowledged');
+        releaseLease(store, id, 'tok-a');
+        requestStop(store, id);
+        withdrawStop(store, id);
+        assert.equal(getSession(store, id)?.stopRequestedAt, null, 'resume withdraws an unacknowledged request');
+      });
+
+      it('refuses every fenced write once the lease is someone else\'s', () => {
+        const { id } = createSession(store, NEW);
+        acquireLease(store, id, { pid: 100, host: 'node-a', token: 'tok-a', staleAfterMs: 30_000, isAlive: () => true });
+        let wrote = false;
+        assert.equal(code(() => fenced(store, id, 'tok-b', () => (wrote = true))), 'E_LEASE_LOST');
+        assert.equal(wrote, false);
+        assert.equal(fenced(store, id, 'tok-a', () => 'ok'), 'ok');
       });
 
       it('reports an unknown session on every update', () => {
         for (const update of [
-          () => updateSessionState(store, 'nope', 'failed'),
-          () => setSessionError(store, 'nope', 'x'),
+          () => transition(store, 'nope', 'failed', 'unleased'),
           () => setSessionOps(store, 'nope', {}),
           () => requestStop(store, 'nope'),
-          () => clearStop(store, 'nope'),
+          () => withdrawStop(store, 'nope'),
         ]) {
           assert.equal(code(update), 'E_SESSION_NOT_FOUND');
         }
@@ -384,8 +410,8 @@ for (const [mode, pathFor] of modes) {
         const inFlight = beginRun(store, id, run(flagos, 2));
         setRunHandle(store, inFlight.runId, 'local', '777', 777);
         assert.deepEqual(loadObservations(store, id), [
-          { trialKey: 'baseline', kind: 'warmup', outcome: 'ok', metrics: OK.metrics, executedOps: null, durationMs: OK.durationMs, seq: 1, step: 0 },
-          { trialKey: 'baseline', kind: 'measure', outcome: 'oom', metrics: null, executedOps: null, durationMs: FAILED.durationMs, seq: 3, step: 1 },
+          { trialKey: 'baseline', kind: 'warmup', outcome: 'ok', metrics: OK.metrics, executedOps: null, durationMs: OK.durationMs, seq: 1, step: 0, failure: null },
+          { trialKey: 'baseline', kind: 'measure', outcome: 'oom', metrics: null, executedOps: null, durationMs: FAILED.durationMs, seq: 3, step: 1, failure: FAILED.failure },
         ]);
 
         // crash recovery
@@ -438,6 +464,7 @@ for (const [mode, pathFor] of modes) {
           lastRun: null,
           currentRun: null,
           currentTrial: null,
+          currentIsAnchor: false,
         });
         const flagos = opTrial('rms_norm', 'flagos');
         finishRun(store, beginRun(store, id, run(baselineTrial(), 0)).runId, { ...OK, durationMs: 60_000 });
@@ -477,6 +504,7 @@ for (const [mode, pathFor] of modes) {
           high: 0.02,
           runs: 4,
           reason: 'faster than baseline',
+          basis: 'runs',
         };
         const failed: Decision = { ...kept, subject: 'op:mm', op: 'mm', backend: null, verdict: 'failed', estimate: null, low: null, high: null, runs: 1, reason: 'oom' };
         upsertDecision(store, id, kept);
@@ -486,6 +514,20 @@ for (const [mode, pathFor] of modes) {
         const dropped: Decision = { ...kept, verdict: 'dropped', estimate: -0.001, runs: 6, reason: 'no gain after 6 runs' };
         upsertDecision(store, id, dropped);
         assert.deepEqual(loadDecisions(store, id), [dropped, failed]);
+      });
+
+      it('marks a model estimate as one, and a decision without a basis as measured', () => {
+        const { id } = createSession(store, NEW);
+        const base: Decision = { type: 'decision', subject: 'op:mul:flagos', op: 'mul', backend: 'flagos', verdict: 'kept', estimate: 0.01, low: 0.004, high: 0.016, runs: 30, reason: 'model estimate from group runs' };
+        upsertDecision(store, id, { ...base, basis: 'model' });
+        upsertDecision(store, id, { ...base, subject: 'op:add:flagos', op: 'add' });
+        assert.deepEqual(
+          loadDecisions(store, id).map((d) => [d.subject, d.basis, d.low, d.high]),
+          [
+            ['op:mul:flagos', 'model', 0.004, 0.016],
+            ['op:add:flagos', 'runs', 0.004, 0.016],
+          ],
+        );
       });
     });
 

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openReadOnly, openStore } from '../../src/store/db.js';
-import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { APPLICATION_ID, openReadOnly, openStore } from '../../src/store/db.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { createSession, listSessions } from '../../src/store/sessions.js';
 import { tempDir } from './helpers.js';
 
@@ -96,5 +96,61 @@ describe('openReadOnly', () => {
     const raw = new Database(empty);
     assert.equal(raw.pragma('user_version', { simple: true }), 0);
     raw.close();
+  });
+});
+
+describe('foreign and older databases', () => {
+  it('refuses a database that is not autotune\'s before anything in it changes', () => {
+    const dir = tempDir();
+    const withTables = join(dir, 'app.db');
+    const raw = new Database(withTables);
+    raw.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES (\'x\')');
+    raw.close();
+    const otherApp = join(dir, 'other.db');
+    const raw2 = new Database(otherApp);
+    raw2.pragma('application_id = 1234');
+    raw2.pragma('user_version = 1');
+    raw2.close();
+    const versionedStranger = join(dir, 'stranger.db');
+    const raw3 = new Database(versionedStranger);
+    raw3.exec('CREATE TABLE t (x)');
+    raw3.pragma('user_version = 1');
+    raw3.close();
+    for (const path of [withTables, otherApp, versionedStranger]) {
+      rejects(() => openStore(path), 'E_DB_FOREIGN', /is not an autotune database/);
+      rejects(() => openReadOnly(path), 'E_DB_FOREIGN', /is not an autotune database/);
+      const after = new Database(path, { readonly: true });
+      assert.equal(after.pragma('journal_mode', { simple: true }), 'delete', 'not switched to WAL');
+      const tables = after.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sessions', 'runs')`).all();
+      assert.deepEqual(tables, [], 'no autotune table added');
+      after.close();
+    }
+  });
+
+  it('migrates a schema-1 database with its sessions and runs, and marks it as autotune\'s', () => {
+    const path = join(tempDir(), 'v1.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0] ?? '');
+    raw.pragma('user_version = 1');
+    raw.exec(`INSERT INTO sessions (id, created_at, updated_at, state, run_dir, policy, args_json, options_json, env_json)
+              VALUES ('old', 1, 1, 'interrupted', '/tmp/old', 'reference', '[]', '{}', '{}'),
+                     ('live', 1, 1, 'running', '/tmp/live', 'reference', '[]', '{}', '{}')`);
+    raw.exec(`INSERT INTO trials (session_id, key, spec_json, kind, round, prefix, first_seen_at) VALUES ('live', 'baseline', '{}', 'baseline', '1a', 'baseline', 1)`);
+    raw.exec(`INSERT INTO runs (session_id, seq, step, trial_key, kind, outcome, started_at, log_path, config_path)
+              VALUES ('live', 1, 0, 'baseline', 'measure', 'spawn_error', 1, 'l', 'c')`);
+    raw.close();
+    const store = openStore(path);
+    try {
+      assert.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(store.db.pragma('application_id', { simple: true }), APPLICATION_ID);
+      assert.deepEqual(listSessions(store, 10).map((s) => [s.id, s.state]).sort(), [['live', 'running'], ['old', 'stopped']]);
+      assert.equal(store.db.prepare('SELECT COUNT(*) FROM runs').pluck().get(), 1, 'the rebuild did not cascade into runs');
+      // The spawn_error row is no observation: its step can be answered again.
+      store.db.prepare(`INSERT INTO runs (session_id, seq, step, trial_key, kind, outcome, started_at, log_path, config_path)
+                        VALUES ('live', 2, 0, 'baseline', 'measure', 'ok', 2, 'l2', 'c2')`).run();
+      assert.deepEqual(store.integrityCheck(), ['ok']);
+    } finally {
+      store.close();
+    }
   });
 });

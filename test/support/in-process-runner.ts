@@ -20,7 +20,7 @@ export class InProcessRunner implements Runner {
   }
 
   reap(orphan: Orphan): boolean {
-    const run = this.live.get(orphan.handle.id);
+    const run = orphan.handle === null ? [...this.live.values()].find((r) => r.runKey === orphan.runKey) : this.live.get(orphan.handle.id);
     if (run === undefined || run.runKey !== orphan.runKey) return false;
     run.kill();
     return true;

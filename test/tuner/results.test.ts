@@ -61,6 +61,7 @@ const referenceSession: ResultsInput = {
   ],
   ops: { silu_and_mul: ['flagos'], rms_norm: ['flagos', 'vendor', 'reference'], mm: ['flagos'] },
   finalCombinedKey: null,
+  estimates: [],
 };
 
 // Expected texts checked against the reference's write_results_csv / write_op_config_json.
@@ -155,6 +156,7 @@ describe('history.csv', () => {
       ],
       ops: { silu_and_mul: ['flagos'] },
       finalCombinedKey: validated.key,
+      estimates: [],
     };
     assert.equal(
       formatHistoryCsv(historyRows(input)),
@@ -164,6 +166,22 @@ describe('history.csv', () => {
         'combined_best,,10150.00,1515.00,1.0140\r\n',
     );
     assert.equal(historyRows({ ...input, finalCombinedKey: null }).length, 2, 'noise-aware shows no unvalidated combination');
+  });
+
+  it('screening: an operator never measured alone shows the model estimate, one measured alone its runs', () => {
+    const input: ResultsInput = {
+      policy: 'screening',
+      objective: objectiveFor('total'),
+      trials: [baseline, mm],
+      runs: [ok('baseline', 10000, 1500), ok(mm.key, 9000, 1400, 'warmup'), ok(mm.key, 8700, 1300)],
+      ops: { silu_and_mul: ['flagos'], mm: ['flagos'] },
+      finalCombinedKey: null,
+      estimates: [{ op: 'silu_and_mul', backend: 'flagos', estimate: 0.012 }],
+    };
+    assert.equal(
+      formatHistoryCsv(historyRows(input)),
+      HEADER + 'baseline,,10000.00,1500.00,1.0000\r\n' + 'silu_and_mul,flagos,10120.00,1518.00,1.0120\r\n' + 'mm,flagos,8700.00,1300.00,0.8700\r\n',
+    );
   });
 
   it('quotes fields as csv.writer does', () => {

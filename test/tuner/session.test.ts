@@ -21,7 +21,7 @@ class MemoryJournal implements SessionJournal {
   completedObservations(): readonly StoredObservation[] {
     return this.runs
       .filter((r) => r.result !== null && r.result.outcome !== 'interrupted')
-      .map((r, step) => ({ seq: r.seq, step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], metrics: r.result?.metrics ?? null, executedOps: r.result?.executedOps ?? null, durationMs: 1 }));
+      .map((r, step) => ({ seq: r.seq, step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], metrics: r.result?.metrics ?? null, executedOps: r.result?.executedOps ?? null, durationMs: 1, failure: r.result?.failure ?? null }));
   }
   beginRun(trial: TrialSpec, kind: Observation['kind'], _warmupIndex: number | null, step: number): BegunRun {
     const seq = this.runs.length + 1;

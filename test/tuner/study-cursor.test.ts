@@ -67,7 +67,7 @@ describe('StudyCursor', () => {
     for (let i = 0; i < 2; i++) {
       const [r] = runs(live, 1);
       assert.ok(r !== undefined);
-      stored.push({ ...ok(r), seq: i + 1, step: r.step });
+      stored.push({ ...ok(r), seq: i + 1, step: r.step, failure: null });
       live.observe(r.step, ok(r));
     }
     const replayed = replay(sweepPolicy, ctx, stored);

@@ -1,6 +1,7 @@
 /**
- * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH]`: history.csv (and every run) rebuilt
- * from the database at any time, mid-session and after a crash included. `-` is stdout.
+ * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts]`: history.csv (and every
+ * run) rebuilt from the database at any time, mid-session and after a crash included. `-` is
+ * stdout. `--artifacts` rewrites every artifact of a completed session into its run directory.
  */
 import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
@@ -8,8 +9,14 @@ import type { Store } from '../../store/db.js';
 import { loadDecisions } from '../../store/decisions.js';
 import { resultsInput } from '../../store/results-input.js';
 import type { SessionRecord } from '../../store/records.js';
-import { loadRuns } from '../../store/runs.js';
+import { writeBestConfig } from '../../store/artifacts.js';
+import { writeEventArtifacts, writeFinalArtifacts } from '../../store/journal.js';
+import { loadObservations, loadRuns } from '../../store/runs.js';
 import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S } from '../../tuner/metrics.js';
+import { POLICIES } from '../../tuner/policies/index.js';
+import type { PolicyEvent } from '../../tuner/policy.js';
+import { replay } from '../../tuner/session.js';
+import { policyContext, readSessionOptions } from '../session-options.js';
 import { formatHistoryCsv, historyRows } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
@@ -47,18 +54,40 @@ function exportJson(store: Store, session: SessionRecord): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
+/**
+ * The policy is replayed over the stored runs (it is deterministic), so the files its events
+ * wrote (autotune_ops*.yaml, best_config_temp.yaml) come back exactly; the rest is derived
+ * from the database as the worker derived it.
+ */
+function regenerateArtifacts(store: Store, session: SessionRecord): void {
+  if (session.state !== 'completed' || session.final === null) {
+    throw new AutotuneError('E_SESSION_STATE', `session ${session.id} is ${session.state}; --artifacts rewrites the artifacts of a completed session (resume it to finish it)`);
+  }
+  const opts = readSessionOptions(session.options);
+  const events: PolicyEvent[] = [];
+  const replayed = replay(POLICIES[opts.policy], policyContext(opts), loadObservations(store, session.id), (proposal) => events.push(...proposal.events));
+  const { next } = replayed;
+  events.push(...(next.type === 'runs' ? next.runs.flatMap((r) => r.events) : next.events));
+  // The run command writes an empty one before the first run, as the reference does.
+  if (!events.some((e) => e.type === 'best')) writeBestConfig(session.runDir, {}, 'temp');
+  writeEventArtifacts(session.runDir, events);
+  writeFinalArtifacts(store, session, opts.csvName, session.final);
+}
+
 function emit(path: string, content: string): void {
   if (path === '-') process.stdout.write(content);
   else atomicWriteFile(path, content);
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json'], switches: [] });
+  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json'], switches: ['--artifacts'] });
   const target = args.positional[0];
   if (target === undefined) throw new AutotuneError('E_USAGE', 'export needs a session id or run directory, e.g. `autotune export 20261123-061455-a1b2 --csv history.csv`');
   const { store, session } = lookupSession(target, args.values['--db'] ?? null, 'read');
   try {
-    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined ? '-' : undefined);
+    const artifacts = args.switches.has('--artifacts');
+    if (artifacts) regenerateArtifacts(store, session);
+    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts ? '-' : undefined);
     if (csvPath !== undefined) emit(csvPath, formatHistoryCsv(historyRows(resultsInput(store, session))));
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));

@@ -1,13 +1,25 @@
 /** `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped. */
 import { AutotuneError } from '../../errors.js';
+import type { Store } from '../../store/db.js';
 import type { SessionRecord } from '../../store/records.js';
+import { withdrawStop } from '../../store/session-state.js';
 import { startWorker, workerBanner } from '../background.js';
+import { displayState } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { lookupSession } from '../lookup.js';
 
+/** Refused up front, before any worker starts: a completed session, or one a live worker holds. */
 function checkResumable(session: SessionRecord): void {
   if (session.state === 'completed') {
     throw new AutotuneError('E_SESSION_STATE', `session ${session.id} already completed; its results are in ${session.runDir}`);
+  }
+  const state = displayState(session, Date.now());
+  const live = state === 'running' || state === 'stopping' || (state === 'created' && session.lease !== null);
+  if (live && session.lease !== null) {
+    throw new AutotuneError(
+      'E_SESSION_LOCKED',
+      `session ${session.id} is already being run by pid ${session.lease.pid} on ${session.lease.host}; watch it with \`autotune status ${session.id}\` or stop it with \`autotune stop ${session.id}\``,
+    );
   }
 }
 
@@ -17,10 +29,13 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   if (target === null) throw new AutotuneError('E_USAGE', 'resume needs a session id or run directory, e.g. `autotune resume 20261123-061455-a1b2`');
   const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
   try {
-    checkResumable(session);
-    if (args.booleans['--background'] === true && !args.switches.has('--worker')) return background(session, dbPath);
     const { driveSession } = await import('../drive.js');
+    // A worker started for this session obeys a stop request that came before it.
     if (args.switches.has('--worker')) return await driveSession(store, session.id, { console: false, echo: false });
+    checkResumable(session);
+    // The user asks to continue: a stop request no worker acknowledged is withdrawn.
+    withdrawStop(store, session.id);
+    if (args.booleans['--background'] === true) return await background(store, session, dbPath);
     process.stdout.write(`Resuming session ${session.id}, run directory ${session.runDir}\n`);
     return await driveSession(store, session.id, { console: true, echo: !args.switches.has('--quiet') });
   } finally {
@@ -28,8 +43,8 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   }
 }
 
-function background(session: SessionRecord, dbPath: string): number {
-  const { pid, logPath } = startWorker(session, dbPath);
-  process.stdout.write(workerBanner(session, pid, logPath));
+async function background(store: Store, session: SessionRecord, dbPath: string): Promise<number> {
+  const worker = await startWorker(store, session, dbPath);
+  process.stdout.write(workerBanner(session, worker));
   return 0;
 }

@@ -2,6 +2,7 @@
  * `autotune [vllm args...] [options]`, `autotune --autotune-config job.yaml`, `autotune run
  * job.yaml`: creates a session and tunes it, here or in the background; with `--dry-run`, plans it.
  */
+import { AutotuneError } from '../../errors.js';
 import { startWorker, workerBanner } from '../background.js';
 import { printDryRun } from '../dry-run.js';
 import { assertRunnable, readRunOptions } from '../run-options.js';
@@ -22,6 +23,9 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   // The job's environment additions are part of the recorded environment, so resume reapplies them.
   const options = sessionOptionsFrom(run, id, { ...process.env, ...run.env });
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
+  if (run.background && dbPath === ':memory:') {
+    throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--autotune-db :memory:` lives only in this process');
+  }
   const store = openStore(dbPath);
   try {
     const runDir = createRunDir(run.outputDir, now);
@@ -37,8 +41,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
     // The reference writes an empty best_config_temp.yaml before the first run.
     writeBestConfig(runDir, {}, 'temp');
     if (run.background) {
-      const { pid, logPath } = startWorker(session, dbPath);
-      process.stdout.write(workerBanner(session, pid, logPath));
+      process.stdout.write(workerBanner(session, await startWorker(store, session, dbPath)));
       return 0;
     }
     process.stdout.write(`Session ${session.id}, run directory ${session.runDir}\n`);

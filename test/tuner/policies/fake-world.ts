@@ -42,6 +42,8 @@ export interface FakeWorld {
   readonly executedOps?: readonly string[] | null;
   /** Trial keys that always fail, with their outcome. */
   readonly failing?: Readonly<Record<string, Exclude<RunOutcome, 'ok' | 'interrupted'>>>;
+  /** `op=backend` entries that make every run enabling them fail, with their outcome. */
+  readonly failingOps?: Readonly<Record<string, Exclude<RunOutcome, 'ok' | 'interrupted'>>>;
   /** Explicit values per run, consumed in order (overrides the model). null = failed run. */
   readonly script?: readonly (number | null)[];
   readonly seed?: number;
@@ -65,7 +67,11 @@ function normal(random: () => number): number {
 
 export function observe(world: FakeWorld, step: RunStep, index: number, random: () => number): Observation {
   const key = step.trial.key;
-  const failing = world.failing?.[key];
+  const failing =
+    world.failing?.[key] ??
+    Object.entries(step.trial.opBackends)
+      .map(([op, b]) => world.failingOps?.[`${op}=${b}`])
+      .find((o) => o !== undefined);
   const scripted = world.script?.[index];
   let value: number | null;
   if (scripted !== undefined) value = scripted;

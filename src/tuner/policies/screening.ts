@@ -1,0 +1,493 @@
+/**
+ * The screening policy: finds the operator set with runs that each enable many operators.
+ *
+ * 1. Rounds 1a/1b/1c as the reference (three baseline runs, 1b and 1c once; 1c for discovery).
+ * 2. Screening (screen/design.ts): balanced blocks of random halves of the candidates, with
+ *    baseline anchors interleaved. One robust regression of every run (screen/regression.ts)
+ *    estimates each candidate's effect from all of them; a crashing candidate is isolated by
+ *    group testing (screen/group-testing.ts) and retired; clear big losers stop being enabled.
+ * 3. Confirmation: the budget left before validation goes to operators whose call is still
+ *    open, enabled at random with the clear winners always on.
+ * 4. Selection: per operator its best backend when its gain is significant; pairs of members
+ *    whose interaction the data show to be harmful lose their weaker member; fewer operators
+ *    win among sets within noise. Operators measured only in groups carry the model's estimate.
+ * 5. Validation (screen/sequential.ts): the set in pairs with baseline anchors, a group-
+ *    sequential test with its error rate fixed in advance; its lower bound must clear minGain.
+ * Only a validated set is returned; otherwise the baseline, with the reason.
+ */
+import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
+import type { Decision, FinalResult, Policy, PolicyContext } from '../policy.js';
+import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
+import { score } from '../objective.js';
+import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
+import { InvocationBudget } from './budget.js';
+import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
+import { describeSet, pct, percent } from './format.js';
+import { CALIBRATION_RUNS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
+import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
+import type { Runs } from './noise/session.js';
+import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
+import { FailureIsolation } from './screen/group-testing.js';
+import { fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
+import { judge, plannedLooks, type Look } from './screen/sequential.js';
+
+/** Runs of one balanced design block. */
+const BLOCK = 8;
+/** Factor runs between two baseline anchors. */
+const ANCHOR_EVERY = 7;
+/** Refit every this many factor runs while screening (the design itself needs no fit), and while confirming. */
+const FIT_EVERY = 6;
+const CONFIRM_FIT_EVERY = 3;
+/** Every this many fits the model's structure (cold decay, step positions) is chosen again. */
+const RESELECT_EVERY = 6;
+/** Share of the budget kept for confirmation and for validation, and their floors. */
+const CONFIRM_SHARE = 0.1;
+const VALIDATE_SHARE = 0.1;
+const VALIDATE_MIN = 7;
+/** Most validation pairs planned: past this the interval hardly narrows. */
+const MAX_PAIRS = 10;
+/** One-sided error rate of the validation, over all its looks. */
+const ALPHA = 0.05;
+/** A candidate's gain is significant past this one-sided z: it joins the set. */
+const Z_KEEP = 0.5;
+/** A call is settled past this z from zero; screening stops early when every call is. */
+const Z_SETTLED = 3;
+/** Clear big losers stop being enabled: they add nothing but risk. */
+const RETIRE_BELOW = Math.log(1 - 0.03);
+const RETIRE_Z = 4;
+/** Members whose pairwise interaction is this clearly negative lose the weaker one. */
+const PAIR_Z = 3;
+/** Residual z past which a pair is fitted as an interaction, and how many at most. */
+const PAIR_SCAN_Z = 3.5;
+const MAX_PAIRS_FITTED = 8;
+const Z95 = 1.959964;
+
+interface SetPlan {
+  readonly members: readonly number[];
+  readonly attention: AttentionBackend | null;
+  /** Predicted log gain and its standard error. */
+  readonly gain: number;
+  readonly se: number;
+}
+
+class ScreeningSession {
+  readonly events = new EventQueue();
+  readonly budget: InvocationBudget;
+  readonly baseline = baselineTrial();
+  readonly runs: ModelRun[] = [];
+  private readonly ordinals = new Map<string, number>();
+  /** Operator backends some successful run enabled: warm when caches are kept per operator. */
+  private readonly warm = new Set<string>();
+  private seq = 0;
+  /** Successful runs that enabled each candidate. */
+  private readonly withCount = new Map<number, number>();
+  labels = 0;
+
+  constructor(private readonly ctx: PolicyContext) {
+    this.budget = new InvocationBudget(ctx.budget);
+  }
+
+  label(): number {
+    return this.labels++;
+  }
+
+  runsWith(candidate: number): number {
+    return this.withCount.get(candidate) ?? 0;
+  }
+
+  ordinalOf(key: string): number {
+    return this.ordinals.get(key) ?? 0;
+  }
+
+  /**
+   * Runs a trial once and books it for the model: as factors (`factors`), as a whole
+   * configuration (`label`), or as a baseline anchor (neither).
+   */
+  *run(trial: TrialSpec, factors: readonly number[] | null, label: number | null, kind?: 'measure'): Runs<Observation> {
+    const ordinal = this.ordinalOf(trial.key);
+    const asKind = kind ?? (ordinal === 0 ? 'warmup' : 'measure');
+    const o = yield runStep(trial, asKind, asKind === 'warmup' ? 1 : null, this.events.take());
+    this.budget.spend();
+    const seq = this.seq++;
+    this.ordinals.set(trial.key, ordinal + 1);
+    const enabled = trial.kind === 'gems_enable' ? (o.executedOps ?? []).map((op) => `${op}:flagos`) : Object.entries(trial.opBackends).map(([op, b]) => `${op}:${b}`);
+    const value = score(this.ctx.objective, o);
+    if (value !== null && value > 0) {
+      const fresh = enabled.some((k) => !this.warm.has(k));
+      for (const k of enabled) this.warm.add(k);
+      for (const c of factors ?? []) this.withCount.set(c, (this.withCount.get(c) ?? 0) + 1);
+      // The session's very first run pays for every cache there is: not a measurement.
+      if (seq > 0) {
+        const gems = trial.kind === 'gems_enable' || Object.values(trial.opBackends).includes('flagos');
+        this.runs.push({ seq, y: Math.log(value), factors: factors ?? [], label, ordinal, fresh, gems, anchor: trial.key === this.baseline.key });
+      }
+    }
+    return o;
+  }
+
+  *anchor(): Runs<Observation> {
+    return yield* this.run(this.baseline, null, null);
+  }
+}
+
+function relative(log: number): number {
+  return Math.expm1(log);
+}
+
+function* screeningSession(ctx: PolicyContext): PolicyGenerator {
+  const session = new ScreeningSession(ctx);
+  const emit = (e: Parameters<EventQueue['emit']>[0]): void => session.events.emit(e);
+  for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
+  const fakeGems = fakeGemsTrial();
+  yield* session.run(fakeGems, null, session.label(), 'measure');
+  let executed: readonly string[] | null = null;
+  const gemsEnable = gemsEnableTrial();
+  const gemsLabel = session.label();
+  for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
+    const o = yield* session.run(gemsEnable, null, gemsLabel, 'measure');
+    if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
+    if (o.outcome === 'ok') break;
+  }
+  const ops = discoverOps(ctx.discovery, executed);
+  emit(ops);
+  if (Object.keys(ops.final).length === 0) return { type: 'fail', code: 'E_NO_OPS', message: NO_OPS_MESSAGE, events: session.events.take() };
+
+  const limit = ctx.budget ?? referenceInvocations(ctx.numRuns, ops.final);
+  session.budget.setLimit(limit);
+  const random = seededRandom(ctx.seed);
+  const candidates: Candidate[] = candidatesOf(ops.final);
+  const attentionOf = (c: number): AttentionBackend | null => candidates[c]?.attention ?? null;
+  const opNames = shuffled([...new Set(candidates.map((c) => c.op))], random);
+  const candidatesOfOp = new Map<string, number[]>();
+  candidates.forEach((c, i) => candidatesOfOp.set(c.op, [...(candidatesOfOp.get(c.op) ?? []), i]));
+  const isolation = new FailureIsolation();
+  /** Candidates no longer enabled by the design: retired failures and clear big losers. */
+  const benched = new Set<number>();
+  const labelOfSet = new Map<string, number>();
+  let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [] };
+  let fit: ModelFit | null = null;
+  let fittedAt = -1;
+  let fits = 0;
+  const refit = (): ModelFit => {
+    if (fit !== null && fittedAt === session.runs.length && spec.labels === session.labels) return fit;
+    spec = { ...spec, labels: session.labels };
+    fit = fitModel(session.runs, spec, { previous: fit, reselect: fits % RESELECT_EVERY === 0 });
+    fits += 1;
+    fittedAt = session.runs.length;
+    return fit;
+  };
+  const runsWith = (c: number): number => session.runsWith(c);
+
+  const validateReserve = Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
+  const confirmReserve = Math.round(CONFIRM_SHARE * limit);
+  let sinceAnchor = 0;
+  let factorRuns = 0;
+  function* afterRun(reserve: number): Runs<void> {
+    sinceAnchor += 1;
+    if (sinceAnchor >= ANCHOR_EVERY && session.budget.left > reserve) {
+      yield* session.anchor();
+      sinceAnchor = 0;
+    }
+  }
+  const trialOf = (plan: DesignRunPlan, prefix: string): TrialSpec => {
+    const first = plan.candidates[0];
+    const only = first === undefined ? undefined : candidates[first];
+    if (plan.candidates.length === 1 && only !== undefined) return opTrial(only.op, only.backend, only.attention);
+    const opBackends: Record<string, Backend> = {};
+    for (const c of plan.candidates) {
+      const cand = candidates[c];
+      if (cand !== undefined) opBackends[cand.op] = cand.backend;
+    }
+    return combinedTrial(opBackends, prefix, plan.attention);
+  };
+  function* factorRun(plan: DesignRunPlan, prefix: string): Runs<Observation> {
+    const o = yield* session.run(trialOf(plan, prefix), plan.candidates, null);
+    factorRuns += 1;
+    return o;
+  }
+  const planOf = (members: readonly number[]): DesignRunPlan => {
+    const attention = members.map(attentionOf).find((a) => a !== null) ?? null;
+    return { candidates: members, attention };
+  };
+
+  /** Per operator: its best candidate now (posterior mean), with the call's z against zero. */
+  const standing = (f: ModelFit, attention: AttentionBackend | null): Map<string, { c: number; b: number; se: number }> => {
+    const out = new Map<string, { c: number; b: number; se: number }>();
+    for (const [op, cs] of candidatesOfOp) {
+      for (const c of cs) {
+        if (isolation.isRetired(c) || runsWith(c) === 0) continue;
+        const a = attentionOf(c);
+        if (a !== null && a !== attention) continue;
+        const b = f.b[c] ?? 0;
+        const se = f.bSe[c] ?? 1;
+        const current = out.get(op);
+        if (current === undefined || b > current.b) out.set(op, { c, b, se });
+      }
+    }
+    return out;
+  };
+  const unsettled = (f: ModelFit): number[] => {
+    const out: number[] = [];
+    for (const [op, cs] of candidatesOfOp) {
+      void op;
+      for (const c of cs) {
+        if (benched.has(c) || isolation.isRetired(c)) continue;
+        const b = f.b[c] ?? 0;
+        const se = f.bSe[c] ?? 1;
+        if (runsWith(c) < 2 || (Math.abs(b) < Z_SETTLED * se && b > -ctx.minGain)) out.push(c);
+      }
+    }
+    return out;
+  };
+  const benchLosers = (f: ModelFit): void => {
+    candidates.forEach((_, c) => {
+      const b = f.b[c] ?? 0;
+      if (!benched.has(c) && b < RETIRE_BELOW && b / (f.bSe[c] ?? 1) < -RETIRE_Z) benched.add(c);
+    });
+  };
+
+  // ---- 2. Screening ----
+  const queue: DesignRunPlan[] = [];
+  const hasReference = candidates.some((c) => c.attention !== null);
+  const screeningReserve = validateReserve + confirmReserve;
+  while (session.budget.left > screeningReserve) {
+    const group = isolation.nextTest();
+    if (group !== null) {
+      const o = yield* factorRun(planOf(group), 'combined_subset');
+      isolation.tested(group, o.outcome);
+      yield* afterRun(screeningReserve);
+      continue;
+    }
+    if (queue.length === 0) {
+      const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
+      queue.push(...balancedBlock(designOps, BLOCK, hasReference ? ATTENTION_BACKENDS : [], attentionOf, random));
+    }
+    const next = queue.shift() as DesignRunPlan;
+    const plan = { ...next, candidates: next.candidates.filter((c) => !benched.has(c) && !isolation.isRetired(c)) };
+    if (plan.candidates.length === 0) continue;
+    const o = yield* factorRun(plan, 'screen');
+    isolation.record(plan.candidates, o.outcome);
+    yield* afterRun(screeningReserve);
+    if (factorRuns % FIT_EVERY === 0) {
+      const f = refit();
+      benchLosers(f);
+      // Every call settled: the rest of the budget is not needed for screening.
+      if (factorRuns >= Math.max(12, candidates.length / 2) && queue.length === 0 && unsettled(f).length === 0) break;
+    }
+  }
+
+  // ---- 3. Confirmation: operators whose call is open, clear winners always on ----
+  let confirmRuns = 0;
+  let fc: ModelFit | null = null;
+  for (;;) {
+    if (session.budget.left <= validateReserve + 1) break;
+    const group = isolation.nextTest();
+    if (group !== null) {
+      const o = yield* factorRun(planOf(group), 'combined_subset');
+      isolation.tested(group, o.outcome);
+      yield* afterRun(validateReserve);
+      continue;
+    }
+    if (confirmRuns % CONFIRM_FIT_EVERY === 0) {
+      fc = refit();
+      benchLosers(fc);
+    }
+    const f = fc ?? refit();
+    const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0);
+    if (open.length === 0) break;
+    const attention = open.map(attentionOf).find((a) => a !== null) ?? null;
+    const winners = [...standing(f, attention).values()].filter((s) => s.b - Z_SETTLED * s.se > 0).map((s) => s.c);
+    const openOps = new Set(open.map((c) => candidates[c]?.op));
+    const half = randomHalf(open.filter((c) => attentionOf(c) === null || attentionOf(c) === attention), random);
+    const usedOps = new Set(half.map((c) => candidates[c]?.op));
+    const plan = planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]);
+    const o = yield* factorRun(plan, 'combined_subset');
+    isolation.record(plan.candidates, o.outcome);
+    confirmRuns += 1;
+    yield* afterRun(validateReserve);
+  }
+
+  // ---- 4. Selection ----
+  const select = (f: ModelFit): SetPlan => {
+    let best: SetPlan = { members: [], attention: null, gain: 0, se: 0 };
+    for (const attention of [null, ...ATTENTION_BACKENDS]) {
+      let members = [...standing(f, attention).values()].filter((s) => s.b - Z_KEEP * s.se > 0).map((s) => s.c);
+      // Harmful pairs among members: the weaker member goes when the pair is worse than the stronger alone.
+      spec.pairs.forEach(([i, j], q) => {
+        const g = f.pairs[q] ?? 0;
+        if (!members.includes(i) || !members.includes(j) || g / (f.pairSe[q] ?? 1) > -PAIR_Z) return;
+        const weaker = (f.b[i] ?? 0) < (f.b[j] ?? 0) ? i : j;
+        if ((f.b[weaker] ?? 0) + g < 0) members = members.filter((m) => m !== weaker);
+      });
+      // Helpful pairs: both join when together they clearly gain, even if neither does alone.
+      spec.pairs.forEach(([i, j], q) => {
+        const g = f.pairs[q] ?? 0;
+        if (g / (f.pairSe[q] ?? 1) < PAIR_Z || (f.b[i] ?? 0) + (f.b[j] ?? 0) + g <= 0) return;
+        for (const c of [i, j]) {
+          const a = attentionOf(c);
+          if ((a !== null && a !== attention) || isolation.isRetired(c)) return;
+        }
+        const ops = new Set([candidates[i]?.op, candidates[j]?.op]);
+        members = [...members.filter((m) => !ops.has(candidates[m]?.op)), i, j];
+      });
+      const on = new Set(members);
+      const pairs = spec.pairs.flatMap(([i, j], q) => (on.has(i) && on.has(j) ? [q] : []));
+      const loaded = members.some((c) => candidates[c]?.backend === 'flagos');
+      const gain = members.reduce((s, c) => s + (f.b[c] ?? 0), 0) + pairs.reduce((s, q) => s + (f.pairs[q] ?? 0), 0) + (loaded ? f.overhead : 0);
+      const se = Math.sqrt(f.variance(members, loaded, pairs));
+      const usesAttention = members.some((c) => attentionOf(c) !== null);
+      if (members.length > 0 && (best.members.length === 0 || gain > best.gain)) best = { members, attention: usesAttention ? attention : null, gain, se };
+    }
+    return best;
+  };
+  let f = refit();
+  // Interactions where the residuals point to them: among each operator's best candidates.
+  const best = [...new Set([null, ...ATTENTION_BACKENDS].flatMap((a) => [...standing(f, a).values()].map((x) => x.c)))].sort((a, b) => a - b);
+  const pairs = suspectPairs(session.runs, f, best, PAIR_SCAN_Z, MAX_PAIRS_FITTED);
+  if (pairs.length > 0) {
+    spec = { ...spec, pairs };
+    fittedAt = -1;
+    f = refit();
+  }
+  const plan = select(f);
+
+  const decisions = new Map<number, Decision>();
+  const inSet = new Set(plan.members);
+  candidates.forEach((cand, c) => {
+    const b = f.b[c] ?? 0;
+    const se = f.bSe[c] ?? 0;
+    const n = runsWith(c);
+    const alone = session.ordinalOf(cand.trial.key) > 0;
+    const basis = alone ? 'measured alone and in groups' : 'model estimate from group runs';
+    const said = `${pct(relative(b))} vs baseline, 95% interval [${pct(relative(b - Z95 * se))}, ${pct(relative(b + Z95 * se))}], ${n} run(s), ${basis}`;
+    const retired = isolation.reasonOf(c);
+    let verdict: Decision['verdict'];
+    let reason: string;
+    if (retired !== null) [verdict, reason] = ['failed', retired];
+    else if (n === 0) [verdict, reason] = ['inconclusive', 'not measured: the budget ran out first'];
+    else if (inSet.has(c)) [verdict, reason] = ['kept', `${said}: significantly faster, kept for the set validation`];
+    else if (benched.has(c)) [verdict, reason] = ['dropped', `${said}: clearly slower, no longer enabled after ${n} run(s)`];
+    else if (b - Z_KEEP * se <= 0) [verdict, reason] = ['dropped', `${said}: ${b > 0 ? 'gain not significant' : 'not faster than the baseline'}`];
+    else [verdict, reason] = ['dropped', `${said}: another backend or attention backend serves the set better`];
+    const measured = retired === null && n > 0;
+    decisions.set(c, {
+      type: 'decision',
+      subject: cand.trial.key,
+      op: cand.op,
+      backend: cand.backend,
+      verdict,
+      estimate: measured ? relative(b) : null,
+      low: measured ? relative(b - Z95 * se) : null,
+      high: measured ? relative(b + Z95 * se) : null,
+      runs: n,
+      reason,
+      basis: alone ? 'runs' : 'model',
+    });
+  });
+  for (const d of decisions.values()) emit(d);
+  const chosen = (members: readonly number[]): Record<string, Backend> => Object.fromEntries(members.flatMap((c) => (candidates[c] === undefined ? [] : [[candidates[c].op, candidates[c].backend]])));
+  emit({ type: 'best', opBackends: chosen(plan.members) });
+
+  // ---- 5. Validation ----
+  const threshold = Math.log1p(ctx.minGain);
+  let validated = false;
+  let reason: string;
+  let estimate: { g: number; se: number; look: Look | null } | null = null;
+  if (plan.members.length === 0) reason = 'no operator was significantly faster than the baseline';
+  else if (session.budget.left < 3) reason = 'the budget ran out before the set could be validated';
+  else if (plan.gain + 1.645 * plan.se < threshold) reason = `the best set is predicted at ${pct(relative(plan.gain))}, below the minimum gain of ${pct(ctx.minGain)}`;
+  else {
+    const set = combinedTrial(chosen(plan.members), 'combined_best', plan.attention);
+    const key = set.key;
+    const label = labelOfSet.get(key) ?? session.label();
+    labelOfSet.set(key, label);
+    // The first run of a new configuration is not a measurement: it runs before the pairs.
+    const warm = yield* session.run(set, null, label);
+    reason = 'the set failed when run as a whole';
+    if (warm.outcome === 'ok') {
+      const maxPairs = Math.max(1, Math.min(MAX_PAIRS, Math.floor(session.budget.left / 2)));
+      const looks = plannedLooks(maxPairs, ALPHA);
+      let pairs = 0;
+      reason = `not shown faster than the baseline by ${pct(ctx.minGain)} within ${maxPairs} pair(s)`;
+      for (const look of looks) {
+        let failed = false;
+        while (pairs < look.pairs && session.budget.left >= 2) {
+          const o = yield* session.run(set, null, label);
+          if (o.outcome !== 'ok') {
+            failed = true;
+            break;
+          }
+          yield* session.anchor();
+          pairs += 1;
+        }
+        if (failed) {
+          reason = 'the set failed when run again';
+          break;
+        }
+        const fl = refit();
+        const g = fl.labels[label] ?? 0;
+        const se = fl.labelSe[label] ?? 1;
+        estimate = { g, se, look };
+        const verdict = judge(g, se, threshold, look);
+        if (verdict === 'validated') {
+          validated = true;
+          reason = `faster than the baseline by at least ${pct(ctx.minGain)} at look ${looks.indexOf(look) + 1} of ${looks.length} (${pairs} pair(s))`;
+          break;
+        }
+        if (verdict === 'futile') {
+          reason = `${pct(relative(g))} after ${pairs} pair(s): cannot reach ${pct(ctx.minGain)}`;
+          break;
+        }
+        if (pairs < look.pairs) break;
+      }
+    }
+    const z = estimate?.look?.z ?? Z95;
+    emit({
+      type: 'decision',
+      subject: `set ${describeSet(chosen(plan.members))}`,
+      op: null,
+      backend: null,
+      verdict: validated ? 'kept' : 'dropped',
+      estimate: estimate === null ? null : relative(estimate.g),
+      low: estimate === null ? null : relative(estimate.g - z * estimate.se),
+      high: estimate === null ? null : relative(estimate.g + z * estimate.se),
+      runs: Math.max(0, session.ordinalOf(key) - 1),
+      reason: `${reason}; predicted from screening ${pct(relative(plan.gain))}`,
+    });
+  }
+  const opBackends = validated ? chosen(plan.members) : {};
+  emit({ type: 'best', opBackends });
+
+  const last = refit();
+  const counts = (v: Decision['verdict']): number => [...decisions.values()].filter((d) => d.verdict === v).length;
+  const estimated = [...decisions.values()].filter((d, c) => d.estimate !== null && session.ordinalOf(candidates[c]?.trial.key ?? '') === 0).length;
+  const summary: string[] = [
+    `Noise (robust scale): ${percent(last.sigmaPlain)} without FlagGems kernels, ${percent(last.sigmaGems)} with them; ${last.downweighted} run(s) weighted down as stalls or heavy tails`,
+    `Cold first runs: ${pct(relative(last.cold))}${last.coldDecay > 0 ? `, fading by ${percent(last.coldDecay, 0)} per further run` : ''}; first use of an operator backend: ${pct(relative(last.fresh))}; ` +
+      (last.shifts.length === 0 ? 'no level shift' : `level shift(s) of ${last.shifts.map((s) => pct(relative(s.size))).join(', ')} at run(s) ${last.shifts.map((s) => s.at).join(', ')}`),
+    `Screening: ${factorRuns} group run(s) over ${candidates.length} candidate(s), ${isolation.groupTests} group test(s) isolating ${isolation.retiredCount} failing candidate(s); ${estimated} estimate(s) come from group runs only`,
+    `Candidates: ${decisions.size} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})`,
+  ];
+  const low = estimate === null ? null : relative(estimate.g - (estimate.look?.z ?? Z95) * estimate.se);
+  const high = estimate === null ? null : relative(estimate.g + (estimate.look?.z ?? Z95) * estimate.se);
+  if (validated && estimate !== null && low !== null) {
+    summary.push(`Validated set: ${describeSet(opBackends)}; ${reason}`);
+    summary.push(`Validated speed-up: ${pct(relative(estimate.g))}, lower bound ${pct(low)} at a one-sided error rate of ${percent(ALPHA, 0)} over all looks`);
+  } else summary.push(`No set validated (${reason}): best_config keeps the baseline (empty op_backends)`);
+  summary.push(`Invocations: ${session.budget.used} of a budget of ${limit}`);
+  const result: FinalResult = {
+    opBackends,
+    attention: validated ? plan.attention : null,
+    validated,
+    speedup: validated && estimate !== null ? relative(estimate.g) : null,
+    low: validated ? low : null,
+    high: validated ? high : null,
+    summary,
+  };
+  return { type: 'done', result, events: session.events.take() };
+}
+
+export const screeningPolicy: Policy = {
+  name: 'screening',
+  start: (context) => cursorOf(screeningSession(context)),
+};

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fitModel, suspectPairs, type ModelRun } from '../../../../src/tuner/policies/screen/regression.js';
+import { seededRandom } from '../../../../src/tuner/policies/noise/schedule.js';
+
+interface World {
+  readonly effects: readonly number[];
+  readonly sigma: number;
+  readonly runs: number;
+  /** Extra log terms per run: stalls, a level shift, an interaction. */
+  readonly extra?: (seq: number, factors: readonly number[], random: () => number) => number;
+  readonly cold?: number;
+  readonly seed?: number;
+}
+
+/** A session of random half designs with an anchor every 6 runs. */
+function session(w: World): ModelRun[] {
+  const random = seededRandom(w.seed ?? 1);
+  const normal = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const runs: ModelRun[] = [];
+  const cold = w.cold ?? -0.05;
+  let seq = 1;
+  const anchor = (ordinal: number): void => {
+    runs.push({ seq, y: 10 + w.sigma * normal() + (w.extra?.(seq, [], random) ?? 0), factors: [], label: null, ordinal, fresh: false, gems: false, anchor: true });
+    seq += 1;
+  };
+  for (let i = 1; i <= 3; i++) anchor(i);
+  let anchors = 3;
+  for (let i = 0; i < w.runs; i++) {
+    const factors = w.effects.map((_, j) => j).filter(() => random() < 0.5);
+    const y = 10 + cold + factors.reduce((s, j) => s + (w.effects[j] ?? 0), 0) + w.sigma * normal() + (w.extra?.(seq, factors, random) ?? 0);
+    runs.push({ seq, y, factors, label: null, ordinal: 0, fresh: false, gems: true, anchor: false });
+    seq += 1;
+    if (i % 6 === 5) anchor(++anchors);
+  }
+  return runs;
+}
+
+function fit(runs: ModelRun[], candidates: number, pairs: [number, number][] = []) {
+  return fitModel(runs, { candidates, labels: 0, pairs }, { previous: null, reselect: true });
+}
+
+const EFFECTS = [0.01, 0.006, -0.13, 0, 0, 0, -0.004, 0.002, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+describe('screening regression', () => {
+  it('recovers every effect from group runs, a 13% loser included, with honest standard errors', () => {
+    const f = fit(session({ effects: EFFECTS, sigma: 0.004, runs: 60 }), EFFECTS.length);
+    EFFECTS.forEach((e, j) => {
+      const b = f.b[j] ?? NaN;
+      const se = f.bSe[j] ?? NaN;
+      assert.ok(Math.abs(b - e) < 4 * se + 0.001, `candidate ${j}: ${b} vs ${e} (se ${se})`);
+      assert.ok(se > 0.0005 && se < 0.003, `candidate ${j}: se ${se}`);
+    });
+    assert.ok(Math.abs(f.cold + 0.05) < 0.01, `cold ${f.cold}`);
+    assert.ok(f.sigmaGems > 0.0025 && f.sigmaGems < 0.006, `sigma ${f.sigmaGems}`);
+  });
+
+  it('is not moved by one-sided stalls and heavy tails: they are weighted down', () => {
+    const stalls = (_: number, factors: readonly number[], random: () => number) => (factors.length > 0 && random() < 0.1 ? Math.log(0.85) : 0);
+    const f = fit(session({ effects: EFFECTS, sigma: 0.004, runs: 60, extra: stalls, seed: 3 }), EFFECTS.length);
+    assert.ok(f.downweighted >= 3, `${f.downweighted} run(s) weighted down`);
+    for (const j of [0, 1, 3, 4]) assert.ok(Math.abs((f.b[j] ?? 0) - (EFFECTS[j] ?? 0)) < 0.004, `candidate ${j}: ${f.b[j]}`);
+    assert.ok(f.sigmaGems < 0.008, `scale ${f.sigmaGems} not inflated by the stalls`);
+  });
+
+  it('finds a level shift of the whole node and keeps it out of the effects', () => {
+    const shift = (seq: number) => (seq >= 40 ? Math.log(0.95) : 0);
+    const runs = session({ effects: EFFECTS, sigma: 0.003, runs: 72, extra: shift, seed: 4 });
+    const f = fit(runs, EFFECTS.length);
+    assert.equal(f.shifts.length, 1);
+    const s = f.shifts[0];
+    assert.ok(s !== undefined && Math.abs(s.at - 40) <= 3 && Math.abs(s.size - Math.log(0.95)) < 0.01, JSON.stringify(f.shifts));
+    for (const j of [0, 1, 3]) assert.ok(Math.abs((f.b[j] ?? 0) - (EFFECTS[j] ?? 0)) < 0.004, `candidate ${j}: ${f.b[j]}`);
+    // Without the shift the same runs find none.
+    assert.equal(fit(session({ effects: EFFECTS, sigma: 0.003, runs: 72, seed: 4 }), EFFECTS.length).shifts.length, 0);
+  });
+
+  it('points at an interacting pair through the residuals and then estimates it', () => {
+    const pair = (_: number, factors: readonly number[]) => (factors.includes(4) && factors.includes(5) ? 0.012 : 0);
+    const runs = session({ effects: EFFECTS, sigma: 0.003, runs: 80, extra: pair, seed: 5 });
+    const main = fit(runs, EFFECTS.length);
+    const suspects = suspectPairs(runs, main, EFFECTS.map((_, j) => j).filter((j) => j !== 2), 3.5, 8);
+    assert.deepEqual(suspects, [[4, 5]]);
+    const withPair = fit(runs, EFFECTS.length, [[4, 5]]);
+    assert.ok(Math.abs((withPair.pairs[0] ?? 0) - 0.012) < 3 * (withPair.pairSe[0] ?? 1), `pair ${withPair.pairs[0]}`);
+  });
+
+  it('stays solvable with more candidates than runs (supersaturated), shrinking unsupported effects', () => {
+    const many = Array.from({ length: 60 }, (_, j) => (j === 0 ? 0.02 : 0));
+    const f = fit(session({ effects: many, sigma: 0.003, runs: 30 }), many.length);
+    assert.ok((f.b[0] ?? 0) > 0.01, `winner ${f.b[0]}`);
+    for (let j = 1; j < 60; j++) assert.ok(Math.abs(f.b[j] ?? 1) < 0.01, `candidate ${j}: ${f.b[j]}`);
+  });
+});

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { screeningPolicy } from '../../../src/tuner/policies/screening.js';
+import { referenceInvocations } from '../../../src/tuner/policies/noise/schedule.js';
+import { platformDispatchOps } from '../../../src/tuner/plugin-ops.js';
+import type { Decision, PolicyEvent } from '../../../src/tuner/policy.js';
+import { context, drive, type Drive } from './fake-world.js';
+
+const executedOps = ['mul', 'add', 'mm', 'silu', 'exp', 'cat', 'sub', 'gather', 'rsqrt', 'sort', 'clone', 'cos'];
+const table = { ...platformDispatchOps(), ...Object.fromEntries(executedOps.map((op) => [op, ['flagos'] as const])) };
+const ctx = context({ seed: 4 });
+
+function allEvents(d: Drive): PolicyEvent[] {
+  return [...d.runs.flatMap((r) => r.events), ...d.end.events];
+}
+
+function decision(d: Drive, subject: string): Decision | undefined {
+  return allEvents(d)
+    .filter((e): e is Decision => e.type === 'decision')
+    .findLast((e) => e.subject === subject);
+}
+
+function result(d: Drive) {
+  if (d.end.type !== 'done') throw new Error(`ended with ${d.end.type}`);
+  return d.end.result;
+}
+
+describe('screening policy', () => {
+  it('finds the winners from group runs and validates them within the reference budget', () => {
+    const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 } });
+    const r = result(d);
+    assert.equal(r.opBackends['mul'], 'flagos');
+    assert.equal(r.opBackends['silu'], 'flagos');
+    assert.equal(r.opBackends['mm'], undefined);
+    assert.equal(r.validated, true);
+    assert.ok(r.low !== null && r.low >= 0.005, `lower bound ${r.low}`);
+    assert.ok(r.summary.some((l) => /^Validated speed-up: \+\d\.\d\d%, lower bound \+\d\.\d\d% at a one-sided error rate of 5% over all looks$/.test(l)), r.summary.join('\n'));
+    assert.ok(d.runs.length <= referenceInvocations(2, table), `${d.runs.length} invocations`);
+    // Most runs enable several operators at once: one run informs all of them.
+    const group = d.runs.filter((s) => Object.keys(s.trial.opBackends).length >= 4);
+    assert.ok(group.length > d.runs.length / 2, `${group.length} group runs of ${d.runs.length}`);
+    // An operator never run alone carries the model's estimate, marked as one.
+    const mul = decision(d, 'op:mul:flagos');
+    assert.equal(mul?.verdict, 'kept');
+    assert.ok(mul?.estimate !== null && mul?.low !== null && Math.abs((mul?.estimate ?? 0) - 0.015) < 0.006, JSON.stringify(mul));
+    assert.match(mul?.reason ?? '', /model estimate from group runs/);
+  });
+
+  it('stops enabling a clear big loser once the model has it', () => {
+    const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mm=flagos': -0.13, 'mul=flagos': 0.01 } });
+    const withMm = d.runs.map((s, i) => (s.trial.opBackends['mm'] === 'flagos' ? i : -1)).filter((i) => i >= 0);
+    assert.ok(withMm.length >= 2 && withMm.length < 12, `mm in ${withMm.length} runs`);
+    assert.match(decision(d, 'op:mm:flagos')?.reason ?? '', /clearly slower, no longer enabled/);
+    assert.ok((decision(d, 'op:mm:flagos')?.high ?? 0) < -0.08);
+  });
+
+  it('isolates a crashing operator by group testing and keeps tuning the others', () => {
+    const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015 }, failingOps: { 'exp=flagos': 'oom' } });
+    const r = result(d);
+    const exp = decision(d, 'op:exp:flagos');
+    assert.equal(exp?.verdict, 'failed');
+    assert.match(exp?.reason ?? '', /run ended with oom; isolated by group testing/);
+    const failed = d.runs.filter((s) => s.trial.opBackends['exp'] === 'flagos');
+    assert.ok(failed.length <= 8, `${failed.length} runs with the crashing operator`);
+    assert.equal(r.opBackends['exp'], undefined);
+    assert.equal(r.opBackends['mul'], 'flagos');
+    // No other operator is blamed.
+    const blamed = allEvents(d).filter((e): e is Decision => e.type === 'decision' && e.verdict === 'failed');
+    assert.deepEqual(blamed.map((e) => e.subject), ['op:exp:flagos']);
+  });
+
+  it('keeps the baseline when nothing helps, and says so without claiming a validation', () => {
+    const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mm=flagos': -0.13 } });
+    const r = result(d);
+    assert.deepEqual(r.opBackends, {});
+    assert.equal(r.validated, false);
+    assert.equal(r.low, null);
+    assert.ok(r.summary.some((l) => /^No set validated \(.+\): best_config keeps the baseline/.test(l)), r.summary.join('\n'));
+    assert.ok(!r.summary.some((l) => /Validated/.test(l)));
+  });
+
+  it('respects an explicit budget', () => {
+    const d = drive(screeningPolicy, context({ seed: 4, budget: 30 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015 } });
+    assert.ok(d.runs.length <= 30, `${d.runs.length}`);
+    assert.equal(d.end.type, 'done');
+  });
+});
