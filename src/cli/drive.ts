@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { AutotuneError, isAutotuneError } from '../errors.js';
 import { createSessionLogger, logEngineEvent, type SessionLogger } from '../log.js';
 import { isProcessAlive, LocalRunner } from '../runners/local.js';
-import { userSetOutputJson } from '../runners/env.js';
+import { envReport, formatEnvReport, userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
 import { acquireLease, heartbeat, LEASE_STALE_MS, releaseLease } from '../store/lease.js';
@@ -119,6 +119,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       fenced(store, session.id, token, () => saveHardware(store, session.id, hardware));
     }
     log.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');
+    const trialEnv = envReport(baseEnv, session.env);
+    log.info({ event: 'environment', dropped: trialEnv.dropped, kept: trialEnv.kept }, formatEnvReport(trialEnv));
+    print(formatEnvReport(trialEnv));
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
