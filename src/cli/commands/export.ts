@@ -16,7 +16,7 @@ import { POLICIES } from '../../tuner/policies/index.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
 import { replay } from '../../tuner/session.js';
 import { policyContext, readSessionOptions } from '../session-options.js';
-import { formatHistoryCsv, historyRows } from '../../tuner/results.js';
+import { formatHistoryCsv, historyRows, type HistoryRow } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
 
@@ -45,6 +45,8 @@ function exportJson(store: Store, session: SessionRecord): string {
     ops: session.ops,
     decisions: loadDecisions(store, session.id),
     final: session.final,
+    // The reference format stays as it was; noise-aware rows say which numbers are estimates.
+    ...(session.policy !== 'noise-aware' ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
     runs,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -67,6 +69,20 @@ function regenerateArtifacts(store: Store, session: SessionRecord): void {
   if (!events.some((e) => e.type === 'best')) writeBestConfig(session.runDir, {}, 'temp');
   writeEventArtifacts(session.runDir, events);
   writeFinalArtifacts(store, session, opts.csvName, session.final);
+}
+
+/** history.csv's rows with full precision; `estimated` rows show the model's estimate and its ratio interval. */
+function historyJson(rows: readonly HistoryRow[]): object[] {
+  return rows.map((r) => ({
+    op: r.op,
+    backend: r.backend === '' ? null : r.backend,
+    totalTokensPerSec: r.total,
+    outputTokensPerSec: r.output,
+    ratio: r.ratio,
+    estimated: r.estimated !== undefined,
+    ratioLow: r.estimated?.low ?? null,
+    ratioHigh: r.estimated?.high ?? null,
+  }));
 }
 
 function emit(path: string, content: string): void {
