@@ -10,7 +10,8 @@ import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { openStore } from '../../store/db.js';
-import { createRunDir } from '../../store/run-dir.js';
+import { createRunDir, discardRunDir } from '../../store/run-dir.js';
+import type { SessionRecord } from '../../store/records.js';
 import { createSession, makeSessionId } from '../../store/sessions.js';
 
 export async function runCommand(argv: string[], jobFirst: boolean): Promise<number> {
@@ -29,14 +30,21 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   const store = openStore(dbPath);
   try {
     const runDir = createRunDir(run.outputDir, now);
-    const session = createSession(store, {
-      id,
-      runDir,
-      policy: run.policy,
-      args: run.passthrough,
-      options: { ...options },
-      env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
-    });
+    let session: SessionRecord;
+    try {
+      session = createSession(store, {
+        id,
+        runDir,
+        policy: run.policy,
+        args: run.passthrough,
+        options: { ...options },
+        env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+      });
+    } catch (error) {
+      // A locked or read-only database refuses the session only now; its run directory goes too.
+      discardRunDir(runDir);
+      throw error;
+    }
     writePointer(runDir, session.id, dbPath);
     // The reference writes an empty best_config_temp.yaml before the first run.
     writeBestConfig(runDir, {}, 'temp');
