@@ -5,12 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { AutotuneError, isAutotuneError } from '../errors.js';
 import { createSessionLogger, logEngineEvent, type SessionLogger } from '../log.js';
 import { isProcessAlive, LocalRunner } from '../runners/local.js';
 import { envReport, formatEnvReport, userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
+import { RECIPE_FILES } from '../store/recipe.js';
 import { acquireLease, heartbeat, LEASE_STALE_MS, releaseLease } from '../store/lease.js';
 import { killSessionBenchmarks, reapRunningRuns } from './reap.js';
 import { captureHardware } from '../runners/hardware.js';
@@ -24,6 +26,7 @@ import { runSession, type EngineEvent } from '../tuner/session.js';
 import { metricValue } from '../tuner/types.js';
 import { createRenderer } from './render.js';
 import { policyContext, readSessionOptions } from './session-options.js';
+import { serveOptions } from './serve-options.js';
 
 const HEARTBEAT_MS = 2_000;
 
@@ -126,7 +129,12 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
       runner: new LocalRunner(),
-      journal: new SqliteJournal(store, session, { csvName: opts.csvName, askOutputJson: !userSetOutputJson(session.args), token }),
+      journal: new SqliteJournal(store, session, {
+        csvName: opts.csvName,
+        askOutputJson: !userSetOutputJson(session.args),
+        token,
+        recipe: { vllmBin: opts.vllmBin, serveOptions: serveOptions() },
+      }),
       sessionId: session.id,
       passthrough: session.args,
       vllmBin: opts.vllmBin,
@@ -144,6 +152,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     if (outcome.state === 'completed') {
       print(`Artifacts: ${session.runDir}`);
       print(`Report: ${defaultReportPath(session)}`);
+      print(`Serve the chosen configuration: ${join(session.runDir, RECIPE_FILES.shell)} (environment and command in ${RECIPE_FILES.json})`);
       return 0;
     }
     return 130;
