@@ -41,8 +41,9 @@ export function probeTable(probe: PluginProbe): { ops: Record<string, Backend[]>
 /**
  * FlagGems spells its list as ATen keys in newer plugins (`fill_.Scalar`, `arange.start`) and
  * as function names in older ones, while the enable log always has function names
- * (`fill_scalar_`, `arange_start`, `scatter_add_0`): compare both without separators and
- * trailing overload digits, so that the reference's intersection does not drop most ops.
+ * (`fill_scalar_`, `arange_start`, `scatter_add_0`, `add` for `add.Tensor`): compare without
+ * separators and trailing overload digits, the ATen key whole and without its overload, so
+ * that the reference's intersection does not drop most ops.
  */
 function compact(name: string): string {
   return name.toLowerCase().replace(/[._]/g, '').replace(/\d+$/, '');
@@ -51,6 +52,6 @@ function compact(name: string): string {
 /** Executed operators FlagGems knows (all of them when the probe could not list FlagGems). */
 export function knownToFlagGems(probe: PluginProbe, executed: readonly string[]): string[] {
   if (probe.flaggems === null || probe.flaggems.ops.length === 0) return [...executed];
-  const known = new Set(probe.flaggems.ops.map(compact));
+  const known = new Set(probe.flaggems.ops.flatMap((key) => [compact(key), compact(key.split('.')[0] ?? key)]));
   return executed.filter((op) => known.has(compact(op)));
 }
