@@ -24,7 +24,7 @@ import { sessionProgress } from '../store/progress.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
 import { metricValue } from '../tuner/types.js';
-import { createRenderer } from './render.js';
+import { createDisplay, SILENT, type Display } from './progress/display.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 import { serveOptions } from './serve-options.js';
 
@@ -35,6 +35,8 @@ export interface DriveOptions {
   readonly console: boolean;
   /** Echo the benchmark's own output to the console. */
   readonly echo: boolean;
+  /** The live status area on a terminal (default); false prints plain lines (--no-progress). */
+  readonly progress?: boolean;
 }
 
 function holderMessage(sessionId: string, pid: number, host: string): string {
@@ -44,7 +46,12 @@ function holderMessage(sessionId: string, pid: number, host: string): string {
 export async function driveSession(store: Store, sessionId: string, options: DriveOptions): Promise<number> {
   const token = randomUUID();
   const host = hostname();
-  const print = options.console ? (line: string) => process.stdout.write(`${line}\n`) : () => {};
+  let display: Display = SILENT;
+  // Until the session's display exists (and without a console), messages are plain lines.
+  const print = (line: string): void => {
+    if (display !== SILENT) display.print(line);
+    else if (options.console) process.stdout.write(`${line}\n`);
+  };
   const controller = new AbortController();
   let signals = 0;
   // Set once the lease is gone: from then on this process writes nothing, not even a log line.
@@ -82,7 +89,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     held = true;
     logger = createSessionLogger(session.runDir, session.id);
     const log = logger;
-    const render = options.console ? createRenderer(print) : () => {};
+    if (options.console) {
+      display = createDisplay({ store, sessionId: session.id, out: process.stdout, env: process.env, progress: options.progress ?? true, echo: options.echo });
+    }
 
     beat = setInterval(() => {
       try {
@@ -143,10 +152,10 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       signal: controller.signal,
       report: (event: EngineEvent) => {
         logEngineEvent(log, event);
-        render(event);
+        display.event(event);
         warnIfMetricMissing(event);
       },
-      ...(options.echo ? { echo: (chunk: string) => void process.stdout.write(chunk) } : {}),
+      ...(display.echo === undefined ? {} : { echo: display.echo }),
     });
     if (leaseLost) throw leaseLostError(session.id);
     if (outcome.state === 'completed') {
@@ -174,6 +183,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     }
     throw error;
   } finally {
+    display.close();
     if (beat !== undefined) clearInterval(beat);
     // However the session ended, its report shows where it stands (a failure here is only
     // logged); it is written under the lease like every other artifact.

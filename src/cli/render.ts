@@ -3,7 +3,7 @@ import type { EngineEvent } from '../tuner/session.js';
 import type { FinalResult } from '../tuner/policy.js';
 import type { RoundId, TrialSpec } from '../tuner/types.js';
 
-const ROUND_TITLES: Record<RoundId, string> = {
+export const ROUND_TITLES: Record<RoundId, string> = {
   '1a': 'Round 1a: Baseline (no FlagGems, no OOT)',
   '1b': 'Round 1b: Baseline (gems_fake_op whitelist)',
   '1c': 'Round 1c: FlagGems enable-all (capture ops)',

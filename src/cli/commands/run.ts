@@ -65,7 +65,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
     process.stdout.write(`Session ${session.id}, run directory ${session.runDir}\n`);
     // Imported here so that a background start does not pay for the runner and the policies.
     const { driveSession } = await import('../drive.js');
-    return await driveSession(store, session.id, { console: true, echo: !run.quiet });
+    return await driveSession(store, session.id, { console: true, echo: !run.quiet, progress: run.progress });
   } finally {
     store.close();
   }
