@@ -5,6 +5,7 @@
  */
 import { AutotuneError } from '../../errors.js';
 import type { Store } from '../../store/db.js';
+import { LEASE_STALE_MS } from '../../store/lease.js';
 import { getSession } from '../../store/sessions.js';
 import { renderFrame, renderPlainLine } from './frame.js';
 import { progressSnapshot } from './snapshot.js';
@@ -33,6 +34,7 @@ export async function watchSession(store: Store, sessionId: string, out: NodeJS.
   try {
     area?.start();
     let last = '';
+    const began = Date.now();
     for (;;) {
       const s = snapshot();
       if (s === null) throw new AutotuneError('E_SESSION_NOT_FOUND', `session ${sessionId} is no longer in the database`);
@@ -43,7 +45,9 @@ export async function watchSession(store: Store, sessionId: string, out: NodeJS.
         if (key !== last) out.write(`${renderPlainLine(s)}\n`);
         last = key;
       }
-      if (s.state !== 'running' || interrupted) return interrupted ? 130 : 0;
+      // A worker just started in the background has not taken its lease yet: not a crash.
+      const starting = s.state === 'crashed' && s.runs.done === 0 && Date.now() - began < LEASE_STALE_MS;
+      if ((s.state !== 'running' && !starting) || interrupted) return interrupted ? 130 : 0;
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, POLL_MS);
