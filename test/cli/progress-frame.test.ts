@@ -49,6 +49,8 @@ describe('progress frame', () => {
     assert.equal(lines[2], 'runs      0 of ? done   elapsed 1m02s   ETA -');
     assert.equal(lines[3], 'best      none yet');
     assert.equal(lines[4], 'failure   none');
+    const echoing = renderFrame({ ...STATE, echo: null }, { columns: 100, color: false, echo: true });
+    assert.equal(echoing.length, 6, 'the frame keeps its height before the benchmark prints');
   });
 
   it('has a one-line plain form without control codes', () => {

@@ -67,7 +67,7 @@ function liveDisplay(o: DisplayOptions, color: boolean): Display {
   let echoLine: string | null = null;
   const frame = (columns: number): string[] => {
     const session = getSession(o.store, o.sessionId);
-    return session === null ? [] : renderFrame(progressSnapshot(o.store, session, Date.now(), echoLine), { columns, color });
+    return session === null ? [] : renderFrame(progressSnapshot(o.store, session, Date.now(), echoLine), { columns, color, echo: o.echo });
   };
   const area = new LiveArea(o.out, frame);
   const pending: string[] = [];

@@ -26,6 +26,8 @@ export interface ProgressState {
 export interface FrameOptions {
   readonly columns: number;
   readonly color: boolean;
+  /** Keep the benchmark's line even while it is empty, so that the frame's height never changes. */
+  readonly echo?: boolean;
 }
 
 export function formatDuration(sec: number | null): string {
@@ -76,7 +78,7 @@ export function renderFrame(s: ProgressState, o: FrameOptions): string[] {
     line('best', s.best === null ? 'none yet' : gainText(s.best), s.best !== null && s.best.gain !== null && s.best.gain > 0 ? 'green' : null),
     line('failure', s.lastFailure ?? 'none', s.lastFailure === null ? null : 'red'),
   ];
-  if (s.echo !== null) lines.push(line('vllm', s.echo, 'dim'));
+  if (s.echo !== null || o.echo === true) lines.push(line('vllm', s.echo ?? '', 'dim'));
   return lines;
 }
 
