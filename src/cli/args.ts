@@ -56,6 +56,10 @@ export interface RunOptions {
   readonly dryRun: boolean;
   /** Per-run minutes for the dry-run's GPU-hour estimate. */
   readonly runMinutes: number | null;
+  /** Interpreter of the plugin probe (operator discovery). */
+  readonly python: string;
+  /** Live progress display on a terminal; false prints one plain line per event. */
+  readonly progress: boolean;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -178,11 +182,13 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--output-dir': (v, f) => ({ outputDir: path(v, f) }),
   '--autotune-config': (v, f) => ({ config: path(v, f) }),
   '--run-minutes': (v, f) => ({ runMinutes: positiveNumber(v, f) }),
+  '--python': (v, f) => ({ python: path(v, f) }),
 };
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
   '--dry-run': { dryRun: true },
+  '--no-progress': { progress: false },
 };
 
 export function metricObjective(metric: Metric): Objective {
@@ -217,6 +223,8 @@ export function defaultRunOptions(): RunOptions {
     config: null,
     dryRun: false,
     runMinutes: null,
+    python: 'python3',
+    progress: true,
   };
 }
 

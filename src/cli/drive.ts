@@ -5,13 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { AutotuneError, isAutotuneError } from '../errors.js';
 import { createSessionLogger, logEngineEvent, type SessionLogger } from '../log.js';
 import { createRunner } from '../runners/factory.js';
 import { isProcessAlive } from '../runners/local.js';
-import { userSetOutputJson } from '../runners/env.js';
+import { envReport, formatEnvReport, userSetOutputJson } from '../runners/env.js';
 import type { Store } from '../store/db.js';
 import { SqliteJournal } from '../store/journal.js';
+import { RECIPE_FILES } from '../store/recipe.js';
 import { acquireLease, heartbeat, LEASE_STALE_MS, releaseLease } from '../store/lease.js';
 import { killSessionBenchmarks, reapRunningRuns } from './reap.js';
 import { captureHardware } from '../runners/hardware.js';
@@ -23,8 +25,9 @@ import { sessionProgress } from '../store/progress.js';
 import { POLICIES } from '../tuner/policies/index.js';
 import { runSession, type EngineEvent } from '../tuner/session.js';
 import { objectiveUnit } from '../tuner/objective.js';
-import { createRenderer } from './render.js';
+import { createDisplay, SILENT, type Display } from './progress/display.js';
 import { policyContext, readSessionOptions } from './session-options.js';
+import { serveOptions } from './serve-options.js';
 
 const HEARTBEAT_MS = 2_000;
 
@@ -33,6 +36,8 @@ export interface DriveOptions {
   readonly console: boolean;
   /** Echo the benchmark's own output to the console. */
   readonly echo: boolean;
+  /** The live status area on a terminal (default); false prints plain lines (--no-progress). */
+  readonly progress?: boolean;
 }
 
 function holderMessage(sessionId: string, pid: number, host: string): string {
@@ -42,7 +47,12 @@ function holderMessage(sessionId: string, pid: number, host: string): string {
 export async function driveSession(store: Store, sessionId: string, options: DriveOptions): Promise<number> {
   const token = randomUUID();
   const host = hostname();
-  const print = options.console ? (line: string) => process.stdout.write(`${line}\n`) : () => {};
+  let display: Display = SILENT;
+  // Until the session's display exists (and without a console), messages are plain lines.
+  const print = (line: string): void => {
+    if (display !== SILENT) display.print(line);
+    else if (options.console) process.stdout.write(`${line}\n`);
+  };
   const controller = new AbortController();
   let signals = 0;
   // Set once the lease is gone: from then on this process writes nothing, not even a log line.
@@ -80,7 +90,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     held = true;
     logger = createSessionLogger(session.runDir, session.id);
     const log = logger;
-    const render = options.console ? createRenderer(print) : () => {};
+    if (options.console) {
+      display = createDisplay({ store, sessionId: session.id, out: process.stdout, env: process.env, progress: options.progress ?? true, echo: options.echo });
+    }
 
     beat = setInterval(() => {
       try {
@@ -120,11 +132,19 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       fenced(store, session.id, token, () => saveHardware(store, session.id, hardware));
     }
     log.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');
+    const trialEnv = envReport(baseEnv, session.env);
+    log.info({ event: 'environment', dropped: trialEnv.dropped, kept: trialEnv.kept }, formatEnvReport(trialEnv));
+    print(formatEnvReport(trialEnv));
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
       runner: createRunner(),
-      journal: new SqliteJournal(store, session, { csvName: opts.csvName, askOutputJson: !userSetOutputJson(session.args), token }),
+      journal: new SqliteJournal(store, session, {
+        csvName: opts.csvName,
+        askOutputJson: !userSetOutputJson(session.args),
+        token,
+        recipe: { vllmBin: opts.vllmBin, serveOptions: serveOptions() },
+      }),
       sessionId: session.id,
       passthrough: session.args,
       vllmBin: opts.vllmBin,
@@ -133,15 +153,16 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       signal: controller.signal,
       report: (event: EngineEvent) => {
         logEngineEvent(log, event);
-        render(event);
+        display.event(event);
         warnIfMetricMissing(event);
       },
-      ...(options.echo ? { echo: (chunk: string) => void process.stdout.write(chunk) } : {}),
+      ...(display.echo === undefined ? {} : { echo: display.echo }),
     });
     if (leaseLost) throw leaseLostError(session.id);
     if (outcome.state === 'completed') {
       print(`Artifacts: ${session.runDir}`);
       print(`Report: ${defaultReportPath(session)}`);
+      print(`Serve the chosen configuration: ${join(session.runDir, RECIPE_FILES.shell)} (environment and command in ${RECIPE_FILES.json})`);
       return 0;
     }
     return 130;
@@ -163,6 +184,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     }
     throw error;
   } finally {
+    display.close();
     if (beat !== undefined) clearInterval(beat);
     // However the session ended, its report shows where it stands (a failure here is only
     // logged); it is written under the lease like every other artifact.

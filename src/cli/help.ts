@@ -5,20 +5,22 @@ Usage:
   autotune run JOB.yaml [options] [vllm args...]   (or: autotune --autotune-config JOB.yaml ...)
   autotune validate JOB.yaml
   autotune list [--json] [--limit N] [--db PATH]
-  autotune status [ID|RUN_DIR] [--json] [--db PATH]
+  autotune status [ID|RUN_DIR] [--json] [--watch] [--db PATH]
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
-  autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--db PATH]
-  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--db PATH]
+  autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--no-progress] [--db PATH]
+  autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--recipe DIR] [--db PATH]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
   autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]
   autotune sweep latency --batch-sizes B,.. --input-lens I,.. --output-lens O,.. [sweep options]
                  [vllm bench latency args...]
+  autotune ops [vllm args...] [--ops a,b,c] [--python PATH] [--json]
 
 Tuning options (everything else goes to \`vllm bench throughput\` unchanged; no option
 below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --ops a,b,c            operators to tune (default: discovered from VLLM_FL_CONFIG
-                         with action: auto_tune, else from the ops FlagGems executed)
+                         with action: auto_tune, else from the installed plugin (probe)
+                         and the ops FlagGems executed)
   --num-runs N           runs per configuration; all but the last are warm-ups (default 2)
   --csv-path FILE        name of the history CSV in the run directory (default history.csv)
   --background [BOOL]    detach and keep tuning after the terminal closes; BOOL is
@@ -36,6 +38,8 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --autotune-db PATH     session database (default <output-dir>/autotune.db, or AUTOTUNE_DB;
                          the other verbs take it as --db)
   --quiet                do not echo benchmark output to the console
+  --no-progress          plain lines instead of the live status area on a terminal
+  --python PATH          interpreter for the plugin probe (operator discovery; default python3)
   --autotune-config JOB.yaml
                          read the study from a job file (the options given here override it)
   --dry-run              print the plan (trials, invocations, GPU-hours) and run nothing

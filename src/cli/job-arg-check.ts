@@ -27,6 +27,8 @@ export const JOB_KEY_OF_FLAG: Readonly<Record<string, string | null>> = {
   '--autotune-config': null,
   '--run-minutes': null,
   '--quiet': null,
+  '--no-progress': null,
+  '--python': 'python',
   '--dry-run': null,
 };
 

@@ -122,6 +122,7 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('outputDir', job.output_dir);
   set('db', job.db);
   set('vllmBin', job.vllm_bin);
+  set('python', job.python);
   set('csvName', job.csv_path === undefined ? undefined : parseCsvName(job.csv_path, 'csv_path'));
   if (job.env !== undefined) set('env', Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, String(v)])));
   return out as Partial<RunOptions>;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAutotuneError } from '../errors.js';
 import { HELP, wantsHelp } from './help.js';
 
-const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export', 'report', 'compare', 'bench', 'sweep'] as const;
+const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export', 'report', 'compare', 'bench', 'sweep', 'ops'] as const;
 type Verb = (typeof VERBS)[number] | 'tune';
 
 function version(): string {
@@ -42,6 +42,8 @@ async function dispatch(verb: Verb, args: string[]): Promise<number> {
       return (await import('./commands/bench.js')).benchCommand(args);
     case 'sweep':
       return (await import('./commands/sweep.js')).sweepCommand(args);
+    case 'ops':
+      return (await import('./commands/ops.js')).opsCommand(args);
   }
 }
 

@@ -5,7 +5,7 @@ import { metricInfo, OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement }
 import type { RoundId, TrialSpec } from '../tuner/types.js';
 
 /** Titles of the FlagGems rounds; other search spaces' rounds print their id. */
-const ROUND_TITLES: Readonly<Record<RoundId, string>> = {
+export const ROUND_TITLES: Readonly<Record<RoundId, string>> = {
   '1a': 'Round 1a: Baseline (no FlagGems, no OOT)',
   '1b': 'Round 1b: Baseline (gems_fake_op whitelist)',
   '1c': 'Round 1c: FlagGems enable-all (capture ops)',

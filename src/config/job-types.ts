@@ -33,6 +33,7 @@ export interface JobFile {
   readonly db?: string;
   readonly env?: Readonly<Record<string, string | number | boolean>>;
   readonly vllm_bin?: string;
+  readonly python?: string;
   readonly csv_path?: string;
 }
 

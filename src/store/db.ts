@@ -3,7 +3,7 @@
  * function takes. better-sqlite3 is synchronous, so every write here is a short transaction
  * that commits before the caller goes back to awaiting a benchmark.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { makeDirs } from './dirs.js';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -59,8 +59,19 @@ function displayPath(path: string): string {
   return path === ':memory:' ? path : resolve(path);
 }
 
+/** SQLite says only "unable to open database file" when the directory cannot hold its journal. */
+function unwritableDir(path: string): string {
+  if (path === ':memory:') return '';
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return '';
+  } catch {
+    return ` (directory ${dirname(path)} is read-only or not writable)`;
+  }
+}
+
 function dbError(path: string, error: unknown): AutotuneError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = `${error instanceof Error ? error.message : String(error)}${unwritableDir(path)}`;
   return new AutotuneError('E_DB', `cannot use database ${path}: ${reason}`, { cause: error });
 }
 

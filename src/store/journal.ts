@@ -15,6 +15,7 @@ import { upsertDecision } from './decisions.js';
 import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
 import { beginRun, finishRun, loadObservations, setRunHandle } from './runs.js';
 import { resultsInput } from './results-input.js';
+import { sessionRecipe, writeServeRecipe, type RecipeSettings } from './recipe.js';
 import { getSession, setSessionOps } from './sessions.js';
 import { fenced, leaseLost, transition } from './session-state.js';
 import type { SessionRecord } from './records.js';
@@ -25,6 +26,8 @@ export interface JournalOptions {
   readonly askOutputJson: boolean;
   /** The lease token of the worker that writes. */
   readonly token: string;
+  /** For serve_recipe.sh/.json at completion. */
+  readonly recipe: RecipeSettings;
 }
 
 function sessionOf(store: Store, sessionId: string): SessionRecord {
@@ -41,13 +44,14 @@ export function writeEventArtifacts(runDir: string, events: readonly PolicyEvent
   }
 }
 
-/** history.csv, op_config.json and best_config.yaml of a finished session, from the database. */
-export function writeFinalArtifacts(store: Store, session: SessionRecord, csvName: string, result: FinalResult): void {
+/** history.csv, op_config.json, best_config.yaml and the serving recipe of a finished session, from the database. */
+export function writeFinalArtifacts(store: Store, session: SessionRecord, csvName: string, result: FinalResult, recipe: RecipeSettings): void {
   // The result is not committed yet when a worker writes these, so it is handed in.
   const input = resultsInput(store, { ...session, final: result });
   writeHistoryCsv(session.runDir, csvName, input);
   writeOpConfigJson(session.runDir, input);
   writeBestConfig(session.runDir, result.opBackends, 'final');
+  writeServeRecipe(session.runDir, sessionRecipe(session, result, recipe));
 }
 
 export class SqliteJournal implements SessionJournal {
@@ -122,7 +126,7 @@ export class SqliteJournal implements SessionJournal {
   /** Every artifact is written before `completed` commits: a crash in between leaves a resumable session. */
   complete(result: FinalResult): void {
     this.#fenced(() => {
-      writeFinalArtifacts(this.#store, sessionOf(this.#store, this.#sessionId), this.#options.csvName, result);
+      writeFinalArtifacts(this.#store, sessionOf(this.#store, this.#sessionId), this.#options.csvName, result, this.#options.recipe);
       transition(this.#store, this.#sessionId, 'completed', { token: this.#options.token }, { finalJson: JSON.stringify(result), clearStop: true });
     });
   }

@@ -1,5 +1,5 @@
 /** What results.ts needs, read from the database alone, so `export` matches the run directory byte for byte. */
-import type { ResultsInput } from '../tuner/results.js';
+import type { Estimate, ResultsInput } from '../tuner/results.js';
 import { objectiveFor, storedObjective } from '../tuner/objective.js';
 import { combinedTrial } from '../tuner/trials.js';
 import type { Observation } from '../tuner/types.js';
@@ -22,6 +22,24 @@ export function resultsInput(store: Store, session: SessionRecord): ResultsInput
       d.basis === 'model' && d.op !== null && d.backend !== null && d.estimate !== null ? [{ op: d.op, backend: d.backend, estimate: d.estimate }] : [],
     ),
     finalCombinedKey: final === null || Object.keys(final.opBackends).length === 0 ? null : combinedTrial(final.opBackends, 'combined_best', final.attention).key,
+    ...(session.policy === 'noise-aware' ? estimatesOf(store, session, final) : {}),
   };
+}
+
+/** The estimates the noise-aware policy decided with: its per-trial decisions and the final set's. */
+function estimatesOf(store: Store, session: SessionRecord, final: SessionRecord['final']): Pick<ResultsInput, 'trialEstimates' | 'chosen'> {
+  const estimates: Record<string, Estimate> = {};
+  for (const d of loadDecisions(store, session.id)) {
+    if (d.estimate !== null) estimates[d.subject] = { estimate: d.estimate, low: d.low, high: d.high };
+  }
+  const chosen =
+    final === null || Object.keys(final.opBackends).length === 0
+      ? null
+      : {
+          opBackends: final.opBackends,
+          attention: final.attention,
+          estimate: final.validated && final.speedup !== null ? { estimate: final.speedup, low: final.low, high: final.high } : null,
+        };
+  return { trialEstimates: estimates, chosen };
 }
 

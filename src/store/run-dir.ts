@@ -1,5 +1,5 @@
 /** Names on disk: the run directory and each invocation's log and config file. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { makeDirs } from './dirs.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { AutotuneError } from '../errors.js';
@@ -69,4 +69,12 @@ export function createRunDir(baseDir: string = DEFAULT_LOG_BASE, at: Date = new 
     const reason = error instanceof Error ? error.message : String(error);
     throw new AutotuneError('E_IO', `cannot create a run directory under ${resolve(baseDir)}: ${reason}`, { cause: error });
   }
+}
+
+/**
+ * Removes a run directory that `createRunDir` has just made, when the database then refuses
+ * the session: a refused command leaves nothing behind.
+ */
+export function discardRunDir(runDir: string): void {
+  rmSync(runDir, { recursive: true, force: true });
 }

@@ -1,11 +1,12 @@
 /**
  * Which operators a session tunes, with each one's ordered backends. Mirrors the reference's
- * set algebra, with Python introspection replaced by what can be known without it: `--ops`,
- * an auto_tune VLLM_FL_CONFIG, else the plugin's dispatch ops (platformDispatchOps) plus
- * round 1c's executed-op log.
+ * set algebra: `--ops`, an auto_tune VLLM_FL_CONFIG, else what the Python probe found in the
+ * installed plugin, else (no Python or no plugin) the plugin's dispatch ops
+ * (platformDispatchOps); the last two merged with round 1c's executed-op log.
  */
 import { knownBackends, orderBackends, platformDispatchOps } from './plugin-ops.js';
 import { isValidName } from './trials.js';
+import { knownToFlagGems, probeTable } from './plugin-probe.js';
 import type { DiscoveryInput, OpsDiscovered } from './policy.js';
 import type { Backend } from './types.js';
 
@@ -35,6 +36,7 @@ export function initialOps(input: DiscoveryInput): { ops: OpTable; source: OpsDi
     }
     return { ops, source: 'config' };
   }
+  if (input.probe !== undefined && input.probe !== null) return { ops: probeTable(input.probe).ops, source: 'probe' };
   return { ops: platformDispatchOps(), source: 'oplist' };
 }
 
@@ -69,14 +71,18 @@ function discoverAllOps(input: DiscoveryInput, executed: readonly string[] | nul
   const enabled = new Set((executed ?? []).map((op) => op.toLowerCase()).filter(isValidName));
   if (source === 'explicit' || enabled.size === 0) {
     // With nothing executed, the reference keeps its list; the plugin table alone is no finding.
-    return { type: 'ops', initial, final: source === 'oplist' ? {} : ops, source };
+    return { type: 'ops', initial, final: source === 'oplist' || source === 'probe' ? {} : ops, source };
   }
-  const kept = Object.keys(ops).filter((op) => (ops[op] ?? []).length > 0);
-  const merged = [...new Set([...kept, ...enabled])].sort();
+  const probe = source === 'probe' ? input.probe : null;
+  // The reference: executed operators FlagGems knows, plus every operator with a registered backend.
+  const executedOps = probe === null || probe === undefined ? [...enabled] : knownToFlagGems(probe, [...enabled]);
+  const kept = probe === null || probe === undefined ? Object.keys(ops).filter((op) => (ops[op] ?? []).length > 0) : Object.keys(probe.plugin.backends);
+  const executedSet = new Set(executedOps);
+  const merged = [...new Set([...kept, ...executedOps])].sort();
   const final: OpTable = {};
   for (const op of merged) {
     const backends = ops[op] ?? knownBackends(op);
-    final[op] = enabled.has(op) ? withFlagos(backends) : backends;
+    final[op] = executedSet.has(op) ? withFlagos(backends) : backends;
   }
   return { type: 'ops', initial, final, source };
 }

@@ -4,6 +4,7 @@
  * it yields the same steps, which is what makes a session resumable by replay.
  */
 import type { Objective } from './objective.js';
+import type { PluginProbe } from './plugin-probe.js';
 import type { AttentionBackend, Backend, Observation, RunKind, TrialSpec } from './types.js';
 
 /** Where the operator list comes from, before round 1c narrows or fills it. */
@@ -14,6 +15,8 @@ export interface DiscoveryInput {
   readonly configOps: Readonly<Record<string, readonly Backend[]>> | null;
   /** The only backends to try (a job file's search.backends); absent or null for all. */
   readonly backends?: readonly Backend[] | null;
+  /** What the Python probe found in the installed plugin; absent or null without one. */
+  readonly probe?: PluginProbe | null;
 }
 
 export interface PolicyContext {
@@ -36,7 +39,7 @@ export interface OpsDiscovered {
   /** Contents of autotune_ops.initial.yaml and autotune_ops.yaml. */
   readonly initial: Readonly<Record<string, readonly Backend[]>>;
   readonly final: Readonly<Record<string, readonly Backend[]>>;
-  readonly source: 'explicit' | 'config' | 'oplist';
+  readonly source: 'explicit' | 'config' | 'probe' | 'oplist';
 }
 
 export type Verdict = 'kept' | 'dropped' | 'failed' | 'inconclusive';

@@ -1,14 +1,16 @@
 /**
  * history.csv and op_config.json from a session's trials and finished runs, byte-compatible
- * with the reference tool (its row order, sort, rounding and JSON layout). Pure: the store
- * writes the text this module returns.
+ * with the reference tool (its row order, sort, rounding and JSON layout). With the
+ * noise-aware policy every number comes from the estimates the policy decided with, so the
+ * artifacts agree with best_config.yaml and the summary. Pure: the store writes the text
+ * this module returns.
  */
 import { OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from './metrics.js';
 import { scoreOf, type Objective } from './objective.js';
 import { BACKEND_ORDER } from './types.js';
-import type { Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
+import type { AttentionBackend, Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
-export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend'>;
+export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend' | 'attention'>;
 export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'metrics'>;
 
 export interface ResultsInput {
@@ -31,6 +33,27 @@ export interface ResultsInput {
    * (screening policy): they fill the operator's history row instead of leaving it empty.
    */
   readonly estimates: readonly { readonly op: string; readonly backend: Backend; readonly estimate: number }[];
+  /**
+   * noise-aware: the model's estimate per trial key, as the policy's decisions stored it.
+   * A row with an estimate shows it instead of its raw mean.
+   */
+  readonly trialEstimates?: Readonly<Record<string, Estimate>>;
+  /** noise-aware: the set in best_config.yaml once the session is complete, with its estimate. */
+  readonly chosen?: ChosenSet | null;
+}
+
+/** A relative change vs the baseline (0.012 = +1.2%) and its 95% interval. */
+export interface Estimate {
+  readonly estimate: number;
+  readonly low: number | null;
+  readonly high: number | null;
+}
+
+export interface ChosenSet {
+  readonly opBackends: Readonly<Record<string, Backend>>;
+  readonly attention: AttentionBackend | null;
+  /** The validated speed-up; null when the set was not measured as a whole. */
+  readonly estimate: Estimate | null;
 }
 
 export interface HistoryRow {
@@ -40,6 +63,8 @@ export interface HistoryRow {
   /** Printed only when > 0: the reference's placeholder for "not reported" was 0. */
   readonly output: number | null;
   readonly ratio: number | null;
+  /** Present when the row shows the model's estimate: the ratio's 95% interval. */
+  readonly estimated?: { readonly low: number | null; readonly high: number | null };
 }
 
 /** A type alias (not an interface) so it stays assignable to PyJson. */
@@ -128,6 +153,37 @@ class SessionResults {
     });
   }
 
+  estimate(key: string): Estimate | null {
+    return this.input.policy === 'noise-aware' ? (this.input.trialEstimates?.[key] ?? null) : null;
+  }
+
+  /**
+   * noise-aware rows of an op: per tried backend, the estimate of the trial the decision
+   * rests on (the chosen attention variant, else the best-estimated one), else the raw mean.
+   */
+  estimatedBackendRows(op: string, baseline: Measurement | null): HistoryRow[] {
+    const order = [...new Set([...(this.input.ops[op] ?? []), ...BACKEND_ORDER])];
+    const chosen = this.input.chosen ?? null;
+    return order.flatMap((backend): HistoryRow[] => {
+      const trials = this.tried((t) => t.kind === 'op' && t.op === op && t.backend === backend);
+      if (trials.length === 0) return [];
+      const picked =
+        chosen?.opBackends[op] === backend ? trials.find((t) => t.attention === chosen.attention) : undefined;
+      const estimated = (picked === undefined ? trials : [picked])
+        .flatMap((t) => {
+          const e = this.estimate(t.key);
+          return e === null ? [] : [e];
+        })
+        .reduce<Estimate | null>((acc, e) => (acc === null || e.estimate > acc.estimate ? e : acc), null);
+      if (baseline === null) return [row(op, backend, null, null)];
+      if (estimated === null) {
+        const value = best(trials.map((t) => this.value(t)), this.input.objective);
+        return [row(op, backend, value, value === null ? null : ratioTo(value, baseline))];
+      }
+      return [estimatedRow(op, backend, baseline, estimated)];
+    });
+  }
+
   combined(): Measurement | null {
     const { finalCombinedKey, policy } = this.input;
     const key =
@@ -156,6 +212,21 @@ function row(op: string, backend: string, value: Measurement | null, ratio: numb
   return { op, backend, total: value?.[TOTAL_TOKENS_PER_S] ?? null, output: value?.[OUTPUT_TOKENS_PER_S] ?? null, ratio };
 }
 
+/** The baseline scaled by the estimated change, so a row's throughput and ratio agree. */
+function estimatedRow(op: string, backend: string, baseline: Measurement, e: Estimate): HistoryRow {
+  const scale = 1 + e.estimate;
+  const total = baseline[TOTAL_TOKENS_PER_S];
+  const output = baseline[OUTPUT_TOKENS_PER_S];
+  return {
+    op,
+    backend,
+    total: total === undefined ? null : total * scale,
+    output: output === undefined ? null : output * scale,
+    ratio: scale,
+    estimated: { low: e.low === null ? null : 1 + e.low, high: e.high === null ? null : 1 + e.high },
+  };
+}
+
 export function historyRows(input: ResultsInput): HistoryRow[] {
   const session = new SessionResults(input);
   const baseline = session.kindValue('baseline');
@@ -172,6 +243,10 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
   const estimated = new Map(input.estimates.map((e) => [`${e.op}:${e.backend}`, e.estimate]));
   const ops = [...new Set([...session.tried((t) => t.kind === 'op' && t.op !== null).map((t) => t.op as string), ...input.estimates.map((e) => e.op)])].sort();
   for (const op of ops) {
+    if (input.policy === 'noise-aware') {
+      others.push(...session.estimatedBackendRows(op, baseline));
+      continue;
+    }
     const measured = session.backendValues(op);
     const backends = [...new Set([...measured.map((m) => m.backend), ...input.estimates.filter((e) => e.op === op).map((e) => e.backend)])];
     for (const backend of backends) {
@@ -183,7 +258,9 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
     }
   }
   const combined = session.combined();
-  if (combined !== null) others.push(row('combined_best', '', combined, ratioTo(combined, baseline)));
+  const setEstimate = input.policy === 'noise-aware' ? (input.chosen?.estimate ?? null) : null;
+  if (combined !== null && baseline !== null && setEstimate !== null) others.push(estimatedRow('combined_best', '', baseline, setEstimate));
+  else if (combined !== null) others.push(row('combined_best', '', combined, ratioTo(combined, baseline)));
 
   // Python's sort(key=(has_total, total), reverse=True): stable, so equal keys keep their order.
   others.sort((a, b) => {
@@ -196,6 +273,7 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
 export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
   const session = new SessionResults(input);
   const baseline = session.kindValue('baseline');
+  if (input.policy === 'noise-aware') return estimatedOpConfig(input, session, baseline);
   return Object.keys(input.ops).flatMap((op): OpConfigEntry[] => {
     const tried = session.backendValues(op);
     if (tried.length === 0) return [];
@@ -205,6 +283,25 @@ export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
     );
     const ratio = top === null ? null : ratioTo(top, baseline);
     return [{ op_name: op, backend: ratio !== null && ratio > 1 ? 'flagos' : 'native', vendor: null, performance_ratio: ratio }];
+  });
+}
+
+/**
+ * noise-aware: exactly the chosen set's operators are `flagos`, each with the ratio of its
+ * chosen backend; every other tried operator is `native` with its best row's ratio.
+ */
+function estimatedOpConfig(input: ResultsInput, session: SessionResults, baseline: Measurement | null): OpConfigEntry[] {
+  const chosen = input.chosen?.opBackends ?? {};
+  return Object.keys(input.ops).flatMap((op): OpConfigEntry[] => {
+    const rows = session.estimatedBackendRows(op, baseline);
+    if (rows.length === 0) return [];
+    const pick = chosen[op];
+    if (pick !== undefined) {
+      const ratio = rows.find((r) => r.backend === pick)?.ratio ?? null;
+      return [{ op_name: op, backend: 'flagos', vendor: null, performance_ratio: ratio }];
+    }
+    const ratio = rows.reduce<number | null>((acc, r) => (r.ratio !== null && (acc === null || r.ratio > acc) ? r.ratio : acc), null);
+    return [{ op_name: op, backend: 'native', vendor: null, performance_ratio: ratio }];
   });
 }
 

@@ -52,6 +52,17 @@ test('invocations.jsonl records each run at start and end, and the bin agrees wi
     VLLM_FL_OOT_WHITELIST: null,
     VLLM_ATTENTION_BACKEND: null,
     FLAGGEMS_ENABLE_OPLIST_PATH: null,
+    VLLM_FL_PREFER: null,
+    VLLM_FL_PER_OP: null,
+    VLLM_FL_OOT_BLACKLIST: null,
+    VLLM_FL_OP_CONFIG: null,
+    VLLM_FL_FLAGOS_BLACKLIST_APPEND: null,
+    VLLM_FL_STRICT: null,
+    GEMS_VENDOR: null,
+    FLAGGEMS_CACHE_DIR: null,
+    TRITON_CACHE_DIR: null,
+    CUDA_VISIBLE_DEVICES: null,
+    HF_HOME: null,
   });
   assert.deepEqual(start?.['config'], { op_backends: { mul: ['flagos'] } });
   assert.deepEqual([start?.['step'], start?.['trialOrdinal'], start?.['runKey']], [4, 2, env.AUTOTUNE_RUN_KEY]);

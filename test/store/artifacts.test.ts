@@ -116,8 +116,8 @@ describe('artifact writers', () => {
     policy: 'reference',
     objective: objectiveFor('total'),
     trials: [
-      { key: 'baseline', kind: 'baseline', prefix: 'baseline', op: null, backend: null },
-      { key: 'op:rms_norm:flagos', kind: 'op', prefix: 'op_rms_norm_flagos', op: 'rms_norm', backend: 'flagos' },
+      { key: 'baseline', kind: 'baseline', prefix: 'baseline', op: null, backend: null, attention: null },
+      { key: 'op:rms_norm:flagos', kind: 'op', prefix: 'op_rms_norm_flagos', op: 'rms_norm', backend: 'flagos', attention: null },
     ],
     runs: [
       { trialKey: 'baseline', kind: 'measure', outcome: 'ok', metrics: fromThroughput({ requestsPerSec: 1, totalTokensPerSec: 1000, outputTokensPerSec: 100 }) },

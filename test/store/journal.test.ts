@@ -22,7 +22,7 @@ function setup() {
   const claim = { pid: process.pid, host: 'here', staleAfterMs: 60_000, isAlive: () => true };
   acquireLease(store, session.id, { ...claim, token: 'tok-a' });
   startWorking(store, session.id, 'tok-a');
-  const journal = new SqliteJournal(store, session, { csvName: 'history.csv', askOutputJson: true, token: 'tok-a' });
+  const journal = new SqliteJournal(store, session, { csvName: 'history.csv', askOutputJson: true, token: 'tok-a', recipe: { vllmBin: 'vllm', serveOptions: new Set(['--model']) } });
   return { store, session, journal, claim };
 }
 

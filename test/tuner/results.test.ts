@@ -297,3 +297,69 @@ describe('Python-compatible numbers', () => {
     assert.equal(pythonJson({}), '{}');
   });
 });
+
+describe('noise-aware artifacts agree with the decision', () => {
+  // Raw means say every operator lost (drift, cold runs); the model, which decided, says otherwise.
+  const set = combinedTrial({ silu_and_mul: 'flagos', rms_norm: 'reference' }, 'combined_best', 'FLASHINFER');
+  const input: ResultsInput = {
+    policy: 'noise-aware',
+    objective: objectiveFor('total'),
+    trials: [baseline, silu, rmsFlagos, rmsFlashAttn, rmsFlashInfer, mm, set],
+    runs: [
+      ok('baseline', 10000, 2000),
+      ok(silu.key, 9900, 1980),
+      ok(rmsFlagos.key, 9950, 1990),
+      ok(rmsFlashAttn.key, 9800, 1960),
+      ok(rmsFlashInfer.key, 9850, 1970),
+      ok(mm.key, 8000, 1600),
+      ok(set.key, 9990, 1998),
+    ],
+    ops: { silu_and_mul: ['flagos'], rms_norm: ['flagos', 'reference'], mm: ['flagos'] },
+    finalCombinedKey: set.key,
+    estimates: [],
+    trialEstimates: {
+      [silu.key]: { estimate: 0.01, low: 0.004, high: 0.016 },
+      [rmsFlagos.key]: { estimate: -0.002, low: -0.008, high: 0.004 },
+      [rmsFlashAttn.key]: { estimate: 0.006, low: 0, high: 0.012 },
+      [rmsFlashInfer.key]: { estimate: 0.004, low: -0.002, high: 0.01 },
+      [mm.key]: { estimate: -0.12, low: -0.13, high: -0.11 },
+    },
+    chosen: { opBackends: set.opBackends, attention: 'FLASHINFER', estimate: { estimate: 0.0125, low: 0.01, high: 0.015 } },
+  };
+
+  it('history.csv shows the estimates: the chosen attention variant, the set\'s validated speed-up', () => {
+    assert.equal(
+      formatHistoryCsv(historyRows(input)),
+      HEADER +
+        'baseline,,10000.00,2000.00,1.0000\r\n' +
+        'combined_best,,10125.00,2025.00,1.0125\r\n' +
+        'silu_and_mul,flagos,10100.00,2020.00,1.0100\r\n' +
+        'rms_norm,reference,10040.00,2008.00,1.0040\r\n' +
+        'rms_norm,flagos,9980.00,1996.00,0.9980\r\n' +
+        'mm,flagos,8800.00,1760.00,0.8800\r\n',
+    );
+    const rms = historyRows(input).find((r) => r.op === 'rms_norm' && r.backend === 'reference');
+    assert.deepEqual(rms?.estimated, { low: 0.998, high: 1.01 });
+  });
+
+  it('op_config.json marks exactly the chosen set flagos, with the estimated ratio', () => {
+    assert.deepEqual(opConfigEntries(input), [
+      { op_name: 'silu_and_mul', backend: 'flagos', vendor: null, performance_ratio: 1.01 },
+      { op_name: 'rms_norm', backend: 'flagos', vendor: null, performance_ratio: 1.004 },
+      { op_name: 'mm', backend: 'native', vendor: null, performance_ratio: 0.88 },
+    ]);
+  });
+
+  it('before a set is chosen, nothing is flagos and the better attention variant is shown', () => {
+    const midSession: ResultsInput = { ...input, chosen: null, finalCombinedKey: null };
+    assert.ok(opConfigEntries(midSession).every((e) => e.backend === 'native'));
+    assert.equal(historyRows(midSession).find((r) => r.op === 'rms_norm' && r.backend === 'reference')?.ratio, 1.006);
+  });
+
+  it('the reference policy ignores estimates', () => {
+    const reference: ResultsInput = { ...input, policy: 'reference' };
+    const { trialEstimates: _e, chosen: _c, ...plain } = reference;
+    assert.equal(formatHistoryCsv(historyRows(reference)), formatHistoryCsv(historyRows(plain)));
+    assert.deepEqual(opConfigEntries(reference), opConfigEntries(plain));
+  });
+});

@@ -1,7 +1,8 @@
 /**
- * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts]`: history.csv (and every
- * run) rebuilt from the database at any time, mid-session and after a crash included. `-` is
- * stdout. `--artifacts` rewrites every artifact of a completed session into its run directory.
+ * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--recipe DIR]`:
+ * history.csv (and every run) rebuilt from the database at any time, mid-session and after a
+ * crash included. `-` is stdout. `--artifacts` rewrites every artifact of a completed session
+ * into its run directory (the serving recipe included); `--recipe` writes the recipe into DIR.
  */
 import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
@@ -17,9 +18,11 @@ import { POLICIES } from '../../tuner/policies/index.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
 import { replay } from '../../tuner/session.js';
 import { policyContext, readSessionOptions } from '../session-options.js';
-import { formatHistoryCsv, historyRows } from '../../tuner/results.js';
+import { formatHistoryCsv, historyRows, type HistoryRow } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
+import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
+import { serveOptions } from '../serve-options.js';
 
 function exportJson(store: Store, session: SessionRecord): string {
   const runs = loadRuns(store, session.id).map((r) => ({
@@ -49,6 +52,8 @@ function exportJson(store: Store, session: SessionRecord): string {
     ops: session.ops,
     decisions: loadDecisions(store, session.id),
     final: session.final,
+    // The reference format stays as it was; noise-aware rows say which numbers are estimates.
+    ...(session.policy !== 'noise-aware' ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
     runs,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -71,7 +76,21 @@ function regenerateArtifacts(store: Store, session: SessionRecord): void {
   // The run command writes an empty one before the first run, as the reference does.
   if (!events.some((e) => e.type === 'best')) writeBestConfig(session.runDir, {}, 'temp');
   writeEventArtifacts(session.runDir, events);
-  writeFinalArtifacts(store, session, opts.csvName, session.final);
+  writeFinalArtifacts(store, session, opts.csvName, session.final, { vllmBin: opts.vllmBin, serveOptions: serveOptions() });
+}
+
+/** history.csv's rows with full precision; `estimated` rows show the model's estimate and its ratio interval. */
+function historyJson(rows: readonly HistoryRow[]): object[] {
+  return rows.map((r) => ({
+    op: r.op,
+    backend: r.backend === '' ? null : r.backend,
+    totalTokensPerSec: r.total,
+    outputTokensPerSec: r.output,
+    ratio: r.ratio,
+    estimated: r.estimated !== undefined,
+    ratioLow: r.estimated?.low ?? null,
+    ratioHigh: r.estimated?.high ?? null,
+  }));
 }
 
 function emit(path: string, content: string): void {
@@ -80,17 +99,24 @@ function emit(path: string, content: string): void {
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json'], switches: ['--artifacts'] });
+  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json', '--recipe'], switches: ['--artifacts'] });
   const target = args.positional[0];
   if (target === undefined) throw new AutotuneError('E_USAGE', 'export needs a session id or run directory, e.g. `autotune export 20261123-061455-a1b2 --csv history.csv`');
   const { store, session } = lookupSession(target, args.values['--db'] ?? null, 'read');
   try {
     const artifacts = args.switches.has('--artifacts');
     if (artifacts) regenerateArtifacts(store, session);
-    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts ? '-' : undefined);
+    const recipeDir = args.values['--recipe'];
+    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined ? '-' : undefined);
     if (csvPath !== undefined) emit(csvPath, formatHistoryCsv(historyRows(resultsInput(store, session))));
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));
+    if (recipeDir !== undefined) {
+      if (session.final === null) throw new AutotuneError('E_USAGE', `session ${session.id} has no chosen configuration yet (it is ${session.state}); a recipe needs a completed session`);
+      const settings = { vllmBin: readSessionOptions(session.options).vllmBin, serveOptions: serveOptions() };
+      const files = writeServeRecipe(recipeDir, sessionRecipe(session, session.final, settings));
+      process.stderr.write(`wrote ${files.shell} and ${files.json}\n`);
+    }
     return 0;
   } finally {
     store.close();

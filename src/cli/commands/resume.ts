@@ -24,7 +24,7 @@ function checkResumable(session: SessionRecord): void {
 }
 
 export async function resumeCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--quiet', '--worker'], booleans: ['--background'] });
+  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--quiet', '--worker', '--no-progress'], booleans: ['--background'] });
   const target = args.positional[0] ?? null;
   if (target === null) throw new AutotuneError('E_USAGE', 'resume needs a session id or run directory, e.g. `autotune resume 20261123-061455-a1b2`');
   const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
@@ -37,7 +37,7 @@ export async function resumeCommand(argv: string[]): Promise<number> {
     withdrawStop(store, session.id);
     if (args.booleans['--background'] === true) return await background(store, session, dbPath);
     process.stdout.write(`Resuming session ${session.id}, run directory ${session.runDir}\n`);
-    return await driveSession(store, session.id, { console: true, echo: !args.switches.has('--quiet') });
+    return await driveSession(store, session.id, { console: true, echo: !args.switches.has('--quiet'), progress: !args.switches.has('--no-progress') });
   } finally {
     store.close();
   }

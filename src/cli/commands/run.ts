@@ -7,11 +7,22 @@ import { startWorker, workerBanner } from '../background.js';
 import { printDryRun } from '../dry-run.js';
 import { assertRunnable, readRunOptions } from '../run-options.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
-import { relevantEnv, sessionOptionsFrom } from '../session-options.js';
+import { relevantEnv, sessionOptionsFrom, type SessionOptions } from '../session-options.js';
+import { probeSummary, probeTimeoutMs } from '../probe-text.js';
+import { runPluginProbe } from '../../runners/python-probe.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { openStore } from '../../store/db.js';
-import { createRunDir } from '../../store/run-dir.js';
+import { createRunDir, discardRunDir } from '../../store/run-dir.js';
+import type { SessionRecord } from '../../store/records.js';
 import { createSession, makeSessionId } from '../../store/sessions.js';
+
+/** The plugin probe runs only where it decides something: no --ops and no auto_tune VLLM_FL_CONFIG. */
+async function withProbe(options: SessionOptions, python: string, env: NodeJS.ProcessEnv): Promise<SessionOptions> {
+  if (options.discovery.explicitOps !== null || options.discovery.configOps !== null) return options;
+  const outcome = await runPluginProbe(python, env, probeTimeoutMs(env));
+  process.stdout.write(`${probeSummary(outcome)}\n`);
+  return { ...options, discovery: { ...options.discovery, probe: outcome.ok ? outcome.probe : null } };
+}
 
 export async function runCommand(argv: string[], jobFirst: boolean): Promise<number> {
   const run = readRunOptions(argv, jobFirst);
@@ -21,7 +32,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   const now = new Date();
   const id = makeSessionId(now);
   // The job's environment additions are part of the recorded environment, so resume reapplies them.
-  const options = sessionOptionsFrom(run, id, { ...process.env, ...run.env });
+  const options = await withProbe(sessionOptionsFrom(run, id, { ...process.env, ...run.env }), run.python, { ...process.env, ...run.env });
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
   if (run.background && dbPath === ':memory:') {
     throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--autotune-db :memory:` lives only in this process');
@@ -29,14 +40,21 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   const store = openStore(dbPath);
   try {
     const runDir = createRunDir(run.outputDir, now);
-    const session = createSession(store, {
-      id,
-      runDir,
-      policy: run.policy,
-      args: run.passthrough,
-      options: { ...options },
-      env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
-    });
+    let session: SessionRecord;
+    try {
+      session = createSession(store, {
+        id,
+        runDir,
+        policy: run.policy,
+        args: run.passthrough,
+        options: { ...options },
+        env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+      });
+    } catch (error) {
+      // A locked or read-only database refuses the session only now; its run directory goes too.
+      discardRunDir(runDir);
+      throw error;
+    }
     writePointer(runDir, session.id, dbPath);
     // The reference writes an empty best_config_temp.yaml before the first run.
     writeBestConfig(runDir, {}, 'temp');
@@ -47,7 +65,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
     process.stdout.write(`Session ${session.id}, run directory ${session.runDir}\n`);
     // Imported here so that a background start does not pay for the runner and the policies.
     const { driveSession } = await import('../drive.js');
-    return await driveSession(store, session.id, { console: true, echo: !run.quiet });
+    return await driveSession(store, session.id, { console: true, echo: !run.quiet, progress: run.progress });
   } finally {
     store.close();
   }

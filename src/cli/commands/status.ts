@@ -1,8 +1,9 @@
-/** `autotune status [ID|RUN_DIR] [--json]`: where a session stands. */
+/** `autotune status [ID|RUN_DIR] [--json] [--watch]`: where a session stands, once or live. */
 import { lookupSession } from '../lookup.js';
 import { formatDuration, formatFailures, formatGain, sessionView, type SessionView } from '../session-view.js';
 import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
+import { watchSession } from '../progress/watch.js';
 
 export function formatStatus(v: SessionView): string {
   const best = Object.entries(v.best.opBackends);
@@ -22,9 +23,10 @@ export function formatStatus(v: SessionView): string {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--json'] });
+  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--json', '--watch'] });
   const { store, session } = lookupSession(args.positional[0] ?? null, args.values['--db'] ?? null, 'read');
   try {
+    if (args.switches.has('--watch')) return await watchSession(store, session.id, process.stdout, process.env);
     const view = sessionView(store, session, Date.now());
     const table = view.policy === 'sweep' ? sweepTable(store, session.id).map((l) => `${l}\n`).join('') : '';
     process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view) + table);
