@@ -11,9 +11,9 @@ import { autotune, BENCH_ARGS, onlyRunDir, sandbox } from '../support/cli.js';
 
 describe('a screening-policy session on the failures scenario', () => {
   it('validates a set, isolates the failures and exports model estimates as such', async () => {
+    // A fixed seed: the session's operator order (and so its outcome) would otherwise follow the random session id.
     const box = sandbox('failures');
-    // A fixed seed: the group design follows it, and with another seed mul may be measured alone.
-    const result = await autotune(box, [...BENCH_ARGS, '--policy', 'screening', '--quiet', '--timeout', '3', '--autotune-seed', '1']);
+    const result = await autotune(box, [...BENCH_ARGS, '--policy', 'screening', '--autotune-seed', '7', '--quiet', '--timeout', '3']);
     assert.equal(result.exitCode, 0, result.all);
     assert.match(result.stdout, /Validated speed-up: \+\d+\.\d\d%, lower bound \+\d+\.\d\d% at a one-sided error rate of 5% over all looks/);
     const runDir = onlyRunDir(box);
