@@ -2,9 +2,10 @@
 import { AutotuneError } from '../errors.js';
 import type { Runner } from '../tuner/ports.js';
 import { LocalRunner } from './local.js';
+import { SlotRunner } from './slots.js';
 
 const FACTORIES: Readonly<Record<string, () => Runner>> = {
-  local: () => new LocalRunner(),
+  local: () => new SlotRunner(new LocalRunner()),
 };
 
 export function createRunner(name = 'local'): Runner {
