@@ -6,11 +6,11 @@
  * besides the reference tool's four (`--ops`, `--num-runs`, `--csv-path`, `--background`),
  * those that collided are named `--autotune-*`.
  */
-import { METRIC_SHORTHANDS, type Objective } from '../config/objective.js';
 import { AutotuneError } from '../errors.js';
 import { ARTIFACTS } from '../store/artifacts.js';
 import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
+import { metricObjective, type Objective } from '../tuner/objective.js';
 import { isValidName } from '../tuner/trials.js';
 import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
 import { editDistance, normalizedOption } from './option-names.js';
@@ -190,10 +190,6 @@ const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown
   '--dry-run': { dryRun: true },
   '--no-progress': { progress: false },
 };
-
-export function metricObjective(metric: Metric): Objective {
-  return { metric: METRIC_SHORTHANDS[metric], direction: 'maximize', constraints: [] };
-}
 
 /** Every option the tuning command takes; none may be, or abbreviate, a vLLM option. */
 export const RUN_FLAGS: readonly string[] = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)];

@@ -4,9 +4,9 @@
  * occurrence of that flag. Pure.
  */
 import type { ArgValue, IntegerList, JobFile } from '../config/job-types.js';
-import { defaultDirection, fullMetricName, METRIC_SHORTHANDS, parseConstraint, type Constraint, type Objective } from '../config/objective.js';
 import { AutotuneError } from '../errors.js';
-import { DEFAULT_POLICY, type Metric } from '../tuner/types.js';
+import { constraintParts, defaultDirection, fullMetricName, shorthandOf, type Constraint, type Objective } from '../tuner/objective.js';
+import { DEFAULT_POLICY } from '../tuner/types.js';
 import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 
 function argWords(key: string, value: ArgValue): string[] {
@@ -73,19 +73,12 @@ function objectiveOf(job: JobFile): Objective | null {
   const metric = fullMetricName(o.metric ?? 'total');
   const constraints = (o.constraints ?? []).map((c): Constraint => {
     if (typeof c !== 'string') return { metric: fullMetricName(c.metric), op: c.op, value: c.value };
-    const parsed = parseConstraint(c);
+    const parsed = constraintParts(c);
     // The loader has checked every constraint string; reaching this is a bug, not a user error.
     if (parsed === null) throw new Error(`unchecked constraint ${JSON.stringify(c)}`);
     return parsed;
   });
   return { metric, direction: o.direction ?? defaultDirection(metric), constraints };
-}
-
-/** The `--autotune-metric` an objective can be written as, when it is one of today's throughput maxima. */
-export function shorthandOf(o: Objective): Metric | null {
-  if (o.direction !== 'maximize') return null;
-  const entry = Object.entries(METRIC_SHORTHANDS).find(([, full]) => full === o.metric);
-  return entry === undefined ? null : (entry[0] as Metric);
 }
 
 /** What the job file sets, as run options. */

@@ -2,7 +2,7 @@
  * What a study will do before it does anything: its stages and trials, the benchmark
  * invocations its policy plans, and the GPU-hours that costs. Pure.
  */
-import { formatObjective } from '../config/objective.js';
+import { formatObjective } from '../tuner/objective.js';
 import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../runners/benchmarks/latency/args.js';
 import { discoverOps } from '../tuner/discovery.js';
 import { expandLatencyGrid, resolveMaxModelLen } from '../tuner/latency-grid.js';

@@ -4,14 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { Objective } from '../config/objective.js';
 import { sessionOptionsValidator } from '../config/schema.js';
 import { AutotuneError } from '../errors.js';
 import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
+import { metricObjective, type Objective } from '../tuner/objective.js';
 import { isValidName } from '../tuner/trials.js';
 import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
-import { metricObjective, type BenchKind, type RunOptions, type Workload } from './args.js';
+import { type BenchKind, type RunOptions, type Workload } from './args.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
 export const SESSION_OPTIONS_VERSION = 1;

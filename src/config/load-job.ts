@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { AutotuneError } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
 import { JOB_VERSION, type JobFile } from './job-types.js';
-import { fullMetricName, METRICS, parseConstraint } from './objective.js';
+import { isMetricName, METRICS } from '../tuner/metrics.js';
+import { constraintParts, fullMetricName } from '../tuner/objective.js';
 import { HINT_KEYWORD, jobValidator, type SchemaError } from './schema.js';
 import { parseYamlSource, type PathSegment, type YamlSource } from './yaml-source.js';
 
@@ -163,9 +164,9 @@ function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null
     }
   }
   (job.objective?.constraints ?? []).forEach((c, i) => {
-    const metric = typeof c === 'string' ? parseConstraint(c)?.metric : fullMetricName(c.metric);
-    if (metric !== undefined && !METRICS.includes(metric)) {
-      const guess = didYouMean(metric, METRICS);
+    const metric = typeof c === 'string' ? constraintParts(c)?.metric : fullMetricName(c.metric);
+    if (metric !== undefined && !isMetricName(metric)) {
+      const guess = didYouMean(metric, METRICS.map((m) => m.name));
       add(['objective', 'constraints', i], `unknown metric \`${metric}\`${guess === null ? '' : `; did you mean \`${guess}\`?`}`);
     }
   });

@@ -5,7 +5,7 @@
  */
 import type { Throughput } from './types.js';
 
-/** As job files and stored session options write it (src/config/objective.ts). */
+/** As job files and stored session options write it (src/tuner/objective.ts). */
 export type Direction = 'maximize' | 'minimize';
 
 export interface MetricInfo {

@@ -2,10 +2,11 @@
  * What a study optimises: one named metric, its direction, and constraints every accepted
  * trial must meet (e.g. `tpot_mean_ms <= 50`). Policies score runs only through `score`, so a
  * policy written for throughput optimises a latency or an SLO-bound objective unchanged.
+ * The one objective model: the command line, job files and stored sessions all spell into it.
  */
 import { AutotuneError } from '../errors.js';
 import { isMetricName, metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Direction, type Measurement } from './metrics.js';
-import type { Observation } from './types.js';
+import type { Metric, Observation } from './types.js';
 
 export type Comparator = '<=' | '<' | '>=' | '>';
 
@@ -21,33 +22,69 @@ export interface Objective {
   readonly constraints: readonly Constraint[];
 }
 
-/** `--metric` shorthands of release 0.1.0. */
-const SHORTHANDS: Readonly<Record<string, string>> = {
+/** `--autotune-metric` shorthands of release 0.1.0, and the metrics they stand for. */
+export const METRIC_SHORTHANDS: Readonly<Record<Metric, string>> = {
   total: TOTAL_TOKENS_PER_S,
   output: OUTPUT_TOKENS_PER_S,
   requests: REQUESTS_PER_S,
 };
 
+const SHORTHAND_NAMES: readonly Metric[] = ['total', 'output', 'requests'];
+const isShorthand = (name: string): name is Metric => (SHORTHAND_NAMES as readonly string[]).includes(name);
+
+/** A shorthand's metric name; any other name unchanged (known or not). */
+export function fullMetricName(name: string): string {
+  return isShorthand(name) ? METRIC_SHORTHANDS[name] : name;
+}
+
 /** A metric name or shorthand to its registered name; throws E_USAGE for an unknown one. */
 export function resolveMetric(name: string): string {
-  const resolved = SHORTHANDS[name] ?? name;
-  if (!isMetricName(resolved)) throw new AutotuneError('E_USAGE', `unknown metric '${name}' (known: ${Object.keys(SHORTHANDS).join(', ')} or a metric name; see README)`);
+  const resolved = fullMetricName(name);
+  if (!isMetricName(resolved)) throw new AutotuneError('E_USAGE', `unknown metric '${name}' (known: ${Object.keys(METRIC_SHORTHANDS).join(', ')} or a metric name; see README)`);
   return resolved;
+}
+
+/** The registry's direction: rates, capacities and MFU bigger, times and memory smaller. */
+export function defaultDirection(metric: string): Direction {
+  return metricInfo(metric)?.direction ?? 'maximize';
 }
 
 export function objectiveFor(metric: string, constraints: readonly Constraint[] = [], direction?: Direction): Objective {
   const name = resolveMetric(metric);
-  return { metric: name, direction: direction ?? metricInfo(name)?.direction ?? 'maximize', constraints };
+  return { metric: name, direction: direction ?? defaultDirection(name), constraints };
+}
+
+/** What `--autotune-metric M` means: maximise that throughput, nothing constrained. */
+export function metricObjective(metric: Metric): Objective {
+  return { metric: METRIC_SHORTHANDS[metric], direction: 'maximize', constraints: [] };
+}
+
+/** The `--autotune-metric` an objective can be written as, when it is one of the throughput maxima. */
+export function shorthandOf(o: Objective): Metric | null {
+  if (o.direction !== 'maximize') return null;
+  return SHORTHAND_NAMES.find((k) => METRIC_SHORTHANDS[k] === o.metric) ?? null;
 }
 
 const CONSTRAINT = /^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i;
 
-/** `tpot_mean_ms <= 50` (also `<`, `>=`, `>`). */
-export function parseConstraint(text: string): Constraint {
+/** `"tpot_mean_ms <= 50"` as its parts, a shorthand resolved, the metric not checked; null when not of that form. */
+export function constraintParts(text: string): Constraint | null {
   const match = CONSTRAINT.exec(text);
-  if (match === null) throw new AutotuneError('E_USAGE', `constraint '${text}' is not of the form 'metric <= number' (also <, >=, >)`);
+  if (match === null) return null;
   const [, metric = '', op = '<=', value = '0'] = match;
-  return { metric: resolveMetric(metric), op: op as Comparator, value: Number(value) };
+  return { metric: fullMetricName(metric), op: op as Comparator, value: Number(value) };
+}
+
+/** `tpot_mean_ms <= 50` (also `<`, `>=`, `>`); throws E_USAGE for another form or an unknown metric. */
+export function parseConstraint(text: string): Constraint {
+  const parts = constraintParts(text);
+  if (parts === null) throw new AutotuneError('E_USAGE', `constraint '${text}' is not of the form 'metric <= number' (also <, >=, >)`);
+  return { ...parts, metric: resolveMetric(parts.metric) };
+}
+
+export function formatObjective(o: Objective): string {
+  const head = `${o.direction} ${o.metric}`;
+  return o.constraints.length === 0 ? head : `${head} subject to ${o.constraints.map((c) => `${c.metric} ${c.op} ${c.value}`).join(', ')}`;
 }
 
 function holds(c: Constraint, m: Measurement): boolean {
@@ -121,6 +158,6 @@ export function storedObjective(options: Readonly<Record<string, unknown>>): Obj
     return { metric, direction, constraints: list };
   }
   const shorthand = options['metric'];
-  if (typeof shorthand === 'string' && SHORTHANDS[shorthand] !== undefined) return objectiveFor(shorthand);
+  if (typeof shorthand === 'string' && isShorthand(shorthand)) return objectiveFor(shorthand);
   return null;
 }

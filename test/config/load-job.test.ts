@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { didYouMean, editDistance } from '../../src/config/did-you-mean.js';
 import { checkJobText, formatProblem, type JobCheck } from '../../src/config/load-job.js';
-import { defaultDirection, METRIC_SHORTHANDS, METRICS, parseConstraint } from '../../src/config/objective.js';
+import { METRICS } from '../../src/tuner/metrics.js';
+import { constraintParts, defaultDirection, METRIC_SHORTHANDS } from '../../src/tuner/objective.js';
 import { ROOT } from '../support/cli.js';
 
 function problems(check: JobCheck): string[] {
@@ -88,14 +89,14 @@ describe('checkJobText', () => {
 describe('objectives', () => {
   it('knows the same metrics as the schema', () => {
     const schema = JSON.parse(readFileSync(join(ROOT, 'configs', 'job.schema.json'), 'utf8')) as { $defs: { metric: { enum: string[] } } };
-    assert.deepEqual([...schema.$defs.metric.enum].sort(), [...METRICS, ...Object.keys(METRIC_SHORTHANDS)].sort());
+    assert.deepEqual([...schema.$defs.metric.enum].sort(), [...METRICS.map((m) => m.name), ...Object.keys(METRIC_SHORTHANDS)].sort());
   });
 
   it('parses constraint strings, shorthands included', () => {
-    assert.deepEqual(parseConstraint(' tpot_mean_ms<=50 '), { metric: 'tpot_mean_ms', op: '<=', value: 50 });
-    assert.deepEqual(parseConstraint('output > -1.5'), { metric: 'output_tokens_per_s', op: '>', value: -1.5 });
-    assert.equal(parseConstraint('tpot_mean_ms = 50'), null);
-    assert.equal(parseConstraint('tpot_mean_ms <= fifty'), null);
+    assert.deepEqual(constraintParts(' tpot_mean_ms<=50 '), { metric: 'tpot_mean_ms', op: '<=', value: 50 });
+    assert.deepEqual(constraintParts('output > -1.5'), { metric: 'output_tokens_per_s', op: '>', value: -1.5 });
+    assert.equal(constraintParts('tpot_mean_ms = 50'), null);
+    assert.equal(constraintParts('tpot_mean_ms <= fifty'), null);
   });
 
   it('maximises rates and capacities, minimises times and memory', () => {
@@ -103,5 +104,6 @@ describe('objectives', () => {
     assert.equal(defaultDirection('kv_cache_tokens'), 'maximize');
     assert.equal(defaultDirection('latency_p99_s'), 'minimize');
     assert.equal(defaultDirection('model_memory_gib'), 'minimize');
+    assert.equal(defaultDirection('mfu'), 'maximize');
   });
 });
