@@ -60,6 +60,8 @@ export interface RunOptions {
   readonly python: string;
   /** Live progress display on a terminal; false prints one plain line per event. */
   readonly progress: boolean;
+  /** What a latency grid's MFU needs (a job file's `mfu`); all null: no MFU unless the model directory has a config.json and a peak is known. */
+  readonly mfu: { readonly modelConfig: string | null; readonly gpu: string | null; readonly peakTflops: number | null };
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -221,6 +223,7 @@ export function defaultRunOptions(): RunOptions {
     runMinutes: null,
     python: 'python3',
     progress: true,
+    mfu: { modelConfig: null, gpu: null, peakTflops: null },
   };
 }
 

@@ -162,7 +162,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     if (outcome.state === 'completed') {
       print(`Artifacts: ${session.runDir}`);
       print(`Report: ${defaultReportPath(session)}`);
-      print(`Serve the chosen configuration: ${join(session.runDir, RECIPE_FILES.shell)} (environment and command in ${RECIPE_FILES.json})`);
+      // A sweep chooses nothing to serve; its results are the table (sweep.csv).
+      if (opts.policy === 'sweep') print(`Results: ${join(session.runDir, opts.csvName)}`);
+      else print(`Serve the chosen configuration: ${join(session.runDir, RECIPE_FILES.shell)} (environment and command in ${RECIPE_FILES.json})`);
       return 0;
     }
     return 130;

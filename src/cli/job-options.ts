@@ -5,8 +5,9 @@
  */
 import type { ArgValue, IntegerList, JobFile } from '../config/job-types.js';
 import { AutotuneError } from '../errors.js';
-import { constraintParts, defaultDirection, fullMetricName, shorthandOf, type Constraint, type Objective } from '../tuner/objective.js';
+import { constraintParts, defaultDirection, fullMetricName, objectiveFor, shorthandOf, type Constraint, type Objective } from '../tuner/objective.js';
 import { DEFAULT_POLICY } from '../tuner/types.js';
+import { SWEEP_CSV, SWEEP_OBJECTIVE } from './sweep-defaults.js';
 import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 
 function argWords(key: string, value: ArgValue): string[] {
@@ -118,14 +119,32 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('python', job.python);
   set('csvName', job.csv_path === undefined ? undefined : parseCsvName(job.csv_path, 'csv_path'));
   if (job.env !== undefined) set('env', Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, String(v)])));
+  if (job.mfu !== undefined) set('mfu', { modelConfig: job.mfu.model_config ?? null, gpu: job.mfu.gpu ?? null, peakTflops: job.mfu.peak_tflops ?? null });
   return out as Partial<RunOptions>;
+}
+
+/** Tuning options a latency grid has no use for: it measures every point and decides nothing. */
+const TUNING_ONLY: ReadonlyArray<[keyof RunOptions, string]> = [
+  ['policy', '--policy'],
+  ['ops', '--ops'],
+  ['minGain', '--min-gain'],
+  ['budget', '--budget'],
+  ['seed', '--autotune-seed'],
+];
+
+/** A latency study's own defaults: one invocation per point, the mean latency minimised, its table as sweep.csv. */
+function latencyDefaults(config: string, explicit: Partial<RunOptions>): Partial<RunOptions> {
+  const unused = TUNING_ONLY.find(([key]) => explicit[key] !== undefined);
+  if (unused !== undefined) throw new AutotuneError('E_USAGE', `\`${unused[1]}\` does not apply to ${config}: a latency study measures every point of its grid`);
+  return { numRuns: 1, objective: objectiveFor(SWEEP_OBJECTIVE), csvName: SWEEP_CSV };
 }
 
 /** Defaults, then the job file, then the command line. */
 export function resolveRunOptions(flags: RunFlags, job: JobFile, config: string): RunOptions {
   const fromJob = jobRunOptions(job);
   const explicit = flags.explicit;
-  const base = { ...defaultRunOptions(), ...fromJob, ...explicit, config };
+  const byBench = fromJob.bench === 'latency' ? latencyDefaults(config, explicit) : {};
+  const base = { ...defaultRunOptions(), ...byBench, ...fromJob, ...explicit, config };
   // `--autotune-metric` replaces the file's objective metric but keeps its constraints.
   const objective: Objective =
     explicit.objective !== undefined ? { ...explicit.objective, constraints: fromJob.objective?.constraints ?? [] } : base.objective;

@@ -3,9 +3,9 @@
  * invocations its policy plans, and the GPU-hours that costs. Pure.
  */
 import { formatObjective } from '../tuner/objective.js';
-import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../runners/benchmarks/latency/args.js';
+import { latencyAxisDefaults, splitLatencyArgs } from '../runners/benchmarks/latency/args.js';
 import { discoverOps } from '../tuner/discovery.js';
-import { expandLatencyGrid, resolveMaxModelLen } from '../tuner/latency-grid.js';
+import { expandLatencyGrid, latencyAxes, resolveMaxModelLen } from '../tuner/latency-grid.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import type { Backend } from '../tuner/types.js';
 import type { RunOptions, Workload } from './args.js';
@@ -109,14 +109,7 @@ function tuningPlan(run: RunOptions, configOps: Readonly<Record<string, readonly
  */
 function latencyPlan(run: RunOptions): StudyPlan {
   const { given } = splitLatencyArgs(run.passthrough);
-  const w = run.workload;
-  const axis = (values: readonly number[] | undefined, user: number | null, fallback: number): readonly number[] =>
-    values !== undefined && values.length > 0 ? values : [user ?? fallback];
-  const axes = {
-    batchSizes: axis(w?.batchSizes, given.batchSize, VLLM_LATENCY_DEFAULTS.batchSize),
-    inputLens: axis(w?.inputLens, given.inputLen, VLLM_LATENCY_DEFAULTS.inputLen),
-    outputLens: axis(w?.outputLens, given.outputLen, VLLM_LATENCY_DEFAULTS.outputLen),
-  };
+  const axes = latencyAxes(run.workload, latencyAxisDefaults(given));
   const grid = expandLatencyGrid(axes, resolveMaxModelLen(given.maxModelLen, null));
   const points = grid.points.length;
   const tp = given.tensorParallel ?? 1;

@@ -42,10 +42,12 @@ function trialName(t: TrialSpec): string {
   return t.prefix;
 }
 
-export function finalSummary(r: FinalResult): string[] {
+/** `operators`: the session chose an operator set (a sweep only measures, and writes no best_config.yaml). */
+export function finalSummary(r: FinalResult, operators = true): string[] {
   const ops = Object.entries(r.opBackends);
   const lines = ['=== Summary ==='];
   lines.push(...r.summary);
+  if (!operators) return lines;
   lines.push(
     ops.length === 0
       ? 'best_config.yaml: no operators (serve without FlagGems operator overrides)'
@@ -61,7 +63,7 @@ export function finalSummary(r: FinalResult): string[] {
 const ROUND_ORDER: readonly RoundId[] = ['1a', '1b', '1c', '2', '3'];
 
 /** Headers print once per round; a baseline anchor measured later does not reopen round 1a. */
-export function createRenderer(write: (line: string) => void): (event: EngineEvent) => void {
+export function createRenderer(write: (line: string) => void, operators = true): (event: EngineEvent) => void {
   let round = -1;
   return (event) => {
     switch (event.type) {
@@ -103,7 +105,7 @@ export function createRenderer(write: (line: string) => void): (event: EngineEve
         return;
       }
       case 'done':
-        for (const line of finalSummary(event.result)) write(line);
+        for (const line of finalSummary(event.result, operators)) write(line);
         return;
       case 'stopped':
         write('Session stopped; continue it with `autotune resume`.');

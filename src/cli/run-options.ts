@@ -34,7 +34,7 @@ export function assertRunnable(run: RunOptions): void {
   const refuse = (what: string): never => {
     throw new AutotuneError('E_NOT_SUPPORTED', `${what} cannot run in this release yet (\`--dry-run\` plans it)`);
   };
-  if (run.bench !== 'throughput') refuse(`a ${run.bench} study`);
+  // A latency study is a grid sweep (commands/sweep.ts); only throughput studies get here.
   if (run.workload !== null) refuse('a throughput workload matrix');
   // Any objective runs: policies score runs through src/tuner/objective.ts, constraints included.
 }

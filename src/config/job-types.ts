@@ -35,6 +35,7 @@ export interface JobFile {
   readonly vllm_bin?: string;
   readonly python?: string;
   readonly csv_path?: string;
+  readonly mfu?: { readonly model_config?: string; readonly gpu?: string; readonly peak_tflops?: number };
 }
 
 /** The job file format this autotune reads. */

@@ -145,6 +145,10 @@ function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null
   const workload = job.workload ?? {};
   if (bench === 'throughput' && workload.batch_sizes !== undefined) add(['workload', 'batch_sizes'], 'only latency studies take batch sizes (throughput: num_prompts)');
   if (bench === 'latency' && workload.num_prompts !== undefined) add(['workload', 'num_prompts'], 'only throughput studies take num_prompts (latency: batch_sizes)');
+  // A latency study measures every point of its grid with the operators the environment selects.
+  if (bench === 'latency' && job.policy !== undefined) add(['policy'], 'a latency study measures every point of its grid; leave `policy` out');
+  if (bench === 'latency' && job.search !== undefined) add(['search'], 'a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)');
+  if (bench !== 'latency' && job.mfu !== undefined) add(['mfu'], 'only latency studies report MFU');
   const args = job.args;
   if (args !== undefined && argCheck !== null && bench !== 'serve') {
     // Map keys are flags by position; in a list only `--words` are (`-1` may be a value).

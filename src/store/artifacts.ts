@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { OpsDiscovered } from '../tuner/policy.js';
 import { formatHistoryCsv, formatOpConfigJson, historyRows, opConfigEntries, type ResultsInput } from '../tuner/results.js';
+import { formatSweepCsv, type SweepResultsInput } from '../tuner/sweep-results.js';
 import type { Backend } from '../tuner/types.js';
 import { atomicWriteFile } from './atomic-write.js';
 import { runDirPath } from './run-dir.js';
@@ -49,6 +50,13 @@ export function formatAutotuneOpsYaml(ops: Readonly<Record<string, readonly Back
 export function writeHistoryCsv(runDir: string, csvName: string, input: ResultsInput): string {
   const path = runDirPath(runDir, basename(csvName));
   atomicWriteFile(path, formatHistoryCsv(historyRows(input)));
+  return path;
+}
+
+/** A sweep's results table, named as the session's CSV (sweep.csv unless the job named another). */
+export function writeSweepCsv(runDir: string, csvName: string, input: SweepResultsInput): string {
+  const path = runDirPath(runDir, basename(csvName));
+  atomicWriteFile(path, formatSweepCsv(input));
   return path;
 }
 

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
 import type { BegunRun, RunHandle, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
 import type { Observation, TrialSpec } from '../tuner/types.js';
-import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig } from './artifacts.js';
+import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig, writeSweepCsv } from './artifacts.js';
 import type { Store } from './db.js';
 import { upsertDecision } from './decisions.js';
 import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
 import { beginRun, finishRun, loadObservations, setRunHandle } from './runs.js';
-import { resultsInput } from './results-input.js';
+import { resultsInput, sweepResultsInput } from './results-input.js';
 import { sessionRecipe, writeServeRecipe, type RecipeSettings } from './recipe.js';
 import { getSession, setSessionOps } from './sessions.js';
 import { fenced, leaseLost, transition } from './session-state.js';
@@ -44,8 +44,21 @@ export function writeEventArtifacts(runDir: string, events: readonly PolicyEvent
   }
 }
 
-/** history.csv, op_config.json, best_config.yaml and the serving recipe of a finished session, from the database. */
+/**
+ * The session's CSV from the database: a sweep's results table, else history.csv. A sweep
+ * chooses no operators, so it has no history rows, op_config.json, best_config.yaml or recipe.
+ */
+export function writeSessionCsv(store: Store, session: SessionRecord, csvName: string): void {
+  if (session.policy === 'sweep') writeSweepCsv(session.runDir, csvName, sweepResultsInput(store, session));
+  else writeHistoryCsv(session.runDir, csvName, resultsInput(store, session));
+}
+
+/** history.csv, op_config.json, best_config.yaml and the serving recipe of a finished session (a sweep: its table), from the database. */
 export function writeFinalArtifacts(store: Store, session: SessionRecord, csvName: string, result: FinalResult, recipe: RecipeSettings): void {
+  if (session.policy === 'sweep') {
+    writeSessionCsv(store, session, csvName);
+    return;
+  }
   // The result is not committed yet when a worker writes these, so it is handed in.
   const input = resultsInput(store, { ...session, final: result });
   writeHistoryCsv(session.runDir, csvName, input);
@@ -120,7 +133,7 @@ export class SqliteJournal implements SessionJournal {
   }
 
   refreshHistory(): void {
-    this.#fenced(() => writeHistoryCsv(this.#runDir, this.#options.csvName, resultsInput(this.#store, sessionOf(this.#store, this.#sessionId))));
+    this.#fenced(() => writeSessionCsv(this.#store, sessionOf(this.#store, this.#sessionId), this.#options.csvName));
   }
 
   /** Every artifact is written before `completed` commits: a crash in between leaves a resumable session. */

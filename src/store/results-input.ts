@@ -1,5 +1,6 @@
 /** What results.ts needs, read from the database alone, so `export` matches the run directory byte for byte. */
 import type { Estimate, ResultsInput } from '../tuner/results.js';
+import type { SweepResultsInput } from '../tuner/sweep-results.js';
 import { objectiveFor, storedObjective } from '../tuner/objective.js';
 import { combinedTrial } from '../tuner/trials.js';
 import type { Observation } from '../tuner/types.js';
@@ -8,6 +9,17 @@ import { isObservation, type SessionRecord } from './records.js';
 import { loadDecisions } from './decisions.js';
 import { loadRuns } from './runs.js';
 import { loadTrials } from './trials.js';
+
+/** A sweep's table input: every trial it ran, in grid order, and its finished runs. */
+export function sweepResultsInput(store: Store, session: SessionRecord): SweepResultsInput {
+  return {
+    objective: storedObjective(session.options) ?? objectiveFor('total'),
+    trials: loadTrials(store, session.id).map((t) => t.spec),
+    runs: loadRuns(store, session.id)
+      .filter((r) => isObservation(r.outcome))
+      .map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics })),
+  };
+}
 
 export function resultsInput(store: Store, session: SessionRecord): ResultsInput {
   const runs = loadRuns(store, session.id).filter((r) => isObservation(r.outcome));

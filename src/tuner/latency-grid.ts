@@ -94,3 +94,20 @@ export function expandLatencyGrid(axes: LatencyGridAxes, maxModelLen: MaxModelLe
   }
   return { points, skipped };
 }
+
+/** An axis's default when a study gives none: the user's own flag, else vLLM's default. */
+export interface AxisDefaults {
+  readonly batchSize: number;
+  readonly inputLen: number;
+  readonly outputLen: number;
+}
+
+/** The axes of a study: its workload lists where given, else one value each from `defaults`. */
+export function latencyAxes(workload: Partial<LatencyGridAxes> | null, defaults: AxisDefaults): LatencyGridAxes {
+  const axis = (values: readonly number[] | undefined, fallback: number): readonly number[] => (values !== undefined && values.length > 0 ? values : [fallback]);
+  return {
+    batchSizes: axis(workload?.batchSizes, defaults.batchSize),
+    inputLens: axis(workload?.inputLens, defaults.inputLen),
+    outputLens: axis(workload?.outputLens, defaults.outputLen),
+  };
+}

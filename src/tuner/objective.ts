@@ -102,12 +102,17 @@ function holds(c: Constraint, m: Measurement): boolean {
   }
 }
 
+/** Whether a measurement meets every constraint (one it lacks the metric of counts as violated). */
+export function meetsConstraints(o: Objective, m: Measurement | null): boolean {
+  return m !== null && o.constraints.every((c) => holds(c, m));
+}
+
 /** The objective's metric of a measurement when every constraint holds; else null. */
 export function objectiveValue(o: Objective, m: Measurement | null): number | null {
   if (m === null) return null;
   const v = m[o.metric];
   if (v === undefined || !Number.isFinite(v)) return null;
-  return o.constraints.every((c) => holds(c, m)) ? v : null;
+  return meetsConstraints(o, m) ? v : null;
 }
 
 /**

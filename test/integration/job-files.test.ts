@@ -91,6 +91,14 @@ const BROKEN: ReadonlyArray<{ kind: string; text: string; stderr: string[] }> = 
     ],
   },
   {
+    kind: 'tuning keys in a latency study',
+    text: 'version: 1\nbench: latency\nargs: {model: /m}\nworkload: {batch_sizes: [1, 8]}\npolicy: reference\nsearch: {ops: [mm]}\n',
+    stderr: [
+      'job.yaml:5 policy: a latency study measures every point of its grid; leave `policy` out',
+      'job.yaml:6 search: a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)',
+    ],
+  },
+  {
     kind: 'empty file',
     text: '# nothing here yet\n',
     stderr: ['job.yaml:1: the file is empty; a job file starts with `version: 1`'],
@@ -177,13 +185,66 @@ describe('the examples', () => {
     });
   }
 
-  it('the latency grid is planned but not run yet', async () => {
-    const b = box();
-    const r = await autotune(b, ['run', join(EXAMPLES, 'latency-grid.yaml')]);
-    assert.equal(r.exitCode, 2);
-    assert.equal(r.stderr, 'autotune: a latency study cannot run in this release yet (`--dry-run` plans it)\n');
-    assert.equal(existsSync(join(b.dir, 'autotune_logs')), false);
-    assert.deepEqual(invocations(b), []);
+  it('latency-grid.yaml runs its grid end to end on the simulator, as a sweep', async () => {
+    const b = box('typical');
+    const r = await autotune(b, ['run', join(EXAMPLES, 'latency-grid.yaml'), '--quiet', '--no-progress']);
+    assert.equal(r.exitCode, 0, r.all);
+    const runs = invocations(b);
+    const points = [1, 8, 32].flatMap((batch) => [128, 1024].map((input) => `--batch-size ${batch} --input-len ${input} --output-len 128`));
+    assert.deepEqual(
+      runs.map((run) => (run.argv ?? []).slice(0, -2).join(' ')),
+      points.map((p) => `bench latency --model /models/Qwen3-8B --load-format dummy ${p} --num-iters-warmup 3 --num-iters 10`),
+    );
+    // The job's objective is stored; its constraints mark the rows of the results table.
+    const dir = onlyRunDir(b);
+    const csv = readFileSync(join(dir, 'sweep.csv'), 'utf8').split('\r\n').filter((l) => l !== '');
+    assert.equal(csv.length, 1 + 6);
+    assert.match(csv[0] ?? '', /^point,configuration,batch_size,input_len,output_len,num_iters_warmup,num_iters,outcome,.*latency_avg_s,latency_p50_s,latency_p90_s,latency_p99_s,meets_constraints$/);
+    assert.match(csv[1] ?? '', /^b1-i128-o128,default,1,128,128,3,10,ok,/);
+    for (const name of ['history.csv', 'best_config.yaml', 'best_config_temp.yaml', 'op_config.json', 'serve_recipe.sh']) {
+      assert.equal(existsSync(join(dir, name)), false, `${name} written for a sweep`);
+    }
+    assert.match(r.stdout, /^b32-i1024-o128 +\d+\.\d{4} /m);
+    const db = new Database(join(b.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT policy, options_json FROM sessions').get() as { policy: string; options_json: string };
+      assert.equal(row.policy, 'sweep');
+      const options = JSON.parse(row.options_json) as { objective: unknown; numRuns: number; csvName: string };
+      assert.deepEqual(options.objective, {
+        metric: 'latency_avg_s',
+        direction: 'minimize',
+        constraints: [
+          { metric: 'latency_p99_s', op: '<=', value: 2.5 },
+          { metric: 'latency_p90_s', op: '<=', value: 2 },
+        ],
+      });
+      assert.equal(options.numRuns, 1);
+      assert.equal(options.csvName, 'sweep.csv');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a latency job computes MFU from its mfu key, and refuses tuning options', async () => {
+    const b = box('typical');
+    const config = join(ROOT, 'test', 'fixtures', 'models', 'llama-2-7b-mha.json');
+    writeFileSync(
+      join(b.dir, 'job.yaml'),
+      `version: 1\nbench: latency\nargs: {model: m, num-iters: 2}\nworkload: {batch_sizes: [1, 4], output_lens: 16}\nmfu: {model_config: ${JSON.stringify(config)}, peak_tflops: 100}\ncsv_path: grid.csv\n`,
+    );
+    const refused = await autotune(b, ['run', 'job.yaml', '--policy', 'reference']);
+    assert.equal(refused.exitCode, 2);
+    assert.equal(refused.stderr, 'autotune: `--policy` does not apply to job.yaml: a latency study measures every point of its grid\n');
+    assert.deepEqual(readdirSync(b.dir), ['job.yaml']);
+    const r = await autotune(b, ['run', 'job.yaml', '--quiet', '--no-progress']);
+    assert.equal(r.exitCode, 0, r.all);
+    // No input_lens: the axis is vLLM's default input length, 32.
+    assert.deepEqual(invocations(b).map((i) => i.runKey?.split(':').slice(3).join(':')), ['latency:b1-i32-o16', 'latency:b4-i32-o16']);
+    const csv = readFileSync(join(onlyRunDir(b), 'grid.csv'), 'utf8').split('\r\n');
+    const header = (csv[0] ?? '').split(',');
+    const mfu = header.indexOf('mfu');
+    assert.ok(mfu > 0, csv[0]);
+    for (const line of csv.slice(1, 3)) assert.ok(Number(line.split(',')[mfu]) > 0, line);
   });
 });
 

@@ -70,7 +70,28 @@ describe('autotune sweep latency', () => {
     assert.match(status.all ?? '', /trial 2 of ~2/);
     assert.match(status.all ?? '', /runs +2 of ~2 done/);
     assert.match(status.all ?? '', /^b8-i128-o64 +\d+\.\d{4} .*%$/m);
-    assert.ok(existsSync(runDir));
+    // The sweep's artifact is its results table; it chooses no operators, so no FlagGems files.
+    const csv = readFileSync(join(runDir, 'sweep.csv'), 'utf8');
+    const lines = csv.split('\r\n');
+    assert.deepEqual(lines[0]?.split(','), [
+      'point', 'configuration', 'batch_size', 'input_len', 'output_len', 'num_iters_warmup', 'num_iters', 'flops', 'peak_flops', 'outcome',
+      'total_tokens_per_s', 'output_tokens_per_s', 'latency_avg_s', 'latency_p50_s', 'latency_p90_s', 'latency_p99_s', 'mfu',
+    ]);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 5).join(',')), ['b1-i128-o64,default,1,128,64', 'b8-i128-o64,default,8,128,64', '']);
+    const d2 = db(box);
+    const mfu = (d2.prepare(`SELECT value FROM run_metrics WHERE name = 'mfu' ORDER BY run_id`).all() as { value: number }[]).map((x) => x.value);
+    d2.close();
+    assert.deepEqual(lines.slice(1, 3).map((l) => Number(l.split(',').at(-1))), mfu);
+    for (const name of ['history.csv', 'best_config.yaml', 'best_config_temp.yaml', 'op_config.json', 'serve_recipe.sh', 'serve_recipe.json']) {
+      assert.equal(existsSync(join(runDir, name)), false, `${name} written for a sweep`);
+    }
+    assert.doesNotMatch(r.all ?? '', /best_config\.yaml|Serve the chosen/);
+    const exportedCsv = await autotune(box, ['export', runDir]);
+    assert.equal(exportedCsv.stdout, csv);
+    const regenerated = await autotune(box, ['export', runDir, '--artifacts']);
+    assert.equal(regenerated.exitCode, 0, regenerated.all);
+    assert.equal(readFileSync(join(runDir, 'sweep.csv'), 'utf8'), csv);
+    assert.equal(existsSync(join(runDir, 'best_config_temp.yaml')), false);
   });
 
   it('measures each point once per engine configuration and operator set, side by side', async () => {

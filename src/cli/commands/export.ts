@@ -8,7 +8,8 @@ import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
 import type { Store } from '../../store/db.js';
 import { loadDecisions } from '../../store/decisions.js';
-import { resultsInput } from '../../store/results-input.js';
+import { resultsInput, sweepResultsInput } from '../../store/results-input.js';
+import { formatSweepCsv } from '../../tuner/sweep-results.js';
 import type { SessionRecord } from '../../store/records.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { writeEventArtifacts, writeFinalArtifacts } from '../../store/journal.js';
@@ -73,8 +74,8 @@ function regenerateArtifacts(store: Store, session: SessionRecord): void {
   const replayed = replay(POLICIES[opts.policy], policyContext(opts), loadObservations(store, session.id), (proposal) => events.push(...proposal.events));
   const { next } = replayed;
   events.push(...(next.type === 'runs' ? next.runs.flatMap((r) => r.events) : next.events));
-  // The run command writes an empty one before the first run, as the reference does.
-  if (!events.some((e) => e.type === 'best')) writeBestConfig(session.runDir, {}, 'temp');
+  // The run command writes an empty one before the first run, as the reference does (a sweep has none).
+  if (opts.policy !== 'sweep' && !events.some((e) => e.type === 'best')) writeBestConfig(session.runDir, {}, 'temp');
   writeEventArtifacts(session.runDir, events);
   writeFinalArtifacts(store, session, opts.csvName, session.final, { vllmBin: opts.vllmBin, serveOptions: serveOptions() });
 }
@@ -108,7 +109,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (artifacts) regenerateArtifacts(store, session);
     const recipeDir = args.values['--recipe'];
     const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined ? '-' : undefined);
-    if (csvPath !== undefined) emit(csvPath, formatHistoryCsv(historyRows(resultsInput(store, session))));
+    if (csvPath !== undefined) {
+      emit(csvPath, session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
+    }
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));
     if (recipeDir !== undefined) {

@@ -1,6 +1,7 @@
 /**
- * `autotune [vllm args...] [options]`, `autotune --autotune-config job.yaml`, `autotune run
+ * `autotune [vllm args...] [options]`, `autotune --config job.yaml`, `autotune run
  * job.yaml`: creates a session and tunes it, here or in the background; with `--dry-run`, plans it.
+ * A job with `bench: latency` is a grid sweep instead (sweep.ts).
  */
 import { AutotuneError } from '../../errors.js';
 import { startWorker, workerBanner } from '../background.js';
@@ -27,6 +28,11 @@ async function withProbe(options: SessionOptions, python: string, env: NodeJS.Pr
 export async function runCommand(argv: string[], jobFirst: boolean): Promise<number> {
   const run = readRunOptions(argv, jobFirst);
   if (run.dryRun) return printDryRun(run);
+  // A latency study measures its workload grid: no operator search, no probe.
+  if (run.bench === 'latency') {
+    const sweep = await import('./sweep.js');
+    return sweep.runLatencyStudy(sweep.latencyStudyOf(run));
+  }
   assertRunnable(run);
   // Everything that can be refused is checked before the database or a run directory exists.
   const now = new Date();

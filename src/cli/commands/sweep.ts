@@ -1,25 +1,28 @@
 /**
- * `autotune sweep latency --batch-sizes 1,8,32 --input-lens 128,1024 --output-lens 128 [vllm args]`:
- * measures every (batch, input, output) point with `vllm bench latency` as one resumable
- * session (policy `sweep`), and reports per point latency avg/p50/p90/p99, tokens/s and MFU.
+ * `autotune sweep latency --batch-sizes 1,8,32 --input-lens 128,1024 --output-lens 128 [vllm args]`,
+ * or a job file with `bench: latency` (`autotune run job.yaml`): measures every (batch, input,
+ * output) point with `vllm bench latency` as one resumable session (policy `sweep`), and
+ * reports per point latency avg/p50/p90/p99, tokens/s and MFU.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AutotuneError } from '../../errors.js';
-import { splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
+import { latencyAxisDefaults, splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
 import { openStore } from '../../store/db.js';
 import { createRunDir } from '../../store/run-dir.js';
 import { createSession, makeSessionId } from '../../store/sessions.js';
-import { expandLatencyGrid, parseGridAxis, resolveMaxModelLen } from '../../tuner/latency-grid.js';
+import { expandLatencyGrid, latencyAxes, parseGridAxis, resolveMaxModelLen, type LatencyGridAxes } from '../../tuner/latency-grid.js';
 import { gpuCount, latencyPointWork } from '../../tuner/mfu.js';
 import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.js';
-import { objectiveFor } from '../../tuner/objective.js';
+import { objectiveFor, type Objective } from '../../tuner/objective.js';
 import { peakTflops, type PeakDtype } from '../../tuner/peak-tflops.js';
 import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, type OperatorSet } from '../../tuner/spaces/grid.js';
-import { DEFAULT_TIMEOUT_SEC } from '../args.js';
+import { DEFAULT_TIMEOUT_SEC, type RunOptions } from '../args.js';
+import { startWorker, workerBanner } from '../background.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
+import { SWEEP_CSV, SWEEP_OBJECTIVE } from '../sweep-defaults.js';
 import { sweepTable } from '../sweep-table.js';
 
 const VALUES = [
@@ -98,7 +101,7 @@ function modelArg(args: readonly string[]): string | null {
 }
 
 /** `--model-config PATH`, else the `--model` directory's config.json when there is one; null otherwise. */
-function readModelShape(path: string | undefined, model: string | null): ModelShape | null {
+function readModelShape(path: string | null, model: string | null): ModelShape | null {
   const file = path ?? (model !== null && existsSync(join(model, 'config.json')) ? join(model, 'config.json') : null);
   if (file === null) return null;
   let json: unknown;
@@ -148,36 +151,50 @@ function operatorSets(specs: readonly string[]): OperatorSet[] {
 
 const PEAK_DTYPES: Readonly<Record<string, PeakDtype>> = { bf16: 'bf16', fp16: 'fp16', fp8: 'fp8' };
 
-export async function sweepCommand(argv: string[]): Promise<number> {
-  if (argv[0] !== 'latency') throw new AutotuneError('E_USAGE', 'sweep needs a benchmark kind: `autotune sweep latency --batch-sizes 1,8 --input-lens 128 --output-lens 128 --model M`');
-  const args = parseSweepArgs(argv.slice(1));
-  const v = args.values;
-  if (v['--batch-sizes'] === undefined || v['--input-lens'] === undefined || v['--output-lens'] === undefined) {
-    throw new AutotuneError('E_USAGE', 'sweep latency needs --batch-sizes, --input-lens and --output-lens (comma-separated, e.g. 1,8,32)');
-  }
-  const { given } = splitLatencyArgs(args.passthrough);
-  const shape = readModelShape(v['--model-config'], modelArg(args.passthrough));
-  const grid = expandLatencyGrid(
-    {
-      batchSizes: parseGridAxis('--batch-sizes', v['--batch-sizes']),
-      inputLens: parseGridAxis('--input-lens', v['--input-lens']),
-      outputLens: parseGridAxis('--output-lens', v['--output-lens']),
-    },
-    resolveMaxModelLen(given.maxModelLen, shape?.maxModelLen ?? null),
-  );
+/** What MFU needs besides the measurement: the model's shape (a config.json; null: the `--model` directory's) and the accelerators' peak. */
+export type MfuInputs = RunOptions['mfu'];
+
+/** A latency grid to measure, from `autotune sweep latency` or a job file. */
+export interface LatencyStudy {
+  /** Empty lists take the user's own flag, else vLLM's default. */
+  readonly axes: Partial<LatencyGridAxes> | null;
+  readonly passthrough: readonly string[];
+  readonly mfu: MfuInputs;
+  readonly engines: readonly EngineConfig[];
+  readonly operatorSets: readonly OperatorSet[];
+  readonly numRuns: number;
+  readonly objective: Objective;
+  readonly timeoutSec: number;
+  readonly vllmBin: string;
+  /** The results table in the run directory. */
+  readonly csvName: string;
+  readonly outputDir: string;
+  readonly db: string | null;
+  /** Added to every run and recorded for resume. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly background: boolean;
+  readonly quiet: boolean;
+  readonly progress: boolean;
+}
+
+
+function gridTrialsOf(study: LatencyStudy): ReturnType<typeof gridTrials> {
+  const { given } = splitLatencyArgs(study.passthrough);
+  const shape = readModelShape(study.mfu.modelConfig, modelArg(study.passthrough));
+  const grid = expandLatencyGrid(latencyAxes(study.axes, latencyAxisDefaults(given)), resolveMaxModelLen(given.maxModelLen, shape?.maxModelLen ?? null));
   for (const s of grid.skipped) process.stdout.write(`Skipped ${s.key}: ${s.reason}\n`);
   if (grid.points.length === 0) throw new AutotuneError('E_USAGE', 'every point of the grid exceeds max-model-len; nothing to measure');
 
   const gpus = gpuCount({ tensorParallel: given.tensorParallel ?? 1, pipelineParallel: given.pipelineParallel ?? 1 });
-  const override = v['--peak-tflops'] === undefined ? null : positive('--peak-tflops', v['--peak-tflops'], 1);
   const dtype = PEAK_DTYPES[shape?.dtype ?? 'bf16'];
-  const peak = shape !== null && dtype !== undefined && (override !== null || v['--gpu'] !== undefined) ? peakTflops(v['--gpu'] ?? null, dtype, override) * 1e12 * gpus : null;
+  const { gpu, peakTflops: override } = study.mfu;
+  const peak = shape !== null && dtype !== undefined && (override !== null || gpu !== null) ? peakTflops(gpu, dtype, override) * 1e12 * gpus : null;
   if (peak === null) process.stdout.write('No MFU: it needs the model config (--model-config or a --model directory) and --gpu or --peak-tflops\n');
 
-  const trials = gridTrials({
+  return gridTrials({
     benchmark: 'latency',
-    operatorSets: operatorSets(args.opSets),
-    engines: engineConfigs(args.engines),
+    operatorSets: study.operatorSets,
+    engines: study.engines,
     points: grid.points.map((p) => ({
       key: p.key,
       workload: {
@@ -190,7 +207,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       },
     })),
   });
+}
 
+/** Creates the sweep's session and measures it, here or in a background worker. */
+export async function runLatencyStudy(study: LatencyStudy): Promise<number> {
+  // Everything that can be refused is checked before the database or a run directory exists.
+  const trials = gridTrialsOf(study);
   const now = new Date();
   const id = makeSessionId(now);
   const options: SessionOptions = {
@@ -199,38 +221,101 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     metric: 'total',
     bench: 'latency',
     workload: null,
-    numRuns: Math.round(positive('--num-runs', v['--num-runs'], 1)),
-    objective: objectiveFor('latency_avg_s'),
+    numRuns: study.numRuns,
+    objective: study.objective,
     minGain: 0,
     budget: null,
     seed: 0,
-    timeoutSec: positive('--timeout', v['--timeout'], DEFAULT_TIMEOUT_SEC),
-    vllmBin: v['--vllm-bin'] ?? 'vllm',
-    csvName: 'history.csv',
+    timeoutSec: study.timeoutSec,
+    vllmBin: study.vllmBin,
+    csvName: study.csvName,
     policy: 'sweep',
     discovery: { explicitOps: null, configOps: null },
     trials,
   };
-  const outputDir = v['--output-dir'] ?? 'autotune_logs';
-  const dbPath = v['--autotune-db'] ?? defaultDbPath(outputDir);
+  const dbPath = study.db ?? defaultDbPath(study.outputDir);
+  if (study.background && dbPath === ':memory:') {
+    throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--autotune-db :memory:` lives only in this process');
+  }
   const store = openStore(dbPath);
   try {
-    const runDir = createRunDir(outputDir, now);
+    const runDir = createRunDir(study.outputDir, now);
     const session = createSession(store, {
       id,
       runDir,
       policy: 'sweep',
-      args: args.passthrough,
+      args: [...study.passthrough],
       options: { ...options },
-      env: { ...relevantEnv(process.env), ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
+      env: { ...relevantEnv(process.env), ...study.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },
     });
     writePointer(runDir, session.id, dbPath);
+    if (study.background) {
+      process.stdout.write(workerBanner(session, await startWorker(store, session, dbPath)));
+      return 0;
+    }
     process.stdout.write(`Session ${session.id}, run directory ${session.runDir}, ${trials.length} points\n`);
     const { driveSession } = await import('../drive.js');
-    const code = await driveSession(store, session.id, { console: true, echo: !args.quiet });
+    const code = await driveSession(store, session.id, { console: true, echo: !study.quiet, progress: study.progress });
     if (code === 0) for (const line of sweepTable(store, session.id)) process.stdout.write(`${line}\n`);
     return code;
   } finally {
     store.close();
   }
+}
+
+/** A job file's latency study (`bench: latency`): its workload is the grid. */
+export function latencyStudyOf(run: RunOptions): LatencyStudy {
+  return {
+    axes: run.workload,
+    passthrough: run.passthrough,
+    mfu: run.mfu,
+    engines: [DEFAULT_ENGINE],
+    operatorSets: [DEFAULT_OPERATOR_SET],
+    numRuns: run.numRuns,
+    objective: run.objective,
+    timeoutSec: run.timeoutSec,
+    vllmBin: run.vllmBin,
+    csvName: run.csvName,
+    outputDir: run.outputDir,
+    db: run.db,
+    env: run.env,
+    background: run.background,
+    quiet: run.quiet,
+    progress: run.progress,
+  };
+}
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  if (argv[0] !== 'latency') throw new AutotuneError('E_USAGE', 'sweep needs a benchmark kind: `autotune sweep latency --batch-sizes 1,8 --input-lens 128 --output-lens 128 --model M`');
+  const args = parseSweepArgs(argv.slice(1));
+  const v = args.values;
+  if (v['--batch-sizes'] === undefined || v['--input-lens'] === undefined || v['--output-lens'] === undefined) {
+    throw new AutotuneError('E_USAGE', 'sweep latency needs --batch-sizes, --input-lens and --output-lens (comma-separated, e.g. 1,8,32)');
+  }
+  return runLatencyStudy({
+    axes: {
+      batchSizes: parseGridAxis('--batch-sizes', v['--batch-sizes']),
+      inputLens: parseGridAxis('--input-lens', v['--input-lens']),
+      outputLens: parseGridAxis('--output-lens', v['--output-lens']),
+    },
+    passthrough: args.passthrough,
+    mfu: {
+      modelConfig: v['--model-config'] ?? null,
+      gpu: v['--gpu'] ?? null,
+      peakTflops: v['--peak-tflops'] === undefined ? null : positive('--peak-tflops', v['--peak-tflops'], 1),
+    },
+    engines: engineConfigs(args.engines),
+    operatorSets: operatorSets(args.opSets),
+    numRuns: Math.round(positive('--num-runs', v['--num-runs'], 1)),
+    objective: objectiveFor(SWEEP_OBJECTIVE),
+    timeoutSec: positive('--timeout', v['--timeout'], DEFAULT_TIMEOUT_SEC),
+    vllmBin: v['--vllm-bin'] ?? 'vllm',
+    csvName: SWEEP_CSV,
+    outputDir: v['--output-dir'] ?? 'autotune_logs',
+    db: v['--autotune-db'] ?? null,
+    env: {},
+    background: false,
+    quiet: args.quiet,
+    progress: true,
+  });
 }

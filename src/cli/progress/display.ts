@@ -37,6 +37,11 @@ const TICK_MS = 1_000;
 
 export const SILENT: Display = { print: () => {}, event: () => {}, echo: undefined, close: () => {} };
 
+/** Whether the session chooses an operator set; a sweep's summary has no best_config.yaml line. */
+function choosesOperators(o: DisplayOptions): boolean {
+  return getSession(o.store, o.sessionId)?.policy !== 'sweep';
+}
+
 export function createDisplay(o: DisplayOptions): Display {
   const caps = terminalCaps(o.out, o.env);
   return caps.live && o.progress ? liveDisplay(o, caps.color) : plainDisplay(o, caps.live);
@@ -44,7 +49,7 @@ export function createDisplay(o: DisplayOptions): Display {
 
 function plainDisplay(o: DisplayOptions, tty: boolean): Display {
   const write = (line: string): void => void o.out.write(`${line}\n`);
-  const render = createRenderer(write);
+  const render = createRenderer(write, choosesOperators(o));
   let partial = '';
   // Whole lines only; a bar redrawn with carriage returns keeps its last state.
   const clean = (chunk: string): void => {
@@ -71,7 +76,7 @@ function liveDisplay(o: DisplayOptions, color: boolean): Display {
   };
   const area = new LiveArea(o.out, frame);
   const pending: string[] = [];
-  const render = createRenderer((line) => pending.push(line));
+  const render = createRenderer((line) => pending.push(line), choosesOperators(o));
   let echoTimer: NodeJS.Timeout | null = null;
   const tick = setInterval(() => area.redraw(), TICK_MS);
   tick.unref();

@@ -112,6 +112,15 @@ function parseCount(flag: string, text: string, humanReadable: boolean): number 
   return value;
 }
 
+/** A grid axis's value when the study gives none: the user's own flag, else vLLM's default. */
+export function latencyAxisDefaults(given: GivenLatencyArgs): { batchSize: number; inputLen: number; outputLen: number } {
+  return {
+    batchSize: given.batchSize ?? VLLM_LATENCY_DEFAULTS.batchSize,
+    inputLen: given.inputLen ?? VLLM_LATENCY_DEFAULTS.inputLen,
+    outputLen: given.outputLen ?? VLLM_LATENCY_DEFAULTS.outputLen,
+  };
+}
+
 /** Splits the user's `vllm bench latency` arguments into pass-through ones and the values autotune owns. */
 export function splitLatencyArgs(userArgs: readonly string[]): SplitLatencyArgs {
   const rest: string[] = [];
