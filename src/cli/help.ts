@@ -2,7 +2,7 @@ export const HELP = `autotune: find the fastest set of FlagGems operators for a 
 
 Usage:
   autotune [vllm bench throughput args...] [options] [-- more vllm args]
-  autotune run JOB.yaml [options] [vllm args...]   (or: autotune --autotune-config JOB.yaml ...)
+  autotune run JOB.yaml [options] [vllm args...]   (or: autotune --config JOB.yaml ...)
   autotune validate JOB.yaml
   autotune list [--json] [--limit N] [--db PATH]
   autotune status [ID|RUN_DIR] [--json] [--watch] [--db PATH]
@@ -40,8 +40,10 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --quiet                do not echo benchmark output to the console
   --no-progress          plain lines instead of the live status area on a terminal
   --python PATH          interpreter for the plugin probe (operator discovery; default python3)
+  --config JOB.yaml      as the first argument only: read the study from a job file (the
+                         options given here override it); anywhere else --config is vLLM's
   --autotune-config JOB.yaml
-                         read the study from a job file (the options given here override it)
+                         the same, in any position
   --dry-run              print the plan (trials, invocations, GPU-hours) and run nothing
   --run-minutes M        minutes per run for the dry-run estimate (default: a past session's mean)
   --help, -h             this text (anywhere before a literal --)

@@ -10,14 +10,38 @@ function vllmCheck(bench: BenchKind): VllmOptions {
   return new VllmOptions(loadVllmArgs(bench === 'latency' ? 'bench-latency' : 'bench-throughput'));
 }
 
+/** The job-file option in the global position: `autotune --config JOB.yaml ...`. */
+export const GLOBAL_CONFIG_FLAG = '--config';
+
+/**
+ * `--config FILE` (or `--config=FILE`) as the very first argument names a job file. vLLM has
+ * a `--config` of its own (a YAML of its arguments), so anywhere else the flag is vLLM's.
+ */
+function leadingConfig(argv: readonly string[]): { file: string; rest: readonly string[] } | null {
+  const first = argv[0];
+  if (first === GLOBAL_CONFIG_FLAG) {
+    const file = argv[1];
+    if (file === undefined || file.startsWith('-')) throw new AutotuneError('E_USAGE', '`--config` as the first argument needs a job file: `autotune --config job.yaml [options]`');
+    return { file, rest: argv.slice(2) };
+  }
+  if (first?.startsWith(`${GLOBAL_CONFIG_FLAG}=`) === true) {
+    const file = first.slice(GLOBAL_CONFIG_FLAG.length + 1);
+    if (file === '') throw new AutotuneError('E_USAGE', '`--config=` needs a job file: `autotune --config job.yaml [options]`');
+    return { file, rest: argv.slice(1) };
+  }
+  return null;
+}
+
 /**
  * `jobFirst`: the words came after `autotune run`, whose first word (when it is not an
- * option) names the job file; otherwise `--autotune-config FILE` names one, or there is none.
+ * option) names the job file; otherwise a leading `--config FILE` or `--autotune-config FILE`
+ * anywhere names one, or there is none.
  */
 export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunOptions {
   const first = argv[0];
-  const positional = jobFirst && first !== undefined && !first.startsWith('-') ? first : null;
-  const rest = positional === null ? argv : argv.slice(1);
+  const leading = jobFirst ? null : leadingConfig(argv);
+  const positional = leading?.file ?? (jobFirst && first !== undefined && !first.startsWith('-') ? first : null);
+  const rest = leading?.rest ?? (positional === null ? argv : argv.slice(1));
   // A first pass finds the job file; the command line is then checked against its benchmark's options.
   const config = parseRunFlags(rest).explicit.config ?? null;
   if (positional !== null && config !== null) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseRunArgs, RENAMED, RUN_FLAGS } from '../../src/cli/args.js';
 import { HELP_FLAGS } from '../../src/cli/help.js';
+import { GLOBAL_CONFIG_FLAG } from '../../src/cli/run-options.js';
 import { normalizedOption } from '../../src/cli/option-names.js';
 import { loadVllmArgs, VLLM_COMMANDS, VllmOptions } from '../../src/cli/vllm-args.js';
 
@@ -38,6 +39,18 @@ describe("vLLM's argument lists", () => {
       assert.deepEqual(vllm.shadowedBy('--autotune'), [], command);
       assert.deepEqual(vllm.shadowedBy('--autotune-'), [], command);
     }
+  });
+
+  it("leave --config to vLLM everywhere but the first argument, the one position where it names autotune's job file", () => {
+    // `autotune --config job.yaml` is the one whitelisted shadowing, of exactly the first position:
+    // `vllm serve` has --config (a YAML of its arguments) and argparse reads `--config` as the bench
+    // commands' --config-format; a user passes those after --model, where autotune leaves them alone.
+    const shadowed: string[] = lists.filter(({ list }) => new VllmOptions(list).shadowedBy(GLOBAL_CONFIG_FLAG).length > 0).map(({ command }) => command);
+    assert.ok(shadowed.includes('serve') && shadowed.includes('bench-throughput'), shadowed.join(', '));
+    assert.equal(RUN_FLAGS.includes(GLOBAL_CONFIG_FLAG), false);
+    const parsed = parseRunArgs(['--model', 'm', GLOBAL_CONFIG_FLAG, 'vllm.yaml', '--num-runs', '3']);
+    assert.deepEqual(parsed.passthrough, ['--model', 'm', '--config', 'vllm.yaml']);
+    assert.equal(parsed.config, null);
   });
 
   it('show why the renamed options had to go: each old name is, or abbreviates, a vLLM option', () => {

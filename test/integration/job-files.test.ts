@@ -119,7 +119,7 @@ describe('broken job files', () => {
     it(`${c.kind}: one line per problem, exit 2, nothing written`, async () => {
       const b = box();
       writeFileSync(join(b.dir, 'job.yaml'), c.text);
-      for (const argv of [['run', 'job.yaml'], ['validate', 'job.yaml'], ['--autotune-config', 'job.yaml', '--dry-run']]) {
+      for (const argv of [['run', 'job.yaml'], ['validate', 'job.yaml'], ['--config', 'job.yaml'], ['--autotune-config', 'job.yaml', '--dry-run']]) {
         expectRefused(b, await autotune(b, argv), c.stderr);
       }
     });
@@ -281,6 +281,29 @@ describe('command line over the job file', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('autotune --config JOB.yaml', () => {
+  it('reads the job file as the first argument only; elsewhere --config reaches vLLM', async () => {
+    const b = box();
+    writeFileSync(join(b.dir, 'job.yaml'), 'version: 1\nargs: {model: /models/Qwen3-4B, dataset-name: random}\nsearch: {ops: [mm]}\n');
+    const r = await autotune(b, ['--config', 'job.yaml', '--num-runs', '1', '--policy', 'reference', '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    const runs = invocations(b);
+    assert.equal(runs.length, 4);
+    assert.deepEqual(runs[0]?.argv?.slice(0, 6), ['bench', 'throughput', '--model', '/models/Qwen3-4B', '--dataset-name', 'random']);
+    const planned = await autotune(b, ['--config=job.yaml', '--dry-run', '--config', 'vllm.yaml']);
+    assert.equal(planned.exitCode, 0, planned.all);
+    assert.match(planned.stdout, /^Plan for job\.yaml: /);
+    assert.match(planned.stdout, /\nbenchmark {4}vllm bench throughput --model \/models\/Qwen3-4B --dataset-name random --config vllm\.yaml\n/);
+    const later = await autotune(b, [...BENCH_ARGS, '--config', 'job.yaml', '--dry-run']);
+    assert.equal(later.exitCode, 0, later.all);
+    assert.match(later.stdout, /^Plan for the command line: /);
+    assert.match(later.stdout, /--output-len 128 --config job\.yaml\n/);
+    const bare = await autotune(b, ['--config']);
+    assert.equal(bare.exitCode, 2);
+    assert.equal(bare.stderr, 'autotune: `--config` as the first argument needs a job file: `autotune --config job.yaml [options]`\n');
   });
 });
 
