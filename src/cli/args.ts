@@ -11,7 +11,7 @@ import { ARTIFACTS } from '../store/artifacts.js';
 import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { metricObjective, type Objective } from '../tuner/objective.js';
-import { isValidName } from '../tuner/trials.js';
+import { isValidName } from '../tuner/spaces/operators.js';
 import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';

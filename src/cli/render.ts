@@ -2,16 +2,11 @@
 import type { EngineEvent } from '../tuner/session.js';
 import type { FinalResult } from '../tuner/policy.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
+import { OPERATOR_STAGE_ORDER } from '../tuner/spaces/operators.js';
 import type { RoundId, TrialSpec } from '../tuner/types.js';
 
-/** Titles of the FlagGems rounds; other search spaces' rounds print their id. */
-export const ROUND_TITLES: Readonly<Record<RoundId, string>> = {
-  '1a': 'Round 1a: Baseline (no FlagGems, no OOT)',
-  '1b': 'Round 1b: Baseline (gems_fake_op whitelist)',
-  '1c': 'Round 1c: FlagGems enable-all (capture ops)',
-  '2': 'Round 2: Per-operator tuning',
-  '3': 'Round 3: Combined best operators',
-};
+/** Titles of the FlagGems rounds (the operator space's stages); other search spaces' rounds print their id. */
+export const ROUND_TITLES: Readonly<Record<RoundId, string>> = Object.fromEntries(OPERATOR_STAGE_ORDER.map((s) => [s.round, s.title]));
 
 function pct(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
@@ -60,7 +55,7 @@ export function finalSummary(r: FinalResult, operators = true): string[] {
   return lines;
 }
 
-const ROUND_ORDER: readonly RoundId[] = ['1a', '1b', '1c', '2', '3'];
+const ROUND_ORDER: readonly RoundId[] = OPERATOR_STAGE_ORDER.map((s) => s.round);
 
 /** Headers print once per round; a baseline anchor measured later does not reopen round 1a. */
 export function createRenderer(write: (line: string) => void, operators = true): (event: EngineEvent) => void {

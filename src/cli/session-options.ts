@@ -9,7 +9,7 @@ import { AutotuneError } from '../errors.js';
 import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
 import { metricObjective, type Objective } from '../tuner/objective.js';
-import { isValidName } from '../tuner/trials.js';
+import { isValidName } from '../tuner/spaces/operators.js';
 import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
 import { type BenchKind, type RunOptions, type Workload } from './args.js';
 

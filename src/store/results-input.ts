@@ -2,7 +2,7 @@
 import type { Estimate, ResultsInput } from '../tuner/results.js';
 import type { SweepResultsInput } from '../tuner/sweep-results.js';
 import { objectiveFor, storedObjective } from '../tuner/objective.js';
-import { combinedTrial } from '../tuner/trials.js';
+import { combinedTrial } from '../tuner/spaces/operators.js';
 import type { Observation } from '../tuner/types.js';
 import type { Store } from './db.js';
 import { isObservation, type SessionRecord } from './records.js';

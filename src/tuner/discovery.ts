@@ -5,7 +5,7 @@
  * (platformDispatchOps); the last two merged with round 1c's executed-op log.
  */
 import { knownBackends, orderBackends, platformDispatchOps } from './plugin-ops.js';
-import { isValidName } from './trials.js';
+import { isValidName } from './spaces/operators.js';
 import { knownToFlagGems, probeTable } from './plugin-probe.js';
 import type { DiscoveryInput, OpsDiscovered } from './policy.js';
 import type { Backend } from './types.js';

@@ -8,7 +8,7 @@
  */
 import type { FinalResult } from './policy.js';
 import { isOotOp } from './plugin-ops.js';
-import { combinedTrial } from './trials.js';
+import { combinedTrial } from './spaces/operators.js';
 import type { Backend } from './types.js';
 
 export interface RecipeInput {

@@ -7,7 +7,7 @@ import { autoTuneConfigOps } from '../../src/cli/session-options.js';
 import { AutotuneError } from '../../src/errors.js';
 import { runDirPath, runFiles, runFileStem } from '../../src/store/run-dir.js';
 import { discoverOps } from '../../src/tuner/discovery.js';
-import { combinedTrial, opTrial } from '../../src/tuner/trials.js';
+import { combinedTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import { writeFileSync } from 'node:fs';
 
 const refused = (fn: () => unknown, code: string, message: RegExp): void =>

@@ -6,7 +6,7 @@ import { sessionView } from '../../src/cli/session-view.js';
 import { openStore } from '../../src/store/db.js';
 import { beginRun, finishRun } from '../../src/store/runs.js';
 import { createSession, getSession, setSessionOps } from '../../src/store/sessions.js';
-import { baselineTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { PolicyName } from '../../src/tuner/types.js';
 import { tempDir } from '../store/helpers.js';
 

@@ -70,8 +70,10 @@ describe('checkJobText', () => {
     assert.deepEqual(problems(checkJobText('version: 1\nbench: serve\n')), ['j.yaml:2 bench: `serve` is reserved for a later release; use throughput or latency']);
     assert.deepEqual(problems(checkJobText('version: 1\nbench: latency\nworkload: {num_prompts: 3}\nsearch: {discover: false}\n')), [
       'j.yaml:3 workload.num_prompts: only throughput studies take num_prompts (latency: batch_sizes)',
+      'j.yaml:4 search: a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)',
       'j.yaml:4 search.discover: false needs search.ops (the operators to tune)',
     ]);
+    assert.deepEqual(problems(checkJobText('version: 1\nbench: throughput\nmfu: {gpu: h100-sxm}\n')), ['j.yaml:3 mfu: only latency studies report MFU']);
   });
 
   it('points a missing nested key at its mapping', () => {

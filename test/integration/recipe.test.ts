@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { combinedTrial } from '../../src/tuner/trials.js';
+import { combinedTrial } from '../../src/tuner/spaces/operators.js';
 import type { ServeRecipe } from '../../src/tuner/recipe.js';
 import { autotune, BENCH_ARGS, onlyRunDir, sandbox, SIM_BIN, type Sandbox } from '../support/cli.js';
 

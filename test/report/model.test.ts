@@ -9,7 +9,7 @@ import { renderReportHtml } from '../../src/report/html.js';
 import { buildReport, type ReportInput, type ReportRun } from '../../src/report/model.js';
 import { niceTicks } from '../../src/report/svg.js';
 import type { Decision, FinalResult } from '../../src/tuner/policy.js';
-import { baselineTrial, combinedTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, combinedTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { RunKind, RunOutcome } from '../../src/tuner/types.js';
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);

@@ -16,7 +16,7 @@ import { openStore } from '../../src/store/db.js';
 import { beginRun, loadRuns, setRunHandle } from '../../src/store/runs.js';
 import { createSession } from '../../src/store/sessions.js';
 import type { RunHandle, RunRequest, Runner } from '../../src/tuner/ports.js';
-import { baselineTrial } from '../../src/tuner/trials.js';
+import { baselineTrial } from '../../src/tuner/spaces/operators.js';
 import { InProcessRunner } from '../support/in-process-runner.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autotune-runner-contract-'));

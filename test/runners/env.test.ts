@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { benchArgv } from '../../src/runners/benchmarks/throughput/args.js';
 import { buildEnv, envReport, formatEnvReport, isWithheld, PLUGIN_VARIABLES, userSetOutputJson } from '../../src/runners/env.js';
-import { baselineTrial, combinedTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, combinedTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 
 const paths = { configPath: '/runs/s1/configs/op_mm_flagos.yaml', oplistPath: '/runs/s1/oplist/op_mm_flagos.txt', runKey: 's1:op:mm:flagos:3' };
 

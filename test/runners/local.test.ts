@@ -15,7 +15,7 @@ function readPgrp(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 import type { RunRequest } from '../../src/tuner/ports.js';
-import { baselineTrial, gemsEnableTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, gemsEnableTrial } from '../../src/tuner/spaces/operators.js';
 
 let dir = '';
 before(async () => {

@@ -17,7 +17,7 @@ import {
 import { atomicWriteFile } from '../../src/store/atomic-write.js';
 import { createRunDir, runDirName, runFiles, runFileStem } from '../../src/store/run-dir.js';
 import type { ResultsInput } from '../../src/tuner/results.js';
-import { opTrial } from '../../src/tuner/trials.js';
+import { opTrial } from '../../src/tuner/spaces/operators.js';
 import { tempDir } from './helpers.js';
 
 // Expected texts were produced by PyYAML 6 `yaml.safe_dump(payload, sort_keys=False, allow_unicode=False)`.

@@ -34,7 +34,7 @@ import {
 import { loadTrials, upsertTrial } from '../../src/store/trials.js';
 import type { Decision, FinalResult } from '../../src/tuner/policy.js';
 import type { RunResult } from '../../src/tuner/ports.js';
-import { baselineTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { RunKind, TrialSpec } from '../../src/tuner/types.js';
 import { ManualClock, tempDir } from './helpers.js';
 

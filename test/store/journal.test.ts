@@ -10,7 +10,7 @@ import { loadRuns } from '../../src/store/runs.js';
 import { startWorking } from '../../src/store/session-state.js';
 import { createSession, getSession } from '../../src/store/sessions.js';
 import type { FinalResult } from '../../src/tuner/policy.js';
-import { baselineTrial } from '../../src/tuner/trials.js';
+import { baselineTrial } from '../../src/tuner/spaces/operators.js';
 import { tempDir } from './helpers.js';
 
 const FINAL: FinalResult = { opBackends: { add: 'flagos' }, attention: null, validated: true, speedup: 0.02, low: 0.01, high: 0.03, summary: [] };

@@ -14,7 +14,7 @@ import {
   type ResultRun,
   type ResultsInput,
 } from '../../src/tuner/results.js';
-import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { RunKind } from '../../src/tuner/types.js';
 
 const HEADER = 'op,backend,total_throughput(tokens/s),output_throughput(tokens/s),performance_ratio\r\n';

@@ -9,7 +9,7 @@ import type { PolicyContext, Proposal, StudyCursor } from '../../src/tuner/polic
 import type { StoredObservation } from '../../src/tuner/ports.js';
 import { replay } from '../../src/tuner/session.js';
 import { openPolicy, sequentialCursor } from '../../src/tuner/study-cursor.js';
-import { baselineTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { Observation } from '../../src/tuner/types.js';
 
 const TRIALS = [baselineTrial(), opTrial('mul', 'flagos'), opTrial('add', 'flagos')];

@@ -12,7 +12,7 @@
  */
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { FinalResult, Policy, PolicyContext } from '../policy.js';
-import { fakeGemsTrial, gemsEnableTrial } from '../trials.js';
+import { fakeGemsTrial, gemsEnableTrial } from '../spaces/operators.js';
 import { cursorOf, type PolicyGenerator } from './cursor.js';
 import { describeSet, pct, percent } from './format.js';
 import { chooseSet, type CombinationParams } from './noise/combination.js';

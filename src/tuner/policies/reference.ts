@@ -10,7 +10,7 @@
  */
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { Decision, Policy, PolicyContext, FinalResult } from '../policy.js';
-import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
+import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../spaces/operators.js';
 import { objectiveUnit, score, scoreToValue, type Objective } from '../objective.js';
 import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';

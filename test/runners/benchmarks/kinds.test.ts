@@ -8,7 +8,7 @@ import { benchmarkOf } from '../../../src/runners/benchmarks/index.js';
 import { parseLatencyJson } from '../../../src/runners/benchmarks/latency/parse.js';
 import { LocalRunner } from '../../../src/runners/local.js';
 import type { RunRequest } from '../../../src/tuner/ports.js';
-import { baselineTrial } from '../../../src/tuner/trials.js';
+import { baselineTrial } from '../../../src/tuner/spaces/operators.js';
 import type { TrialSpec } from '../../../src/tuner/types.js';
 import { SIM_BIN } from '../../support/cli.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICIES } from '../../../src/tuner/policies/index.js';
 import { seededRandom } from '../../../src/tuner/policies/noise/schedule.js';
-import { baselineTrial, opTrial } from '../../../src/tuner/trials.js';
+import { baselineTrial, opTrial } from '../../../src/tuner/spaces/operators.js';
 import type { Observation } from '../../../src/tuner/types.js';
 import { context, observe } from './fake-world.js';
 

@@ -11,7 +11,7 @@
  * single gains (additivity) is reported.
  */
 import type { AttentionBackend, Backend } from '../../types.js';
-import { combinedTrial } from '../../trials.js';
+import { combinedTrial } from '../../spaces/operators.js';
 import { describeSet, pct } from '../format.js';
 import { clears, interval } from './decision-rule.js';
 import type { Comparison } from './estimation.js';

@@ -1,7 +1,7 @@
 /** What the noise-aware policy measures and in which order; all pure and seeded. */
 import type { Backend, AttentionBackend } from '../../types.js';
 import { ATTENTION_BACKENDS } from '../../types.js';
-import { opTrial } from '../../trials.js';
+import { opTrial } from '../../spaces/operators.js';
 import type { TrialSpec } from '../../types.js';
 
 export interface Candidate {

@@ -3,7 +3,7 @@
  * invocation is counted against the budget and recorded in the ledger here.
  */
 import type { PolicyEvent, RunStep } from '../../policy.js';
-import { baselineTrial } from '../../trials.js';
+import { baselineTrial } from '../../spaces/operators.js';
 import type { Objective } from '../../objective.js';
 import type { Observation, RunKind, TrialSpec } from '../../types.js';
 import { InvocationBudget } from '../budget.js';
