@@ -4,7 +4,8 @@
  * metrics (MFU by hand), and a SIGKILL mid-grid resumed without repeating a point.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -153,4 +154,98 @@ describe('autotune sweep latency', () => {
     const resumedKeys = invocations(box).slice(seen).map((i) => (i.runKey ?? '').split(':').slice(3).join(':'));
     for (const key of before) assert.equal(resumedKeys.includes(key), false, `${key} ran again after the resume`);
   });
+});
+
+/**
+ * An independent stand-in of `vllm bench latency` (not the simulator): it logs its argv and
+ * answers every invocation with a recorded real run, console and --output-json alike.
+ */
+function standIn(box: Sandbox): { env: Record<string, string>; calls: () => string[][] } {
+  const bin = join(box.dir, 'standin-bin');
+  mkdirSync(bin);
+  const calls = join(box.dir, 'standin-calls.jsonl');
+  const logs = join(ROOT, 'test', 'fixtures', 'logs');
+  writeFileSync(
+    join(bin, 'vllm'),
+    `#!${process.execPath}
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify(argv) + '\\n');
+if (argv[0] !== 'bench' || argv[1] !== 'latency') process.exit(2);
+const out = argv[argv.indexOf('--output-json') + 1];
+if (out !== undefined) fs.copyFileSync(${JSON.stringify(join(logs, 'latency-success.json'))}, out);
+process.stdout.write(fs.readFileSync(${JSON.stringify(join(logs, 'latency-success.log'))}));
+`,
+  );
+  chmodSync(join(bin, 'vllm'), 0o755);
+  const read = (): string[][] =>
+    existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as string[]) : [];
+  return { env: { PATH: `${bin}${delimiter}${box.env['PATH'] ?? ''}` }, calls: read };
+}
+
+/** avg_latency of test/fixtures/logs/latency-success.json, which the stand-in reports for every point. */
+const AVG = 0.8407465747953392;
+
+describe('autotune sweep latency on an independent stand-in of vllm bench latency', () => {
+  const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'models', name);
+
+  it('measures every point once per configuration with the right arguments, and parses its figures exactly', async () => {
+    const box = sandbox('typical');
+    const vllm = standIn(box);
+    const r = await autotune(
+      box,
+      ['sweep', 'latency', '--batch-sizes', '1,8', '--input-lens', '1024', '--output-lens', '128', '--model', 'Qwen/Qwen3-8B', '--num-iters', '5', '--num-iters-warmup', '3', '--engine', 'eager=--enforce-eager', '--engine', 'graphs=-O3', '--quiet'],
+      vllm.env,
+    );
+    assert.equal(r.exitCode, 0, r.all);
+    const calls = vllm.calls();
+    assert.deepEqual(
+      calls.map((argv) => argv.slice(0, -1).join(' ')),
+      [1, 8].flatMap((b) =>
+        ['--enforce-eager', '-O3'].map((engine) => `bench latency --model Qwen/Qwen3-8B ${engine} --batch-size ${b} --input-len 1024 --output-len 128 --num-iters-warmup 3 --num-iters 5 --output-json`),
+      ),
+    );
+    const d = db(box);
+    const rows = d.prepare(`SELECT r.trial_key AS trial, m.name AS name, m.value AS value FROM runs r JOIN run_metrics m ON m.run_id = r.id ORDER BY r.seq, m.name`).all() as { trial: string; name: string; value: number }[];
+    d.close();
+    const byTrial = new Map<string, Record<string, number>>();
+    for (const row of rows) byTrial.set(row.trial, { ...byTrial.get(row.trial), [row.name]: row.value });
+    assert.deepEqual([...byTrial.keys()], ['latency:b1-i1024-o128:eager', 'latency:b1-i1024-o128:graphs', 'latency:b8-i1024-o128:eager', 'latency:b8-i1024-o128:graphs']);
+    for (const [trial, m] of byTrial) {
+      const batch = trial.includes(':b8-') ? 8 : 1;
+      assert.deepEqual(m, {
+        latency_avg_s: AVG,
+        latency_p50_s: 0.8405650830245577,
+        latency_p90_s: 0.842359674602747,
+        latency_p99_s: 0.8430498543635011,
+        output_tokens_per_s: (batch * 128) / AVG,
+        total_tokens_per_s: (batch * (1024 + 128)) / AVG,
+      });
+    }
+  });
+
+  // FLOPs of the point B = 8, I = 1024, O = 128 as computed by hand in test/tuner/mfu.test.ts.
+  const HAND: ReadonlyArray<{ config: string; flops: number; vllm: string[]; peak: number }> = [
+    { config: 'llama-2-7b-mha.json', flops: 8 * 15_288_909_168_640, vllm: [], peak: 989.5e12 },
+    { config: 'qwen3-8b-gqa.json', flops: 132_316_097_675_264, vllm: ['-tp', '2'], peak: 2 * 989.5e12 },
+    { config: 'qwen3-30b-a3b-moe.json', flops: 55_093_089_009_664, vllm: [], peak: 989.5e12 },
+  ];
+  for (const c of HAND) {
+    it(`stores MFU equal to the hand computation for ${c.config}`, async () => {
+      const box = sandbox('typical');
+      const vllm = standIn(box);
+      const r = await autotune(
+        box,
+        ['sweep', 'latency', '--batch-sizes', '8', '--input-lens', '1024', '--output-lens', '128', '--model-config', fixture(c.config), '--gpu', 'h100-sxm', '--model', 'm', ...c.vllm, '--quiet'],
+        vllm.env,
+      );
+      assert.equal(r.exitCode, 0, r.all);
+      assert.equal(vllm.calls().length, 1);
+      const d = db(box);
+      const mfu = (d.prepare(`SELECT value FROM run_metrics WHERE name = 'mfu'`).get() as { value: number }).value;
+      d.close();
+      const expected = c.flops / AVG / c.peak;
+      assert.ok(Math.abs(mfu - expected) < 1e-12 * expected, `mfu ${mfu}, by hand ${expected}`);
+    });
+  }
 });
