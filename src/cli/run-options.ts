@@ -6,8 +6,9 @@ import { vllmArgCheck } from './job-arg-check.js';
 import { resolveRunOptions } from './job-options.js';
 import { loadVllmArgs, VllmOptions } from './vllm-args.js';
 
+/** The vLLM command the pass-through arguments belong to: a serving session's go to `vllm serve`. */
 function vllmCheck(bench: BenchKind): VllmOptions {
-  return new VllmOptions(loadVllmArgs(bench === 'latency' ? 'bench-latency' : 'bench-throughput'));
+  return new VllmOptions(loadVllmArgs(bench === 'latency' ? 'bench-latency' : bench === 'serve' ? 'serve' : 'bench-throughput'));
 }
 
 /**
@@ -19,12 +20,13 @@ export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunO
   const positional = jobFirst && first !== undefined && !first.startsWith('-') ? first : null;
   const rest = positional === null ? argv : argv.slice(1);
   // A first pass finds the job file; the command line is then checked against its benchmark's options.
-  const config = parseRunFlags(rest).explicit.config ?? null;
+  const firstPass = parseRunFlags(rest).explicit;
+  const config = firstPass.config ?? null;
   if (positional !== null && config !== null) {
     throw new AutotuneError('E_USAGE', `two job files given: ${positional} and --autotune-config ${config}`);
   }
   const file = positional ?? config;
-  if (file === null) return parseRunArgs(rest, vllmCheck('throughput'));
+  if (file === null) return parseRunArgs(rest, vllmCheck(firstPass.bench ?? 'throughput'));
   const job = loadJobFile(file, vllmArgCheck());
   return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench === 'latency' ? 'latency' : 'throughput')), job, file);
 }
@@ -34,7 +36,7 @@ export function assertRunnable(run: RunOptions): void {
   const refuse = (what: string): never => {
     throw new AutotuneError('E_NOT_SUPPORTED', `${what} cannot run in this release yet (\`--dry-run\` plans it)`);
   };
-  if (run.bench !== 'throughput') refuse(`a ${run.bench} study`);
+  if (run.bench === 'latency') refuse(`a ${run.bench} study`);
   if (run.workload !== null) refuse('a throughput workload matrix');
   // Any objective runs: policies score runs through src/tuner/objective.ts, constraints included.
 }

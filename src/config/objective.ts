@@ -18,6 +18,18 @@ export const METRICS: readonly string[] = [
   'itl_mean_ms',
   'itl_median_ms',
   'itl_p99_ms',
+  'ttft_p90_ms',
+  'tpot_p90_ms',
+  'itl_p90_ms',
+  'e2el_mean_ms',
+  'e2el_median_ms',
+  'e2el_p90_ms',
+  'e2el_p99_ms',
+  'goodput_requests_per_s',
+  'requests_completed',
+  'requests_failed',
+  'duration_s',
+  'max_concurrency_under_slo',
   'model_memory_gib',
   'kv_cache_gib',
   'kv_cache_tokens',
@@ -48,7 +60,7 @@ export interface Objective {
 
 /** Rates and capacities are better bigger; times and memory smaller. */
 export function defaultDirection(metric: string): Direction {
-  return /_per_s$|^kv_cache_/.test(metric) ? 'maximize' : 'minimize';
+  return /_per_s$|^kv_cache_|^requests_completed$|^max_concurrency_/.test(metric) ? 'maximize' : 'minimize';
 }
 
 export function fullMetricName(metric: string): string {
