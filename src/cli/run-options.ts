@@ -28,7 +28,7 @@ export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunO
   const file = positional ?? config;
   if (file === null) return parseRunArgs(rest, vllmCheck(firstPass.bench ?? 'throughput'));
   const job = loadJobFile(file, vllmArgCheck());
-  return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench === 'latency' ? 'latency' : 'throughput')), job, file);
+  return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench ?? 'throughput')), job, file);
 }
 
 /** What today's session engine runs; the rest of the job format is accepted and planned. */
