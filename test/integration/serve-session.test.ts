@@ -6,7 +6,7 @@
  * resumed without losing a run or leaving a server.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -158,6 +158,43 @@ describe('serving sessions (--bench serve)', () => {
     const exported = await autotune(box, ['export', id ?? '', '--json']);
     assert.equal(exported.exitCode, 0, exported.all);
     assert.match(exported.stdout as string, /"ttft_p99_ms"/);
+  });
+
+  it('runs a job file with bench: serve, vllm bench serve as the load generator and its pass-through arguments', async () => {
+    const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '0.2' });
+    boxes.push(box);
+    const job = join(box.dir, 'serve.yaml');
+    writeFileSync(
+      job,
+      [
+        'version: 1',
+        'bench: serve',
+        `args: {model: ${MODEL}, max-model-len: 4096}`,
+        'serve:',
+        '  cases: [{input_len: 32, output_len: 8, concurrency: 4, prompts: 8}, 9000x16@2]',
+        '  slo: [ttft_p99_ms<=5000]',
+        '  load_generator: vllm',
+        'bench_args: [--endpoint, /v1/completions]',
+        'search: {ops: [mul]}',
+        'policy: reference',
+        '',
+      ].join('\n'),
+    );
+    const r = await autotune(box, ['run', job, '--quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+    const bench = invocations(box).filter((i) => i.argv?.[0] === 'bench' && i.argv[1] === 'serve');
+    assert.ok(bench.length > 0);
+    for (const b of bench) {
+      const argv = b.argv ?? [];
+      assert.equal(argv[argv.indexOf('--endpoint') + 1], '/v1/completions', 'the pass-through argument reaches vllm bench serve');
+      assert.equal(argv[argv.indexOf('--random-input-len') + 1], '32', 'the case too long for max-model-len is skipped');
+    }
+    const serve = serverStarts(box)[0]?.argv ?? [];
+    assert.equal(serve[serve.indexOf('--max-model-len') + 1], '4096', 'the serve arguments reach vllm serve');
+    const dir = onlyRunDir(box);
+    const log = readFileSync(join(dir, readdirSync(dir).find((f) => /^0001_.*\.log$/.test(f) && !f.includes('server')) ?? ''), 'utf8');
+    assert.match(log, /skipped 9000x16@2\/32: input \+ output = 9016 tokens exceeds max-model-len 4096/);
+    await assertNoServerLeft(box, sessionIdOf(box));
   });
 
   it('resumes after a kill -9 of the daemon mid-trial: the orphaned server is reaped, no completed run is lost or repeated', async () => {
