@@ -119,6 +119,7 @@ export const SCENARIO_SCHEMA = {
         kvCacheMemoryGiB: nonNegative,
         http500Share: { type: 'number', minimum: 0, maximum: 1 },
         crashAfterRequests: { type: 'integer', minimum: 0 },
+        prefillFactors: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
       },
     },
     defaultAttention: { enum: ['FLASH_ATTN', 'FLASHINFER'] },

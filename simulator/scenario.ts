@@ -73,6 +73,12 @@ export interface ServeModel {
   readonly http500Share: number;
   /** A configuration whose op faults while generating (kernel_fault) dies after this many requests. */
   readonly crashAfterRequests: number;
+  /**
+   * Operators whose FlagGems kernel changes the prefill alone: the time to the first token is
+   * multiplied by the factor while the op runs on flagos (a configuration can be faster overall
+   * and still break a TTFT limit).
+   */
+  readonly prefillFactors: Readonly<Record<string, number>>;
 }
 
 export interface Scenario {
@@ -177,6 +183,7 @@ const SERVE_DEFAULTS: ServeModel = {
   kvCacheMemoryGiB: 104.73,
   http500Share: 0,
   crashAfterRequests: 5,
+  prefillFactors: {},
 };
 
 /** bestAchievable brute-forces every backend choice of the ops that take part in an interaction. */

@@ -34,10 +34,12 @@ export function serveTiming(s: Scenario, result: SimResult, noiseKey: string): S
   const runFactor = Math.exp(sigma * standardNormal(`${noiseKey}|serve|run`) - runLog);
   const requestFactor = (i: number): number => Math.exp(REQUEST_NOISE_SHARE * sigma * standardNormal(`${noiseKey}|serve|request|${i}`));
   const m = s.latency;
+  // Prefill-only effects of the active FlagGems kernels (scenario serve.prefillFactors).
+  const prefillFactor = Object.entries(s.serve.prefillFactors).reduce((f, [op, x]) => (result.active[op] === 'flagos' ? f * x : f), 1);
   const step = (active: number, contextTokens: number): number =>
     m.decodeStepMs + m.decodeMsPerSequence * active + (m.decodeMsPerKContext * contextTokens) / 1000;
   return {
-    firstTokenMs: (inputLen, active, i) => ((m.prefillMsPerKToken * inputLen) / 1000 + step(active, inputLen * active)) * runFactor * requestFactor(i),
+    firstTokenMs: (inputLen, active, i) => ((m.prefillMsPerKToken * inputLen) / 1000 + step(active, inputLen * active)) * prefillFactor * runFactor * requestFactor(i),
     stepMs: (active, contextTokens, i) => step(active, contextTokens) * runFactor * requestFactor(i),
     fails500: (i) => s.serve.http500Share > 0 && uniform(`${noiseKey}|serve|500`, i) < s.serve.http500Share,
     eosAt: (i, maxTokens) => Math.min(maxTokens, 1 + Math.floor(uniform(`${noiseKey}|serve|eos`, i) * maxTokens)),

@@ -13,10 +13,14 @@ import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { metricObjective, type Objective } from '../tuner/objective.js';
 import { isValidName } from '../tuner/spaces/operators.js';
 import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
+import { DEFAULT_REQUEST_TIMEOUT_S, GOODPUT, MAX_CONCURRENCY_UNDER_SLO } from '../tuner/serve-study.js';
+
+/** `vllm serve`'s usual wait for readiness (src/runners/benchmarks/serve/server.ts uses the same). */
+export const DEFAULT_SERVER_READY_TIMEOUT_S = 600;
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
-export type BenchKind = 'throughput' | 'latency';
+export type BenchKind = 'throughput' | 'latency' | 'serve';
 
 /** Workload points still to be expanded by the study (every combination of the lists). */
 export interface Workload {
@@ -62,6 +66,16 @@ export interface RunOptions {
   readonly progress: boolean;
   /** What a latency grid's MFU needs (a job file's `mfu`); all null: no MFU unless the model directory has a config.json and a peak is known. */
   readonly mfu: { readonly modelConfig: string | null; readonly gpu: string | null; readonly peakTflops: number | null };
+  /** Serving sessions (`--bench serve`): the case matrix as written (`--cases`), null for the core preset. */
+  readonly cases: string | null;
+  /** `--slo ttft_p99_ms<=2000,tpot_mean_ms<=50`; null for none. */
+  readonly slo: string | null;
+  readonly serverReadyTimeoutS: number;
+  readonly loadGenerator: 'builtin' | 'vllm';
+  readonly serveEndpoint: 'completions' | 'chat';
+  readonly requestTimeoutS: number;
+  /** The words after `--bench-args`: `vllm bench serve`'s own arguments. */
+  readonly benchArgs: string[];
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -105,6 +119,11 @@ function oneOf<T extends string>(value: string, flag: string, allowed: readonly 
     throw usage(`Expected \`${flag}\` to be one of ${allowed.join(', ')}, got \`${value}\``);
   }
   return found;
+}
+
+function nonEmpty(value: string, flag: string): string {
+  if (value.trim() === '') throw usage(`Expected \`${flag}\` to have a value, got an empty string`);
+  return value;
 }
 
 function path(value: string, flag: string): string {
@@ -168,8 +187,11 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--vllm-bin': (v, f) => ({ vllmBin: path(v, f) }),
   '--policy': (v, f) => ({ policy: oneOf(v, f, ['noise-aware', 'screening', 'reference'] as const) }),
   '--autotune-metric': (v, f) => {
-    const metric = oneOf(v, f, ['total', 'output', 'requests'] as const);
-    return { metric, objective: metricObjective(metric) };
+    const name = oneOf(v, f, ['total', 'output', 'requests', 'goodput', 'max-concurrency'] as const);
+    // Serving objectives (src/tuner/serve-study.ts); `metric` keeps the nearest throughput shorthand.
+    if (name === 'goodput') return { metric: 'requests', objective: { metric: GOODPUT, direction: 'maximize', constraints: [] } };
+    if (name === 'max-concurrency') return { metric: 'requests', objective: { metric: MAX_CONCURRENCY_UNDER_SLO, direction: 'maximize', constraints: [] } };
+    return { metric: name, objective: metricObjective(name) };
   },
   '--min-gain': (v, f) => {
     const n = Number(v);
@@ -185,7 +207,17 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-config': (v, f) => ({ config: path(v, f) }),
   '--run-minutes': (v, f) => ({ runMinutes: positiveNumber(v, f) }),
   '--python': (v, f) => ({ python: path(v, f) }),
+  '--bench': (v, f) => ({ bench: oneOf(v, f, ['throughput', 'latency', 'serve'] as const) }),
+  '--cases': (v, f) => ({ cases: nonEmpty(v, f) }),
+  '--slo': (v, f) => ({ slo: nonEmpty(v, f) }),
+  '--server-ready-timeout': (v, f) => ({ serverReadyTimeoutS: positiveNumber(v, f) }),
+  '--load-generator': (v, f) => ({ loadGenerator: oneOf(v, f, ['builtin', 'vllm'] as const) }),
+  '--autotune-endpoint': (v, f) => ({ serveEndpoint: oneOf(v, f, ['completions', 'chat'] as const) }),
+  '--request-timeout': (v, f) => ({ requestTimeoutS: positiveNumber(v, f) }),
 };
+
+/** The rest of the command line goes to `vllm bench serve` (a serving session's load generator). */
+export const BENCH_ARGS_MARKER = '--bench-args';
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
@@ -194,7 +226,7 @@ const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown
 };
 
 /** Every option the tuning command takes; none may be, or abbreviate, a vLLM option. */
-export const RUN_FLAGS: readonly string[] = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES)];
+export const RUN_FLAGS: readonly string[] = [...Object.keys(VALUE_FLAGS), ...Object.keys(SWITCHES), BENCH_ARGS_MARKER];
 
 export function defaultRunOptions(): RunOptions {
   return {
@@ -224,6 +256,13 @@ export function defaultRunOptions(): RunOptions {
     python: 'python3',
     progress: true,
     mfu: { modelConfig: null, gpu: null, peakTflops: null },
+    cases: null,
+    slo: null,
+    serverReadyTimeoutS: DEFAULT_SERVER_READY_TIMEOUT_S,
+    loadGenerator: 'builtin',
+    serveEndpoint: 'completions',
+    requestTimeoutS: DEFAULT_REQUEST_TIMEOUT_S,
+    benchArgs: [],
   };
 }
 
@@ -273,8 +312,15 @@ export function parseRunFlags(argv: readonly string[], vllm: VllmOptionCheck | n
   const passthrough: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === BENCH_ARGS_MARKER) {
+      parsed['benchArgs'] = argv.slice(i + 1);
+      break;
+    }
     if (arg === '--') {
-      passthrough.push(...argv.slice(i + 1));
+      const rest = argv.slice(i + 1);
+      const marker = rest.indexOf(BENCH_ARGS_MARKER);
+      passthrough.push(...(marker === -1 ? rest : rest.slice(0, marker)));
+      if (marker !== -1) parsed['benchArgs'] = rest.slice(marker + 1);
       break;
     }
     const eq = arg.indexOf('=');

@@ -28,6 +28,7 @@ import { objectiveUnit } from '../tuner/objective.js';
 import { createDisplay, SILENT, type Display } from './progress/display.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 import { serveOptions } from './serve-options.js';
+import { serveRunner } from './serve-study-options.js';
 
 const HEARTBEAT_MS = 2_000;
 
@@ -135,10 +136,13 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const trialEnv = envReport(baseEnv, session.env);
     log.info({ event: 'environment', dropped: trialEnv.dropped, kept: trialEnv.kept }, formatEnvReport(trialEnv));
     print(formatEnvReport(trialEnv));
+    // A serving session's runner starts each trial's server; its lifecycle stops it.
+    const serving = opts.serve === undefined ? null : serveRunner(opts.serve, opts.objective, opts.seed);
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: createRunner(),
+      runner: serving?.runner ?? createRunner(),
+      ...(serving === null ? {} : { lifecycle: serving.lifecycle }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
         askOutputJson: !userSetOutputJson(session.args),

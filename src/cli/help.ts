@@ -27,7 +27,8 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
                          true/1/false/0 (any case), a bare --background means true
   --policy P             noise-aware (default), screening (group runs, fewer invocations)
                          or reference (the Python tool's rules)
-  --autotune-metric M    total (default), output or requests: the throughput maximised
+  --autotune-metric M    total (default), output or requests: the throughput maximised;
+                         serving sessions also goodput or max-concurrency (both need --slo)
   --min-gain F           smallest relative gain worth keeping (default 0.005 = 0.5%)
   --budget N             at most N benchmark invocations, a hard limit (at least 10 for
                          noise-aware and screening, 3 x --num-runs for reference)
@@ -48,6 +49,17 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --run-minutes M        minutes per run for the dry-run estimate (default: a past session's mean)
   --help, -h             this text (anywhere before a literal --)
   --version, -V          the version (first argument only)
+
+Serving sessions (--bench serve; the arguments are \`vllm serve\`'s, the model among them):
+every trial starts its own server (loopback, a free port, its log beside the run's), loads it
+over the cases once per run and is stopped when the next trial starts or the session ends.
+  --bench B              throughput (default) or serve
+  --cases LIST           as for bench serve below (default core)
+  --slo LIST             limits every eligible configuration meets, whatever its throughput
+  --load-generator G     builtin (default) or vllm; --bench-args WORDS... ends autotune's
+                         options and hands the rest of the line to \`vllm bench serve\`
+  --autotune-endpoint E  completions (default) or chat (built-in generator)
+  --server-ready-timeout S, --request-timeout S   as for bench serve below
 
 Serving benchmark (autotune bench serve): one configuration over a case matrix, against a
 server autotune starts (vllm serve MODEL <args after -->, loopback, a free port, stopped

@@ -8,6 +8,7 @@ import { AutotuneError } from '../errors.js';
 import { constraintParts, defaultDirection, fullMetricName, objectiveFor, shorthandOf, type Constraint, type Objective } from '../tuner/objective.js';
 import { DEFAULT_POLICY } from '../tuner/types.js';
 import { SWEEP_CSV, SWEEP_OBJECTIVE } from './sweep-defaults.js';
+import { caseFromJob, caseKey } from '../tuner/serve-cases.js';
 import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 
 function argWords(key: string, value: ArgValue): string[] {
@@ -82,6 +83,21 @@ function objectiveOf(job: JobFile): Objective | null {
   return { metric, direction: o.direction ?? defaultDirection(metric), constraints };
 }
 
+/** A serving study's keys as run options: cases and SLOs as the command line spells them. */
+function serveJobOptions(job: JobFile): Partial<RunOptions> {
+  const serve = job.serve ?? {};
+  const out: Record<string, unknown> = {};
+  const cases = serve.cases;
+  if (cases !== undefined) out['cases'] = typeof cases === 'string' ? cases : cases.map((c, i) => caseKey(caseFromJob(c, i))).join(',');
+  if (serve.slo !== undefined) out['slo'] = typeof serve.slo === 'string' ? serve.slo : serve.slo.join(',');
+  if (serve.load_generator !== undefined) out['loadGenerator'] = serve.load_generator;
+  if (serve.endpoint !== undefined) out['serveEndpoint'] = serve.endpoint;
+  if (serve.server_ready_timeout !== undefined) out['serverReadyTimeoutS'] = serve.server_ready_timeout;
+  if (serve.request_timeout !== undefined) out['requestTimeoutS'] = serve.request_timeout;
+  if (job.bench_args !== undefined) out['benchArgs'] = job.bench_args.map(String);
+  return out as Partial<RunOptions>;
+}
+
 /** What the job file sets, as run options. */
 export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   const out: Record<string, unknown> = {};
@@ -89,8 +105,8 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
     if (value !== undefined) out[key] = value;
   };
   const bench = job.bench ?? 'throughput';
-  if (bench === 'serve') throw new AutotuneError('E_NOT_SUPPORTED', 'bench: serve is reserved for a later release');
   set('bench', bench);
+  if (bench === 'serve') Object.assign(out, serveJobOptions(job));
   let words = jobArgWords(job.args);
   const workload = workloadOf(job);
   const single = bench === 'throughput' && workload !== null ? singlePointWords(workload) : null;

@@ -6,8 +6,9 @@ import { vllmArgCheck } from './job-arg-check.js';
 import { resolveRunOptions } from './job-options.js';
 import { loadVllmArgs, VllmOptions } from './vllm-args.js';
 
+/** The vLLM command the pass-through arguments belong to: a serving session's go to `vllm serve`. */
 function vllmCheck(bench: BenchKind): VllmOptions {
-  return new VllmOptions(loadVllmArgs(bench === 'latency' ? 'bench-latency' : 'bench-throughput'));
+  return new VllmOptions(loadVllmArgs(bench === 'latency' ? 'bench-latency' : bench === 'serve' ? 'serve' : 'bench-throughput'));
 }
 
 /** The job-file option in the global position: `autotune --config JOB.yaml ...`. */
@@ -43,14 +44,15 @@ export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunO
   const positional = leading?.file ?? (jobFirst && first !== undefined && !first.startsWith('-') ? first : null);
   const rest = leading?.rest ?? (positional === null ? argv : argv.slice(1));
   // A first pass finds the job file; the command line is then checked against its benchmark's options.
-  const config = parseRunFlags(rest).explicit.config ?? null;
+  const firstPass = parseRunFlags(rest).explicit;
+  const config = firstPass.config ?? null;
   if (positional !== null && config !== null) {
     throw new AutotuneError('E_USAGE', `two job files given: ${positional} and --autotune-config ${config}`);
   }
   const file = positional ?? config;
-  if (file === null) return parseRunArgs(rest, vllmCheck('throughput'));
+  if (file === null) return parseRunArgs(rest, vllmCheck(firstPass.bench ?? 'throughput'));
   const job = loadJobFile(file, vllmArgCheck());
-  return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench === 'latency' ? 'latency' : 'throughput')), job, file);
+  return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench ?? 'throughput')), job, file);
 }
 
 /** What today's session engine runs; the rest of the job format is accepted and planned. */

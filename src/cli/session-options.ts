@@ -12,6 +12,8 @@ import { metricObjective, type Objective } from '../tuner/objective.js';
 import { isValidName } from '../tuner/spaces/operators.js';
 import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
 import { type BenchKind, type RunOptions, type Workload } from './args.js';
+import type { ServeStudy } from '../tuner/serve-study.js';
+import { serveObjective, serveStudyFrom } from './serve-study-options.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
 export const SESSION_OPTIONS_VERSION = 1;
@@ -31,6 +33,8 @@ export interface SessionOptions {
   readonly bench: BenchKind;
   readonly objective: Objective;
   readonly workload: Workload | null;
+  /** A serving session's case matrix, SLOs and load generator; absent for other benchmarks. */
+  readonly serve?: ServeStudy;
   /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
   readonly trials?: readonly TrialSpec[];
 }
@@ -112,6 +116,7 @@ function configOpsFor(run: RunOptions, env: NodeJS.ProcessEnv): Record<string, B
 }
 
 export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: NodeJS.ProcessEnv): SessionOptions {
+  const serve = run.bench === 'serve' ? serveStudyFrom(run) : null;
   return {
     version: SESSION_OPTIONS_VERSION,
     numRuns: run.numRuns,
@@ -129,8 +134,9 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
       ...(run.backends === null ? {} : { backends: run.backends }),
     },
     bench: run.bench,
-    objective: run.objective,
+    objective: serve === null ? run.objective : serveObjective(run.objective, serve),
     workload: run.workload,
+    ...(serve === null ? {} : { serve }),
   };
 }
 

@@ -19,6 +19,15 @@ export interface JobFile {
     readonly output_lens?: IntegerList;
     readonly num_prompts?: IntegerList;
   };
+  readonly serve?: {
+    readonly cases?: string | readonly (string | { readonly input_len: number; readonly output_len: number; readonly concurrency?: number; readonly rate?: number; readonly prompts?: number })[];
+    readonly slo?: string | readonly string[];
+    readonly load_generator?: 'builtin' | 'vllm';
+    readonly endpoint?: 'completions' | 'chat';
+    readonly server_ready_timeout?: number;
+    readonly request_timeout?: number;
+  };
+  readonly bench_args?: readonly (string | number)[];
   readonly search?: { readonly ops?: readonly string[]; readonly discover?: boolean; readonly backends?: readonly ('flagos' | 'vendor' | 'reference')[] };
   readonly objective?: {
     readonly metric?: string;

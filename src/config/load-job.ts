@@ -137,7 +137,8 @@ function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null
   const out: Problem[] = [];
   const add = (path: PathSegment[], message: string): void => void out.push({ line: source.lineOf(path), path, message });
   const bench = job.bench ?? 'throughput';
-  if (bench === 'serve') add(['bench'], '`serve` is reserved for a later release; use throughput or latency');
+  if (bench !== 'serve' && job.serve !== undefined) add(['serve'], 'only serving studies (bench: serve) take serve options');
+  if (bench !== 'serve' && job.bench_args !== undefined) add(['bench_args'], 'only serving studies (bench: serve) take bench_args');
   if (job.runner === 'slurm') add(['runner'], '`slurm` is reserved for a later release; use local');
   if (job.search?.ops !== undefined && job.search.discover === true) add(['search', 'discover'], 'cannot be true together with search.ops');
   if (job.search?.ops === undefined && job.search?.discover === false) add(['search', 'discover'], 'false needs search.ops (the operators to tune)');

@@ -67,7 +67,11 @@ describe('checkJobText', () => {
       'j.yaml:4 workload.batch_sizes: only latency studies take batch sizes (throughput: num_prompts)',
       'j.yaml:5 search.discover: cannot be true together with search.ops',
     ]);
-    assert.deepEqual(problems(checkJobText('version: 1\nbench: serve\n')), ['j.yaml:2 bench: `serve` is reserved for a later release; use throughput or latency']);
+    assert.deepEqual(problems(checkJobText('version: 1\nbench: serve\nserve: {cases: [64x16@4], slo: ttft_p99_ms<=2000}\nbench_args: [--tokenizer, t]\n')), []);
+    assert.deepEqual(problems(checkJobText('version: 1\nserve: {slo: ttft_p99_ms<=2000}\nbench_args: [--tokenizer, t]\n')), [
+      'j.yaml:2 serve: only serving studies (bench: serve) take serve options',
+      'j.yaml:3 bench_args: only serving studies (bench: serve) take bench_args',
+    ]);
     assert.deepEqual(problems(checkJobText('version: 1\nbench: latency\nworkload: {num_prompts: 3}\nsearch: {discover: false}\n')), [
       'j.yaml:3 workload.num_prompts: only throughput studies take num_prompts (latency: batch_sizes)',
       'j.yaml:4 search: a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)',
