@@ -11,6 +11,8 @@ import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
 import { isValidName } from '../tuner/trials.js';
 import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
+import type { RunnerName } from '../runners/names.js';
+import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from '../runners/slurm/options.js';
 import { metricObjective, type BenchKind, type RunOptions, type Workload } from './args.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
@@ -33,6 +35,10 @@ export interface SessionOptions {
   readonly workload: Workload | null;
   /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
   readonly trials?: readonly TrialSpec[];
+  /** Where its runs execute; absent (local) in sessions created before the SLURM runner. */
+  readonly runner?: RunnerName;
+  /** Present with `runner: slurm`: every setting, defaults filled in. */
+  readonly slurm?: SlurmOptions;
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -131,6 +137,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     bench: run.bench,
     objective: run.objective,
     workload: run.workload,
+    ...(run.runner === 'local' ? {} : { runner: run.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...run.slurm } }),
   };
 }
 

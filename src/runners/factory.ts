@@ -6,9 +6,6 @@ import { SlotRunner } from './slots.js';
 import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from './slurm/options.js';
 import { SlurmRunner } from './slurm/runner.js';
 
-export const RUNNER_NAMES = ['local', 'slurm'] as const;
-export type RunnerName = (typeof RUNNER_NAMES)[number];
-
 export interface RunnerSettings {
   /** Where and how SLURM jobs are submitted; reaping needs none of it. */
   readonly slurm?: SlurmOptions;
@@ -19,11 +16,6 @@ const FACTORIES: Readonly<Record<string, (s: RunnerSettings) => Runner>> = {
   // Slots are jobs in flight: the cluster's queue, not this machine, decides where they run.
   slurm: (s) => new SlotRunner(new SlurmRunner(s.slurm ?? DEFAULT_SLURM_OPTIONS), (s.slurm ?? DEFAULT_SLURM_OPTIONS).maxJobs),
 };
-
-/** Runners that can follow a run a previous worker left in flight to its end, instead of killing it. */
-export function adoptsRuns(name: string): boolean {
-  return name === 'slurm';
-}
 
 export function createRunner(name = 'local', settings: RunnerSettings = {}): Runner {
   const make = FACTORIES[name];
