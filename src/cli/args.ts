@@ -17,6 +17,8 @@ import { DEFAULT_REQUEST_TIMEOUT_S, GOODPUT, MAX_CONCURRENCY_UNDER_SLO } from '.
 
 /** `vllm serve`'s usual wait for readiness (src/runners/benchmarks/serve/server.ts uses the same). */
 export const DEFAULT_SERVER_READY_TIMEOUT_S = 600;
+import { RUNNER_NAMES, type RunnerName } from '../runners/names.js';
+import type { SlurmOptions } from '../runners/slurm/options.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -76,6 +78,10 @@ export interface RunOptions {
   readonly requestTimeoutS: number;
   /** The words after `--bench-args`: `vllm bench serve`'s own arguments. */
   readonly benchArgs: string[];
+  /** Where benchmarks run (`--autotune-runner`: vLLM has a `--runner`). */
+  readonly runner: RunnerName;
+  /** The SLURM settings given (job file, then --slurm-* flags); the rest are SLURM's defaults. */
+  readonly slurm: Partial<SlurmOptions>;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -214,10 +220,40 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--load-generator': (v, f) => ({ loadGenerator: oneOf(v, f, ['builtin', 'vllm'] as const) }),
   '--autotune-endpoint': (v, f) => ({ serveEndpoint: oneOf(v, f, ['completions', 'chat'] as const) }),
   '--request-timeout': (v, f) => ({ requestTimeoutS: positiveNumber(v, f) }),
+  '--autotune-runner': (v, f) => ({ runner: oneOf(v, f, RUNNER_NAMES) }),
+  '--slurm-partition': (v, f) => ({ slurm: { partition: word(v, f) } }),
+  '--slurm-account': (v, f) => ({ slurm: { account: word(v, f) } }),
+  '--slurm-qos': (v, f) => ({ slurm: { qos: word(v, f) } }),
+  '--slurm-gres': (v, f) => ({ slurm: { gres: word(v, f) } }),
+  '--slurm-time-limit': (v, f) => ({ slurm: { timeLimit: word(v, f) } }),
+  // Split at white space, never through a shell; a word with a space needs the job file's list.
+  '--slurm-args': (v) => ({ slurm: { extraArgs: v.split(/\s+/).filter((w) => w !== '') } }),
+  '--slurm-max-jobs': (v, f) => ({ slurm: { maxJobs: integer(v, f, 1) } }),
 };
 
 /** The rest of the command line goes to `vllm bench serve` (a serving session's load generator). */
 export const BENCH_ARGS_MARKER = '--bench-args';
+
+/** One sbatch option value: no white space, so that it reads as the user wrote it. */
+function word(value: string, flag: string): string {
+  if (!/^\S+$/.test(value)) throw usage(`Expected \`${flag}\` to be one word (no spaces), got \`${value}\``);
+  return value;
+}
+
+/** The --slurm-* settings only mean something to the SLURM runner: refused elsewhere rather than ignored. */
+export function checkRunner(o: RunOptions): void {
+  const given = Object.keys(o.slurm);
+  if (o.runner !== 'slurm' && given.length > 0) {
+    throw usage(`SLURM settings (${given.join(', ')}) need \`--autotune-runner slurm\` (job file: \`runner: slurm\`)`);
+  }
+}
+
+/** Later flags win; the SLURM settings of several flags add up. */
+function assignFlag(parsed: Record<string, unknown>, value: Partial<Record<keyof RunOptions, unknown>>): void {
+  const slurm = value.slurm;
+  if (slurm !== undefined) parsed['slurm'] = { ...(parsed['slurm'] as object | undefined), ...(slurm as object) };
+  else Object.assign(parsed, value);
+}
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
@@ -263,6 +299,8 @@ export function defaultRunOptions(): RunOptions {
     serveEndpoint: 'completions',
     requestTimeoutS: DEFAULT_REQUEST_TIMEOUT_S,
     benchArgs: [],
+    runner: 'local',
+    slurm: {},
   };
 }
 
@@ -348,7 +386,7 @@ export function parseRunFlags(argv: readonly string[], vllm: VllmOptionCheck | n
       value = next;
       i += 1;
     }
-    Object.assign(parsed, parser(value, name));
+    assignFlag(parsed, parser(value, name));
   }
   return { explicit: parsed as Partial<RunOptions>, passthrough };
 }
@@ -363,6 +401,7 @@ export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | nu
   }
   const options: RunOptions = { ...defaultRunOptions(), ...explicit, passthrough };
   checkBudget(options);
+  checkRunner(options);
   return options;
 }
 

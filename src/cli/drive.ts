@@ -122,7 +122,8 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
 
     // The recorded environment reproduces the measurement; the current PATH still finds vllm.
     const baseEnv = { ...process.env, ...session.env, PATH: process.env['PATH'] ?? session.env['PATH'] };
-    for (const note of reapRunningRuns(store, session.id, token)) print(`${note}, left running by the previous worker`);
+    const runnerName = opts.runner ?? 'local';
+    for (const note of reapRunningRuns(store, session.id, token, { runner: runnerName, adopt: true })) print(`${note}, left running by the previous worker`);
     if (startWorking(store, session.id, token) === 'stopped') {
       log.info({ event: 'stopped', pid: process.pid }, 'a stop was requested before the session started; nothing run');
       print('Session stopped before it started; continue it with `autotune resume`.');
@@ -141,7 +142,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: serving?.runner ?? createRunner(),
+      runner: serving?.runner ?? createRunner(opts.runner ?? 'local', opts.slurm === undefined ? {} : { slurm: opts.slurm }),
       ...(serving === null ? {} : { lifecycle: serving.lifecycle }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
@@ -196,6 +197,12 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     // logged); it is written under the lease like every other artifact.
     if (held && !leaseLost) {
       try {
+        // Jobs kept for adoption that the session never asked for again are cancelled.
+        for (const note of reapRunningRuns(store, sessionId, token, { runner: runnerOf(store, sessionId) })) logger?.info({ event: 'reaped' }, note);
+      } catch (error) {
+        logger?.warn({ event: 'reap-failed', error: error instanceof Error ? error.message : String(error) }, 'could not reap runs left in flight');
+      }
+      try {
         fenced(store, sessionId, token, () => {
           const current = getSession(store, sessionId);
           if (current !== null) writeSessionReport(store, current, defaultReportPath(current), Date.now());
@@ -214,6 +221,11 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       // Same: a lease that cannot be released goes stale once this process exits.
     }
   }
+}
+
+function runnerOf(store: Store, sessionId: string): string {
+  const session = getSession(store, sessionId);
+  return session === null ? 'local' : (readSessionOptions(session.options).runner ?? 'local');
 }
 
 /** The pid (process-group id) of the session's benchmark in flight, if any. */

@@ -43,6 +43,14 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --python PATH          interpreter for the plugin probe (operator discovery; default python3)
   --config JOB.yaml      as the first argument only: read the study from a job file (the
                          options given here override it); anywhere else --config is vLLM's
+  --autotune-runner R    local (default) or slurm: each run a SLURM batch job (sbatch), the run
+                         directory on a filesystem the compute nodes share
+  --slurm-partition P, --slurm-account A, --slurm-qos Q, --slurm-gres G (e.g. gpu:2)
+                         where jobs go (sbatch's options of those names)
+  --slurm-time-limit T   sbatch --time (minutes or HH:MM:SS); the run's --timeout counts from
+                         the job's start, never its queue wait
+  --slurm-args "ARGS"    more sbatch options, split at spaces (never through a shell)
+  --slurm-max-jobs N     jobs in flight at once (default 1)
   --autotune-config JOB.yaml
                          the same, in any position
   --dry-run              print the plan (trials, invocations, GPU-hours) and run nothing

@@ -30,6 +30,14 @@ export const JOB_KEY_OF_FLAG: Readonly<Record<string, string | null>> = {
   '--no-progress': null,
   '--python': 'python',
   '--dry-run': null,
+  '--autotune-runner': 'runner',
+  '--slurm-partition': 'slurm.partition',
+  '--slurm-account': 'slurm.account',
+  '--slurm-qos': 'slurm.qos',
+  '--slurm-gres': 'slurm.gres',
+  '--slurm-time-limit': 'slurm.time_limit',
+  '--slurm-args': 'slurm.extra_args',
+  '--slurm-max-jobs': 'slurm.max_jobs',
 };
 
 interface Known {

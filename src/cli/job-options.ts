@@ -9,7 +9,8 @@ import { constraintParts, defaultDirection, fullMetricName, objectiveFor, shorth
 import { DEFAULT_POLICY } from '../tuner/types.js';
 import { SWEEP_CSV, SWEEP_OBJECTIVE } from './sweep-defaults.js';
 import { caseFromJob, caseKey } from '../tuner/serve-cases.js';
-import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
+import { checkBudget, checkRunner, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
+import type { SlurmOptions } from '../runners/slurm/options.js';
 
 function argWords(key: string, value: ArgValue): string[] {
   const flag = key.startsWith('-') ? key : `--${key}`;
@@ -98,6 +99,19 @@ function serveJobOptions(job: JobFile): Partial<RunOptions> {
   return out as Partial<RunOptions>;
 }
 
+/** The job file's `slurm` block in the runner's words. */
+function slurmSettings(block: NonNullable<JobFile['slurm']>): Partial<SlurmOptions> {
+  const out: { -readonly [K in keyof SlurmOptions]?: SlurmOptions[K] } = {};
+  if (block.partition !== undefined) out.partition = block.partition;
+  if (block.account !== undefined) out.account = block.account;
+  if (block.qos !== undefined) out.qos = block.qos;
+  if (block.gres !== undefined) out.gres = block.gres;
+  if (block.time_limit !== undefined) out.timeLimit = String(block.time_limit);
+  if (block.extra_args !== undefined) out.extraArgs = [...block.extra_args];
+  if (block.max_jobs !== undefined) out.maxJobs = block.max_jobs;
+  return out;
+}
+
 /** What the job file sets, as run options. */
 export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   const out: Record<string, unknown> = {};
@@ -129,6 +143,8 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
     set('seed', policy.seed);
   }
   set('timeoutSec', job.timeout);
+  set('runner', job.runner);
+  if (job.slurm !== undefined) set('slurm', slurmSettings(job.slurm));
   set('outputDir', job.output_dir);
   set('db', job.db);
   set('vllmBin', job.vllm_bin);
@@ -168,7 +184,8 @@ export function resolveRunOptions(flags: RunFlags, job: JobFile, config: string)
   if (passthrough.length === 0) {
     throw new AutotuneError('E_USAGE', `${config} has no benchmark arguments; add \`args\` (e.g. \`args: {model: /models/X}\`)`);
   }
-  const options: RunOptions = { ...base, objective, passthrough };
+  const options: RunOptions = { ...base, objective, passthrough, slurm: { ...fromJob.slurm, ...explicit.slurm } };
   checkBudget(options);
+  checkRunner(options);
   return options;
 }

@@ -1,9 +1,10 @@
 /** Kills what runs left behind when their worker can no longer do it (crashed, or force-stopped), and servers left by `bench serve`. */
 import { createRunner } from '../runners/factory.js';
+import { adoptsRuns } from '../runners/names.js';
 import { isProcessAlive, isProcessGroupAlive, killProcessGroup, killRunKeyProcesses, processEnvironHasRunKey } from '../runners/process-group.js';
 import type { Store } from '../store/db.js';
 import { isObservation, type RunRecord } from '../store/records.js';
-import { loadRuns, markRunningRunsInterrupted } from '../store/runs.js';
+import { loadRuns, markRunningRunsInterrupted, runningRuns } from '../store/runs.js';
 import { leftServerRecords, removeServerRecord } from '../store/serve-results.js';
 import { fenced } from '../store/session-state.js';
 import type { RunHandle } from '../tuner/ports.js';
@@ -26,17 +27,31 @@ function killedNote(handle: RunHandle | null, seq: number): string {
   return `killed benchmark process group ${handle.pid} (run ${seq})`;
 }
 
+export interface ReapOptions {
+  /** The session's runner: reaps a run whose start was never recorded (default local). */
+  readonly runner?: string;
+  /** Leave the session's runs in flight to be adopted, when its runner can follow them (SLURM jobs). */
+  readonly adopt?: boolean;
+}
+
 /**
  * Marks in-flight runs interrupted (fenced by the caller's lease token) and has their runners
  * kill what is left, by handle and by run key (a run whose start was never recorded has only
- * its key); returns what was killed.
+ * its key); returns what was killed. With `adopt`, runs the session's runner can follow stay
+ * in flight, and are named in the notes.
  */
-export function reapRunningRuns(store: Store, sessionId: string, token: string): string[] {
+export function reapRunningRuns(store: Store, sessionId: string, token: string, options: ReapOptions = {}): string[] {
   const all = loadRuns(store, sessionId);
   const notes: string[] = [];
-  for (const run of fenced(store, sessionId, token, () => markRunningRunsInterrupted(store, sessionId))) {
+  const sessionRunner = options.runner ?? 'local';
+  const keep = options.adopt === true && adoptsRuns(sessionRunner) ? [sessionRunner] : [];
+  const reaped = fenced(store, sessionId, token, () => markRunningRunsInterrupted(store, sessionId, keep));
+  if (keep.length > 0) {
+    for (const run of runningRuns(store, sessionId)) notes.push(`following ${run.runner ?? sessionRunner} job ${run.handle ?? '?'} (run ${run.seq}) to its end`);
+  }
+  for (const run of reaped) {
     const handle = handleOf(run);
-    const runner = createRunner(handle?.runner ?? run.runner ?? 'local');
+    const runner = createRunner(handle?.runner ?? run.runner ?? sessionRunner);
     if (!runner.reap({ handle, runKey: runKeyOf(sessionId, run, all) })) continue;
     notes.push(killedNote(handle, run.seq));
   }

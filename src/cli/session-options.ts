@@ -14,6 +14,8 @@ import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
 import { type BenchKind, type RunOptions, type Workload } from './args.js';
 import type { ServeStudy } from '../tuner/serve-study.js';
 import { serveObjective, serveStudyFrom } from './serve-study-options.js';
+import type { RunnerName } from '../runners/names.js';
+import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from '../runners/slurm/options.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
 export const SESSION_OPTIONS_VERSION = 1;
@@ -37,6 +39,10 @@ export interface SessionOptions {
   readonly serve?: ServeStudy;
   /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
   readonly trials?: readonly TrialSpec[];
+  /** Where its runs execute; absent (local) in sessions created before the SLURM runner. */
+  readonly runner?: RunnerName;
+  /** Present with `runner: slurm`: every setting, defaults filled in. */
+  readonly slurm?: SlurmOptions;
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -137,6 +143,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     objective: serve === null ? run.objective : serveObjective(run.objective, serve),
     workload: run.workload,
     ...(serve === null ? {} : { serve }),
+    ...(run.runner === 'local' ? {} : { runner: run.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...run.slurm } }),
   };
 }
 

@@ -38,6 +38,15 @@ export interface JobFile {
   readonly policy?: 'noise-aware' | 'reference' | { readonly name?: 'noise-aware' | 'reference'; readonly min_gain?: number; readonly budget?: number; readonly seed?: number };
   readonly timeout?: number;
   readonly runner?: 'local' | 'slurm';
+  readonly slurm?: {
+    readonly partition?: string;
+    readonly account?: string;
+    readonly qos?: string;
+    readonly gres?: string;
+    readonly time_limit?: string | number;
+    readonly extra_args?: readonly string[];
+    readonly max_jobs?: number;
+  };
   readonly output_dir?: string;
   readonly db?: string;
   readonly env?: Readonly<Record<string, string | number | boolean>>;

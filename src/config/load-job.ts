@@ -139,7 +139,7 @@ function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null
   const bench = job.bench ?? 'throughput';
   if (bench !== 'serve' && job.serve !== undefined) add(['serve'], 'only serving studies (bench: serve) take serve options');
   if (bench !== 'serve' && job.bench_args !== undefined) add(['bench_args'], 'only serving studies (bench: serve) take bench_args');
-  if (job.runner === 'slurm') add(['runner'], '`slurm` is reserved for a later release; use local');
+  if (job.slurm !== undefined && job.runner !== 'slurm') add(['slurm'], 'needs `runner: slurm`');
   if (job.search?.ops !== undefined && job.search.discover === true) add(['search', 'discover'], 'cannot be true together with search.ops');
   if (job.search?.ops === undefined && job.search?.discover === false) add(['search', 'discover'], 'false needs search.ops (the operators to tune)');
   if (job.csv_path !== undefined && ['', '.', '..'].includes(job.csv_path.split(/[\\/]/).pop() ?? '')) add(['csv_path'], 'must name a file');

@@ -3,13 +3,22 @@ import { AutotuneError } from '../errors.js';
 import type { Runner } from '../tuner/ports.js';
 import { LocalRunner } from './local.js';
 import { SlotRunner } from './slots.js';
+import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from './slurm/options.js';
+import { SlurmRunner } from './slurm/runner.js';
 
-const FACTORIES: Readonly<Record<string, () => Runner>> = {
+export interface RunnerSettings {
+  /** Where and how SLURM jobs are submitted; reaping needs none of it. */
+  readonly slurm?: SlurmOptions;
+}
+
+const FACTORIES: Readonly<Record<string, (s: RunnerSettings) => Runner>> = {
   local: () => new SlotRunner(new LocalRunner()),
+  // Slots are jobs in flight: the cluster's queue, not this machine, decides where they run.
+  slurm: (s) => new SlotRunner(new SlurmRunner(s.slurm ?? DEFAULT_SLURM_OPTIONS), (s.slurm ?? DEFAULT_SLURM_OPTIONS).maxJobs),
 };
 
-export function createRunner(name = 'local'): Runner {
+export function createRunner(name = 'local', settings: RunnerSettings = {}): Runner {
   const make = FACTORIES[name];
   if (make === undefined) throw new AutotuneError('E_CONFIG', `unknown runner '${name}' (known: ${Object.keys(FACTORIES).join(', ')})`);
-  return make();
+  return make(settings);
 }

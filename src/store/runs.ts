@@ -42,10 +42,19 @@ export function nextSeq(store: Store, sessionId: string): number {
   return row.seq;
 }
 
-/** Records the trial (if new) and a 'running' row with the next seq, in one transaction. */
+/**
+ * Records the trial (if new) and a 'running' row with the next seq, in one transaction. A row
+ * a previous worker left running for this very run (kept for adoption, see
+ * markRunningRunsInterrupted) is taken over instead, with its seq and files: its runner finds
+ * the job it left in flight there.
+ */
 export function beginRun<F extends StoredRunFiles>(store: Store, sessionId: string, run: NewRun<F>): BegunRun<F> {
   return store.write(() => {
     upsertTrial(store, sessionId, run.trial);
+    const left = store
+      .statement(`SELECT id, seq FROM runs WHERE session_id = ? AND outcome = 'running' AND step = ? AND trial_key = ? AND kind = ? AND warmup_index IS ?`)
+      .get(sessionId, run.step, run.trial.key, run.kind, run.warmupIndex) as { id: number; seq: number } | undefined;
+    if (left !== undefined) return { runId: left.id, seq: left.seq, files: run.files(left.seq) };
     const seq = nextSeq(store, sessionId);
     const files = run.files(seq);
     const result = store
@@ -121,16 +130,24 @@ export function runMetrics(store: Store, runId: number): Measurement | null {
 
 /**
  * Crash recovery: rows a dead daemon left 'running' become 'interrupted'. Returns them so
- * the caller can reap their pids.
+ * the caller can reap their pids. Rows of a runner in `keep` that recorded a handle stay
+ * running: that runner follows such a run to its end when the session asks for it again.
  */
-export function markRunningRunsInterrupted(store: Store, sessionId: string): RunRecord[] {
+export function markRunningRunsInterrupted(store: Store, sessionId: string, keep: readonly string[] = []): RunRecord[] {
   const rows = store
     .statement(
       `UPDATE runs SET outcome = 'interrupted', ended_at = ?, failure = COALESCE(failure, ?)
-       WHERE session_id = ? AND outcome = 'running' RETURNING *`,
+       WHERE session_id = ? AND outcome = 'running'
+         AND NOT (handle IS NOT NULL AND runner IN (SELECT value FROM json_each(?))) RETURNING *`,
     )
-    .all(store.now(), INTERRUPTED_FAILURE, sessionId) as RunRow[];
+    .all(store.now(), INTERRUPTED_FAILURE, sessionId, JSON.stringify(keep)) as RunRow[];
   return rows.map((row) => toRunRecord(row, runMetrics(store, row.id))).sort((a, b) => a.seq - b.seq);
+}
+
+/** Rows left running for their runner to adopt (see markRunningRunsInterrupted). */
+export function runningRuns(store: Store, sessionId: string): RunRecord[] {
+  const rows = store.statement(`SELECT * FROM runs WHERE session_id = ? AND outcome = 'running' ORDER BY seq`).all(sessionId) as RunRow[];
+  return rows.map((row) => toRunRecord(row, null));
 }
 
 /** Every run, interrupted and running ones included, in seq order. */

@@ -60,9 +60,9 @@ describe('checkJobText', () => {
   });
 
   it('checks what the schema cannot', () => {
-    const check = checkJobText('version: 1\nrunner: slurm\nargs: {input-len: 5}\nworkload: {input_lens: 8, batch_sizes: 2}\nsearch: {ops: [mm], discover: true}\n');
+    const check = checkJobText('version: 1\nslurm: {partition: gpu}\nargs: {input-len: 5}\nworkload: {input_lens: 8, batch_sizes: 2}\nsearch: {ops: [mm], discover: true}\n');
     assert.deepEqual(problems(check), [
-      'j.yaml:2 runner: `slurm` is reserved for a later release; use local',
+      'j.yaml:2 slurm: needs `runner: slurm`',
       'j.yaml:3 args.input-len: also set by workload.input_lens; keep one',
       'j.yaml:4 workload.batch_sizes: only latency studies take batch sizes (throughput: num_prompts)',
       'j.yaml:5 search.discover: cannot be true together with search.ops',

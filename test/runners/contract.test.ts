@@ -5,10 +5,11 @@
  * its run key when no handle was stored (and only when it is ours).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalRunner } from '../../src/runners/local.js';
 import { isProcessGroupAlive } from '../../src/runners/process-group.js';
@@ -18,6 +19,10 @@ import { createSession } from '../../src/store/sessions.js';
 import type { RunHandle, RunRequest, Runner } from '../../src/tuner/ports.js';
 import { baselineTrial } from '../../src/tuner/spaces/operators.js';
 import { InProcessRunner } from '../support/in-process-runner.js';
+import { SKIP_SLURM, startSlurmCluster, type SlurmCluster } from '../support/slurm.js';
+import { DEFAULT_SLURM_OPTIONS } from '../../src/runners/slurm/options.js';
+import { SlurmRunner } from '../../src/runners/slurm/runner.js';
+import { isLive } from '../../src/runners/slurm/job-state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autotune-runner-contract-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,9 +34,7 @@ interface Harness {
   alive(handle: RunHandle): boolean;
 }
 
-/** A stand-in `vllm` whose first argument after `bench throughput` picks its behaviour; `hang` leaves a grandchild too. */
-function localHarness(): Harness {
-  const bin = join(dir, 'vllm-contract');
+function writeContractVllm(bin: string): void {
   writeFileSync(
     bin,
     `#!${process.execPath}
@@ -45,6 +48,12 @@ setInterval(() => {}, 1000);
 `,
     { mode: 0o755 },
   );
+}
+
+/** A stand-in `vllm` whose first argument after `bench throughput` picks its behaviour; `hang` leaves a grandchild too. */
+function localHarness(): Harness {
+  const bin = join(dir, 'vllm-contract');
+  writeContractVllm(bin);
   const runner = new LocalRunner({ killGraceMs: 200 });
   return { runner, vllmBin: bin, alive: (h) => h.pid !== null && isProcessGroupAlive(h.pid) };
 }
@@ -52,6 +61,26 @@ setInterval(() => {}, 1000);
 function inProcessHarness(): Harness {
   const runner = new InProcessRunner();
   return { runner, vllmBin: 'none', alive: (h) => runner.alive(h.id) };
+}
+
+let cluster: SlurmCluster | null = null;
+after(() => cluster?.stop());
+
+/** The same stand-in, run as SLURM jobs on a real one-node cluster; alive while SLURM says the job is. */
+function slurmHarness(): Harness {
+  if (cluster === null) {
+    cluster = startSlurmCluster({ ctld: 6917, slurmd: 6918 });
+    Object.assign(process.env, cluster.env);
+  }
+  const bin = join(dir, 'vllm-contract-slurm');
+  writeContractVllm(bin);
+  const runner = new SlurmRunner(DEFAULT_SLURM_OPTIONS, { pollMs: 100 });
+  const alive = (h: RunHandle): boolean => {
+    const out = spawnSync('scontrol', ['show', 'job', '-o', h.id], { encoding: 'utf8' }).stdout;
+    const state = /JobState=(\S+)/.exec(out)?.[1];
+    return state !== undefined && isLive(state);
+  };
+  return { runner, vllmBin: bin, alive };
 }
 
 let n = 0;
@@ -73,13 +102,22 @@ function request(h: Harness, behaviour: string, overrides: Partial<RunRequest> =
 }
 
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+  for (let i = 0; i < 2000 && !check(); i++) await sleep(10);
   assert.ok(check(), 'condition never held');
 }
 
-for (const [label, make] of [['LocalRunner', localHarness], ['InProcessRunner', inProcessHarness]] as const) {
-  describe(`runner contract: ${label}`, { timeout: 30_000 }, () => {
-    const h = make();
+const HARNESSES = [
+  ['LocalRunner', localHarness, false],
+  ['InProcessRunner', inProcessHarness, false],
+  ['SlurmRunner', slurmHarness, SKIP_SLURM],
+] as const;
+
+for (const [label, make, skip] of HARNESSES) {
+  describe(`runner contract: ${label}`, { timeout: 60_000, skip }, () => {
+    let h: Harness;
+    before(() => {
+      h = make();
+    });
 
     it('starts, reports its handle, writes its output to the log and echo, and classifies the exit', async () => {
       const handles: RunHandle[] = [];

@@ -15,6 +15,7 @@ import { requestStop, transition } from '../../store/session-state.js';
 import { getSession } from '../../store/sessions.js';
 import { lookupSession } from '../lookup.js';
 import { reapRunningRuns } from '../reap.js';
+import { readSessionOptions } from '../session-options.js';
 import { displayState } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 
@@ -58,7 +59,7 @@ async function forceStop(store: Store, session: SessionRecord): Promise<string[]
     throw new AutotuneError('E_SESSION_LOCKED', `session ${session.id} is held by pid ${lease.holder.pid} on ${lease.holder.host}; stop it there`);
   }
   try {
-    notes.push(...reapRunningRuns(store, session.id, token));
+    notes.push(...reapRunningRuns(store, session.id, token, { runner: readSessionOptions(session.options).runner ?? 'local' }));
     if (getSession(store, session.id)?.state !== 'stopped') transition(store, session.id, 'stopped', { token }, { clearStop: true });
   } finally {
     releaseLease(store, session.id, token);
