@@ -1,7 +1,7 @@
 /**
  * Decision-quality benchmark: policies over many scenarios and seeds, in process.
  *   node dist/bench/decisions.js [--split heldout|tuning|tuning-generated] [--seeds N] [--scenarios a,b]
- *     [--cold configuration,operator] [--policies screening,reference] [--judge POLICY] [--worst]
+ *     [--cold configuration,operator] [--policies screening,reference] [--judge POLICY] [--fixed-budgets] [--worst]
  *
  * The split is declared here and never mixed:
  * - tuning: the shipped scenarios (configs/scenarios) at session seeds 1..N. Policy constants
@@ -125,12 +125,12 @@ interface Variant {
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const pad = (x: string, n: number): string => x.padStart(n);
 
-function variants(only: readonly string[] | null): Variant[] {
+function variants(only: readonly string[] | null, fixedOnly: boolean): Variant[] {
   const out: Variant[] = [{ label: 'reference', policy: referencePolicy, budget: null }];
   for (const name of Object.keys(POLICIES) as PolicyName[]) {
     if (name === 'reference' || (only !== null && !only.includes(name))) continue;
     const policy = POLICIES[name];
-    out.push({ label: `${name}`, policy, budget: null });
+    if (!fixedOnly) out.push({ label: `${name}`, policy, budget: null });
     out.push({ label: `${name}@1.0x`, policy, budget: 1 });
     out.push({ label: `${name}@${TARGETS.tightBudget}x`, policy, budget: TARGETS.tightBudget });
   }
@@ -204,6 +204,7 @@ function main(): void {
       policies: { type: 'string' },
       worst: { type: 'boolean', default: false },
       judge: { type: 'string' },
+      'fixed-budgets': { type: 'boolean', default: false },
     },
   });
   const split = values.split;
@@ -214,7 +215,8 @@ function main(): void {
   const colds = values.cold.split(',').filter(Boolean) as ColdSemantics[];
   const all = cases(split, names);
   const only = values.policies?.split(',').filter(Boolean) ?? null;
-  const vs = variants(only);
+  // --fixed-budgets: only the 1.0x and 0.7x runs (the targets' own), not each policy's default budget.
+  const vs = variants(only, values['fixed-budgets']);
   const labels = vs.map((v) => v.label);
   const misses: string[] = [];
   // The targets judge the default policy, or the one --judge names.
@@ -266,7 +268,7 @@ function main(): void {
       const family = (cls: string): boolean => setOf.get(cls) === 'family';
       const at1 = summarise(pooled(results, `${defaultLabel}@1.0x`, family));
       const tight = summarise(pooled(results, `${defaultLabel}@${TARGETS.tightBudget}x`, family));
-      const harmful = Math.max(...[defaultLabel, `${defaultLabel}@1.0x`].map((l) => summarise(pooled(results, l, () => true)).harmfulSessions));
+      const harmful = Math.max(...[defaultLabel, `${defaultLabel}@1.0x`].flatMap((l) => (labels.includes(l) ? [summarise(pooled(results, l, () => true)).harmfulSessions] : [])));
       const check = (ok: boolean, what: string): void => {
         if (!ok) misses.push(`${what} (cold per ${cold})`);
       };
@@ -274,7 +276,7 @@ function main(): void {
       check(at1.worstRegret <= TARGETS.familyWorstRegret, `family worst session at 1.0x ${pct(at1.worstRegret)} > ${pct(TARGETS.familyWorstRegret)}`);
       check(tight.meanRegret <= TARGETS.familyMeanRegretTight, `family mean regret at ${TARGETS.tightBudget}x ${pct(tight.meanRegret)} > ${pct(TARGETS.familyMeanRegretTight)}`);
       check(harmful < TARGETS.harmfulSessions, `harmful operator kept in ${pct(harmful)} of sessions, not < ${pct(TARGETS.harmfulSessions)}`);
-      const ownDefault = summarise(pooled(results, defaultLabel, () => true));
+      const ownDefault = summarise(pooled(results, labels.includes(defaultLabel) ? defaultLabel : `${defaultLabel}@1.0x`, () => true));
       const refAll = summarise(pooled(results, 'reference', () => true));
       check(ownDefault.invocations <= refAll.invocations * 1.0 + 1e-9, `default budget spends ${(ownDefault.invocations / refAll.invocations).toFixed(2)}x the reference's invocations`);
       for (const [cls, byLabel] of results) {
