@@ -258,8 +258,13 @@ function main(): void {
         if (scores.length === 0) continue;
         const row = summarise(scores);
         const ref = summarise(pooled(results, 'reference', keep));
+        // The mean regret split by what each session's regret came from.
+        const split = CAUSES.flatMap((c) => {
+          const r = scores.filter((x) => x.cause === c).reduce((acc, x) => acc + x.regret, 0) / scores.length;
+          return r > 0 ? [`${c} ${pct(r)}`] : [];
+        });
         console.log(
-          `  ${name.padEnd(13)} ${label.padEnd(22)} mean regret ${pct(row.meanRegret)}, worst ${pct(row.worstRegret)}, harmful-kept sessions ${pct(row.harmfulSessions)}, invocations ${row.invocations.toFixed(1)} (${(row.invocations / ref.invocations).toFixed(2)}x ref), GPU ${row.gpuHours.toFixed(1)} h per session`,
+          `  ${name.padEnd(13)} ${label.padEnd(22)} mean regret ${pct(row.meanRegret)} (${split.join(', ') || 'none'}), worst ${pct(row.worstRegret)}, harmful-kept sessions ${pct(row.harmfulSessions)}, invocations ${row.invocations.toFixed(1)} (${(row.invocations / ref.invocations).toFixed(2)}x ref), GPU ${row.gpuHours.toFixed(1)} h per session`,
         );
       }
     }

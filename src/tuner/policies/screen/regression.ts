@@ -48,6 +48,12 @@ export interface ModelFit {
   /** Candidate effects (ln units) and their standard errors. */
   readonly b: Float64Array;
   readonly bSe: Float64Array;
+  /**
+   * Standard errors of the effects from the data alone, as the contrast of the weighted runs
+   * with and without each candidate: shrinkage toward zero makes a barely measured effect look
+   * certain, which must not pass for evidence that it is harmless.
+   */
+  readonly bSeData: Float64Array;
   readonly labels: Float64Array;
   readonly labelSe: Float64Array;
   readonly pairs: Float64Array;
@@ -506,6 +512,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   return {
     b: slice(l.oB, spec.candidates),
     bSe: seOf(l.oB, spec.candidates),
+    bSeData: dataSe(runs, residuals, spec.candidates),
     labels: slice(l.oLabel, spec.labels),
     labelSe: seOf(l.oLabel, spec.labels),
     pairs: slice(l.oPair, spec.pairs.length),
@@ -529,6 +536,19 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
       return total;
     },
   };
+}
+
+/** Per candidate: sqrt(1/W_on + 1/W_off), W the precision weights of the unlabelled runs with and without it. */
+function dataSe(runs: readonly ModelRun[], residuals: ReadonlyMap<number, { readonly r: number; readonly w: number }>, candidates: number): Float64Array {
+  const on = new Float64Array(candidates);
+  let total = 0;
+  for (const run of runs) {
+    if (run.label !== null) continue;
+    const w = residuals.get(run.seq)?.w ?? 0;
+    total += w;
+    for (const j of run.factors) on[j] = (on[j] as number) + w;
+  }
+  return Float64Array.from(on, (w) => (w > 0 && total - w > 0 ? Math.sqrt(1 / w + 1 / (total - w)) : Infinity));
 }
 
 /**
