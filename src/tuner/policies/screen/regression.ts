@@ -394,6 +394,14 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
   return { beta, covariance, residuals, weights, sigmaPlain, sigmaGems, usedPlain, usedGems, loss };
 }
 
+/** Robust noise scale of the anchors from their successive differences (a shift costs one or two of them). */
+function anchorSpread(anchors: readonly ModelRun[]): number {
+  const diffs: number[] = [];
+  for (let i = 1; i < anchors.length; i++) diffs.push((anchors[i]?.y ?? 0) - (anchors[i - 1]?.y ?? 0));
+  if (diffs.length < 4) return 0;
+  return (1.4826 * median(diffs.map(Math.abs))) / Math.SQRT2;
+}
+
 /** Links between anchor knots where the anchors before and after differ beyond noise: level shifts. */
 function detectShifts(anchors: readonly ModelRun[], sigma: number): number[] {
   const links: number[] = [];
@@ -440,7 +448,9 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   };
 
   // Level shifts: a free step between the two anchors around it, placed where the runs say.
-  const links = detectShifts(anchors, start.plain);
+  // The anchors' own spread bounds the noise from above (it holds drift too): a scale fitted
+  // through knots at the anchors can fall far below it and would see shifts in plain noise.
+  const links = detectShifts(anchors, Math.max(start.plain, anchorSpread(anchors)));
   let decay: number = previous?.coldDecay ?? 0.3;
   const build = (steps: ReadonlyMap<number, number>, d: number): { l: Layout; rows: Rows } => {
     const l = layoutOf(spec, knots, steps);
