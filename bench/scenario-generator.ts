@@ -136,6 +136,8 @@ export interface HeldOutScenario {
 
 /** Fixed generator seeds: the held-out split is the same on every machine and every run. */
 const GENERATOR_SEEDS = [91_001, 91_002] as const;
+/** Generator seeds of the tuning-generated split: the same classes, other scenarios. */
+export const TUNING_SEEDS = [81_001, 81_002] as const;
 
 function generate(spec: ClassSpec, seed: number): Record<string, unknown> {
   const r = new Draw(`heldout|${spec.name}|${seed}`);
@@ -180,11 +182,16 @@ function generate(spec: ClassSpec, seed: number): Record<string, unknown> {
   return raw;
 }
 
+/** Every class at each of `seeds`. */
+export function generatedScenarios(seeds: readonly number[]): HeldOutScenario[] {
+  return [...FAMILY, ...HARD].flatMap((spec) =>
+    seeds.map((seed) => ({ scenario: parseScenario(generate(spec, seed), `generated:${spec.name}-${seed}`), cls: spec.name, set: spec.set })),
+  );
+}
+
 /** The held-out split: every class at every generator seed. */
 export function heldOutScenarios(): HeldOutScenario[] {
-  return [...FAMILY, ...HARD].flatMap((spec) =>
-    GENERATOR_SEEDS.map((seed) => ({ scenario: parseScenario(generate(spec, seed), `generated:${spec.name}-${seed}`), cls: spec.name, set: spec.set })),
-  );
+  return generatedScenarios(GENERATOR_SEEDS);
 }
 
 function main(dir: string): void {

@@ -48,8 +48,14 @@ const VALIDATE_MIN = 7;
 const MAX_PAIRS = 10;
 /** One-sided error rate of the validation, over all its looks. */
 const ALPHA = 0.05;
-/** A candidate's gain is significant past this one-sided z: it joins the set. */
-const Z_KEEP = 0.5;
+/**
+ * A candidate joins the set when its posterior mean gain is positive (regret is linear in the
+ * effects, so a positive mean is worth having) and it is not plausibly harmful: its lower
+ * bound at Z_HARM, from the data alone, must stay above HARM (a 1% loss).
+ */
+const Z_KEEP = 0;
+const HARM = Math.log(1 - 0.01);
+const Z_HARM = 3;
 /** A call is settled past this z from zero; screening stops early when every call is. */
 const Z_SETTLED = 3;
 /** Clear big losers stop being enabled: they add nothing but risk. */
@@ -211,8 +217,8 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   };
 
   /** Per operator: its best candidate now (posterior mean), with the call's z against zero. */
-  const standing = (f: ModelFit, attention: AttentionBackend | null): Map<string, { c: number; b: number; se: number }> => {
-    const out = new Map<string, { c: number; b: number; se: number }>();
+  const standing = (f: ModelFit, attention: AttentionBackend | null): Map<string, { c: number; b: number; se: number; seData: number }> => {
+    const out = new Map<string, { c: number; b: number; se: number; seData: number }>();
     for (const [op, cs] of candidatesOfOp) {
       for (const c of cs) {
         if (isolation.isRetired(c) || runsWith(c) === 0) continue;
@@ -221,7 +227,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
         const b = f.b[c] ?? 0;
         const se = f.bSe[c] ?? 1;
         const current = out.get(op);
-        if (current === undefined || b > current.b) out.set(op, { c, b, se });
+        if (current === undefined || b > current.b) out.set(op, { c, b, se, seData: f.bSeData[c] ?? Infinity });
       }
     }
     return out;
@@ -311,7 +317,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   const select = (f: ModelFit): SetPlan => {
     let best: SetPlan = { members: [], attention: null, gain: 0, se: 0 };
     for (const attention of [null, ...ATTENTION_BACKENDS]) {
-      let members = [...standing(f, attention).values()].filter((s) => s.b - Z_KEEP * s.se > 0).map((s) => s.c);
+      let members = [...standing(f, attention).values()].filter((s) => s.b - Z_KEEP * s.se > 0 && s.b - Z_HARM * s.seData > HARM).map((s) => s.c);
       // Harmful pairs among members: the weaker member goes when the pair is worse than the stronger alone.
       spec.pairs.forEach(([i, j], q) => {
         const g = f.pairs[q] ?? 0;
@@ -440,6 +446,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
         }
         if (pairs < look.pairs) break;
       }
+      if (!validated && estimate !== null && reason.startsWith('not shown')) reason += ` (${pct(relative(estimate.g))}, lower bound ${pct(relative(estimate.g - (estimate.look?.z ?? Z95) * estimate.se))})`;
     }
     const z = estimate?.look?.z ?? Z95;
     emit({

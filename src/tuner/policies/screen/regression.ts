@@ -48,6 +48,12 @@ export interface ModelFit {
   /** Candidate effects (ln units) and their standard errors. */
   readonly b: Float64Array;
   readonly bSe: Float64Array;
+  /**
+   * Standard errors of the effects from the data alone, as the contrast of the weighted runs
+   * with and without each candidate: shrinkage toward zero makes a barely measured effect look
+   * certain, which must not pass for evidence that it is harmless.
+   */
+  readonly bSeData: Float64Array;
   readonly labels: Float64Array;
   readonly labelSe: Float64Array;
   readonly pairs: Float64Array;
@@ -388,6 +394,14 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
   return { beta, covariance, residuals, weights, sigmaPlain, sigmaGems, usedPlain, usedGems, loss };
 }
 
+/** Robust noise scale of the anchors from their successive differences (a shift costs one or two of them). */
+function anchorSpread(anchors: readonly ModelRun[]): number {
+  const diffs: number[] = [];
+  for (let i = 1; i < anchors.length; i++) diffs.push((anchors[i]?.y ?? 0) - (anchors[i - 1]?.y ?? 0));
+  if (diffs.length < 4) return 0;
+  return (1.4826 * median(diffs.map(Math.abs))) / Math.SQRT2;
+}
+
 /** Links between anchor knots where the anchors before and after differ beyond noise: level shifts. */
 function detectShifts(anchors: readonly ModelRun[], sigma: number): number[] {
   const links: number[] = [];
@@ -434,7 +448,9 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   };
 
   // Level shifts: a free step between the two anchors around it, placed where the runs say.
-  const links = detectShifts(anchors, start.plain);
+  // The anchors' own spread bounds the noise from above (it holds drift too): a scale fitted
+  // through knots at the anchors can fall far below it and would see shifts in plain noise.
+  const links = detectShifts(anchors, Math.max(start.plain, anchorSpread(anchors)));
   let decay: number = previous?.coldDecay ?? 0.3;
   const build = (steps: ReadonlyMap<number, number>, d: number): { l: Layout; rows: Rows } => {
     const l = layoutOf(spec, knots, steps);
@@ -506,6 +522,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   return {
     b: slice(l.oB, spec.candidates),
     bSe: seOf(l.oB, spec.candidates),
+    bSeData: dataSe(runs, residuals, spec.candidates),
     labels: slice(l.oLabel, spec.labels),
     labelSe: seOf(l.oLabel, spec.labels),
     pairs: slice(l.oPair, spec.pairs.length),
@@ -529,6 +546,19 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
       return total;
     },
   };
+}
+
+/** Per candidate: sqrt(1/W_on + 1/W_off), W the precision weights of the unlabelled runs with and without it. */
+function dataSe(runs: readonly ModelRun[], residuals: ReadonlyMap<number, { readonly r: number; readonly w: number }>, candidates: number): Float64Array {
+  const on = new Float64Array(candidates);
+  let total = 0;
+  for (const run of runs) {
+    if (run.label !== null) continue;
+    const w = residuals.get(run.seq)?.w ?? 0;
+    total += w;
+    for (const j of run.factors) on[j] = (on[j] as number) + w;
+  }
+  return Float64Array.from(on, (w) => (w > 0 && total - w > 0 ? Math.sqrt(1 / w + 1 / (total - w)) : Infinity));
 }
 
 /**

@@ -91,4 +91,22 @@ describe('screening regression', () => {
     assert.ok((f.b[0] ?? 0) > 0.01, `winner ${f.b[0]}`);
     for (let j = 1; j < 60; j++) assert.ok(Math.abs(f.b[j] ?? 1) < 0.01, `candidate ${j}: ${f.b[j]}`);
   });
+
+  it('gives a barely enabled candidate a data-only standard error by its few runs', () => {
+    let seen = 0;
+    const runs = session({ effects: EFFECTS, sigma: 0.006, runs: 60, seed: 5 }).map((r) => {
+      if (!r.factors.includes(0)) return r;
+      seen += 1;
+      return seen <= 3 ? r : { ...r, factors: r.factors.filter((j) => j !== 0), y: r.y - (EFFECTS[0] ?? 0) };
+    });
+    const f = fit(runs, EFFECTS.length);
+    // Three runs against about thirty: about sqrt(10 / 2) times wider.
+    assert.ok((f.bSeData[0] ?? 0) > 2 * (f.bSeData[1] ?? Infinity), `rare ${f.bSeData[0]} vs half ${f.bSeData[1]}`);
+    // A candidate in half the runs: data-only and posterior agree within a factor of two.
+    assert.ok((f.bSeData[1] ?? 0) < 2 * (f.bSe[1] ?? 0) && (f.bSeData[1] ?? 0) > 0.5 * (f.bSe[1] ?? 0), `data ${f.bSeData[1]} vs posterior ${f.bSe[1]}`);
+  });
+
+  it('sees no level shift in plain noise of 1.5%', () => {
+    for (const seed of [6, 7, 8]) assert.equal(fit(session({ effects: EFFECTS, sigma: 0.015, runs: 72, seed }), EFFECTS.length).shifts.length, 0, `seed ${seed}`);
+  });
 });
