@@ -18,8 +18,8 @@ const PALETTE = ['#2f6db5', '#e07b00', '#1a7f37', '#9c4fb8', '#b42318', '#5b6570
 
 const f = (n: number): string => n.toFixed(1);
 
-function coordText(v: Coordinate): string {
-  return typeof v === 'number' ? formatNumber(v) : v;
+export function coordText(v: Coordinate): string {
+  return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : formatNumber(v)) : v;
 }
 
 /** x position of each value of an axis: to scale (log or linear) for numbers, evenly spaced otherwise. */

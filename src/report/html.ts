@@ -5,7 +5,7 @@
  */
 import { escapeHtml, hrefOf, jsonForScript } from './escape.js';
 import type { ReportModel } from './model.js';
-import { axisChart, paretoChart } from './axis-charts.js';
+import { axisChart, coordText, paretoChart } from './axis-charts.js';
 import { effectChart, formatNumber, pct, timelineChart } from './svg.js';
 
 const CSS = `
@@ -124,11 +124,11 @@ function axesSection(m: ReportModel): string {
   const view = m.axes;
   if (view === null) return '';
   const charts = view.axes.map((axis) => axisChart(view, axis, m.metric.label, m.metric.direction)).join('');
-  const axes = view.axes.map((a) => `${escapeHtml(a.label)} (${a.values.map((v) => escapeHtml(String(v))).join(', ')})`).join('; ');
+  const axes = view.axes.map((a) => `${escapeHtml(a.label)} (${a.values.map((v) => escapeHtml(coordText(v))).join(', ')})`).join('; ');
   const pareto =
     view.paretoFront === null
       ? '<p class="muted">No Pareto chart: it needs output tokens/s and a batch size or concurrency per point.</p>'
-      : `<h3>Pareto: tokens/s per user against tokens/s per GPU</h3><p>Per user: output tokens/s divided by the batch size or concurrency; per GPU: output tokens/s divided by tensor x pipeline x data parallel size. ${view.paretoFront.length} of ${view.points.filter((p) => p.perUser !== null && p.perGpu !== null).length} point(s) on the front: ${view.paretoFront.map(escapeHtml).join(', ')}.</p>${paretoChart(view)}`;
+      : `<h3>Pareto: tokens/s per user against tokens/s per GPU</h3><p>Per user: output tokens/s divided by the batch size or concurrency; per GPU: output tokens/s divided by tensor x pipeline x data parallel size. ${view.paretoFront.length} of ${view.points.filter((p) => p.perUser !== null && p.perGpu !== null).length} point(s) on the front: ${view.paretoFront.map((key) => escapeHtml(view.points.find((p) => p.trialKey === key)?.label ?? key)).join(', ')}.</p>${paretoChart(view)}`;
   return `<h2>Search space</h2>
 <p>${view.points.length} point(s) over ${view.axes.length} axis/axes: ${axes}. One chart per axis; points equal on the other axes share a line.</p>
 ${charts}

@@ -309,7 +309,7 @@ export function buildReport(input: ReportInput): ReportModel {
       policy: session.policy,
       model: session.model,
       args: session.args,
-      options: Object.entries(session.options).map(([k, v]) => [k, optionText(v)] as const),
+      options: Object.entries(session.options).map(([k, v]) => [k, k === 'trials' && Array.isArray(v) ? `${v.length} (see the search space)` : optionText(v)] as const),
       runDir: session.runDir,
       startedAt: iso(session.createdAt),
       lastUpdateAt: iso(lastAt),
