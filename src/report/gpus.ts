@@ -2,6 +2,7 @@
 
 const TP_FLAGS = new Set(['--tensor-parallel-size', '-tp']);
 const PP_FLAGS = new Set(['--pipeline-parallel-size', '-pp']);
+const DP_FLAGS = new Set(['--data-parallel-size', '-dp']);
 
 /** The last value of a flag (`--flag N`, `--flag=N`; vLLM reads `_` as `-` in long names), as argparse does. */
 function lastCount(args: readonly string[], flags: ReadonlySet<string>): number {
@@ -18,9 +19,9 @@ function lastCount(args: readonly string[], flags: ReadonlySet<string>): number 
   return value;
 }
 
-/** Tensor-parallel x pipeline-parallel size (1 when neither is given). */
+/** Tensor-parallel x pipeline-parallel x data-parallel size (1 when none is given). */
 export function gpusPerRun(args: readonly string[]): number {
-  return lastCount(args, TP_FLAGS) * lastCount(args, PP_FLAGS);
+  return lastCount(args, TP_FLAGS) * lastCount(args, PP_FLAGS) * lastCount(args, DP_FLAGS);
 }
 
 export function gpuHours(durationMs: number, gpus: number): number {

@@ -5,11 +5,12 @@
  */
 import { escapeHtml, hrefOf, jsonForScript } from './escape.js';
 import type { ReportModel } from './model.js';
+import { axisChart, coordText, paretoChart } from './axis-charts.js';
 import { effectChart, formatNumber, pct, timelineChart } from './svg.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;color:#1d232a;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
+h1{font-size:22px;margin:0 0 4px}h3{font-size:15px;margin:18px 0 6px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
 .sub{color:#5b6570;margin:0 0 16px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;vertical-align:top;border-bottom:1px solid #eef1f4}
 th{color:#5b6570;font-weight:600;white-space:nowrap}.kv th{width:1%}
@@ -33,6 +34,9 @@ svg .role-baseline{fill:#5b6570;stroke:#5b6570}svg .role-gems{fill:#b07d10;strok
 svg .role-operator{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
 svg .run-point.warmup{fill:#fff}svg .run-failed{stroke:#b42318;stroke-width:2}
 svg .slow-ring{fill:none;stroke:#e07b00;stroke-width:1.5}
+svg .series-line{fill:none;stroke-width:1.5}svg .axis-missing{stroke:#b42318;stroke-width:2}
+svg .pareto-point,svg .pareto-legend{fill:#fff;stroke:#2f6db5;stroke-width:1.5}svg .pareto-point.front,svg .pareto-legend.front{fill:#1a7f37;stroke:#1a7f37}
+svg .pareto-front{fill:none;stroke:#1a7f37;stroke-width:1.5;stroke-dasharray:5 3}
 `;
 
 function rows(entries: readonly (readonly [string, string])[]): string {
@@ -116,6 +120,21 @@ function decisionsSection(m: ReportModel): string {
   return `<details><summary>${m.decisions.length} decision(s), each with its reason</summary><table class="decisions"><tr><th>subject</th><th>verdict</th><th>estimate</th><th>95% interval</th><th>runs</th><th>reason</th></tr>${body}</table></details>`;
 }
 
+function axesSection(m: ReportModel): string {
+  const view = m.axes;
+  if (view === null) return '';
+  const charts = view.axes.map((axis) => axisChart(view, axis, m.metric.label, m.metric.direction)).join('');
+  const axes = view.axes.map((a) => `${escapeHtml(a.label)} (${a.values.map((v) => escapeHtml(coordText(v))).join(', ')})`).join('; ');
+  const pareto =
+    view.paretoFront === null
+      ? '<p class="muted">No Pareto chart: it needs output tokens/s and a batch size or concurrency per point.</p>'
+      : `<h3>Pareto: tokens/s per user against tokens/s per GPU</h3><p>Per user: output tokens/s divided by the batch size or concurrency; per GPU: output tokens/s divided by tensor x pipeline x data parallel size. ${view.paretoFront.length} of ${view.points.filter((p) => p.perUser !== null && p.perGpu !== null).length} point(s) on the front: ${view.paretoFront.map((key) => escapeHtml(view.points.find((p) => p.trialKey === key)?.label ?? key)).join(', ')}.</p>${paretoChart(view)}`;
+  return `<h2>Search space</h2>
+<p>${view.points.length} point(s) over ${view.axes.length} axis/axes: ${axes}. One chart per axis; points equal on the other axes share a line.</p>
+${charts}
+${pareto}`;
+}
+
 /** Best first, trials without a result last, so the chart reads top-down. */
 function byEstimate(effects: ReportModel['effects']): ReportModel['effects'] {
   return [...effects].sort((x, y) => (y.estimate ?? -Infinity) - (x.estimate ?? -Infinity));
@@ -150,7 +169,7 @@ export function renderReportHtml(m: ReportModel): string {
 </head>
 <body>
 <h1>${escapeHtml(m.title)}</h1>
-<p class="sub">session <code>${escapeHtml(s.id)}</code>, policy ${escapeHtml(s.policy)}, maximising ${escapeHtml(m.metric.label)}; generated ${escapeHtml(m.generatedAt)}</p>
+<p class="sub">session <code>${escapeHtml(s.id)}</code>, policy ${escapeHtml(s.policy)}, ${m.metric.direction === 'minimize' ? 'minimising' : 'maximising'} ${escapeHtml(m.metric.label)}; generated ${escapeHtml(m.generatedAt)}</p>
 <div class="cards">${cards}</div>
 ${s.error === null ? '' : `<p class="bad">Error: ${escapeHtml(s.error)}</p>`}
 <h2>Session</h2>
@@ -166,9 +185,10 @@ ${kv([
 ${hardwareSection(m)}
 <h2>Validated choice</h2>
 ${choiceSection(m)}
-<h2>Operator effects</h2>
+${axesSection(m)}
+${m.effects.length === 0 && m.axes !== null ? '' : `<h2>Operator effects</h2>
 <p>${baselineLine} One bar per operator trial; whiskers are the policy's 95% intervals where it computed them; ✓ marks the chosen backend.</p>
-${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}
+${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}`}
 <h2>Timeline</h2>
 <p>Every run, ${escapeHtml(m.metric.label)} against time since the session started.</p>
 ${timelineChart(m.timeline, b.value, m.metric.label)}

@@ -8,8 +8,9 @@ import { posix } from 'node:path';
 import type { Decision, FinalResult } from '../tuner/policy.js';
 import type { HardwareInfo } from '../tuner/hardware.js';
 import { trialValue, type ResultRun } from '../tuner/results.js';
-import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
-import type { Backend, Metric, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
+import { metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Direction, type Measurement } from '../tuner/metrics.js';
+import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
+import { buildAxes, type AxesView } from './axes.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
 
 export interface ReportSession {
@@ -116,7 +117,8 @@ export interface ReportModel {
     readonly durationSec: number;
     readonly error: string | null;
   };
-  readonly metric: { readonly id: Metric; readonly label: string };
+  /** The objective's metric: what the timeline, the effects and the axis charts show. */
+  readonly metric: { readonly name: string; readonly label: string; readonly direction: Direction };
   readonly hardware: HardwareInfo | null;
   readonly totals: {
     readonly invocations: number;
@@ -141,17 +143,22 @@ export interface ReportModel {
   readonly decisions: readonly Decision[];
   readonly timeline: readonly TimelinePoint[];
   readonly failures: readonly FailureRow[];
+  /** For sessions over workload or engine points (grids, sweeps): the metric against each axis, and the Pareto data. */
+  readonly axes: AxesView | null;
 }
 
-const METRIC_LABELS: Readonly<Record<Metric, string>> = {
-  total: 'total tokens/s',
-  output: 'output tokens/s',
-  requests: 'requests/s',
-};
+/** `--autotune-metric` shorthands of sessions stored before the objective was. */
+const SHORTHAND_METRICS: Readonly<Record<string, string>> = { total: TOTAL_TOKENS_PER_S, output: OUTPUT_TOKENS_PER_S, requests: REQUESTS_PER_S };
 
-function metricOf(options: Readonly<Record<string, unknown>>): Metric {
-  const m = options['metric'];
-  return m === 'output' || m === 'requests' ? m : 'total';
+/** The stored objective's metric and direction, else the metric shorthand's. */
+function metricOf(options: Readonly<Record<string, unknown>>): ReportModel['metric'] {
+  const objective = options['objective'];
+  const stored = typeof objective === 'object' && objective !== null ? (objective as Record<string, unknown>) : {};
+  const shorthand = typeof options['metric'] === 'string' ? SHORTHAND_METRICS[options['metric']] : undefined;
+  const name = typeof stored['metric'] === 'string' ? stored['metric'] : shorthand ?? TOTAL_TOKENS_PER_S;
+  const info = metricInfo(name);
+  const direction = stored['direction'] === 'minimize' || stored['direction'] === 'maximize' ? stored['direction'] : info?.direction ?? 'maximize';
+  return { name, label: info === undefined ? name : `${info.label}${info.unit === 'tokens/s' || info.unit === 'requests/s' || info.unit === 'ratio' || info.unit === 'tokens' ? '' : ` (${info.unit})`}`, direction };
 }
 
 function iso(ms: number): string {
@@ -198,20 +205,17 @@ export function trialLabel(trial: TrialSpec | undefined, fallback: string): stri
 
 const finished = (r: ReportRun): boolean => r.outcome !== 'running' && r.outcome !== 'interrupted';
 
-/** Finished runs as results.ts takes them. */
-const SHORTHAND_METRICS: Readonly<Record<Metric, string>> = { total: TOTAL_TOKENS_PER_S, output: OUTPUT_TOKENS_PER_S, requests: REQUESTS_PER_S };
-
-/** The `--autotune-metric` value of a measurement. */
-function metricValue(m: Measurement | null, metric: Metric): number | null {
-  return m?.[SHORTHAND_METRICS[metric]] ?? null;
+function metricValue(m: Measurement | null, metric: string): number | null {
+  return m?.[metric] ?? null;
 }
 
+/** Finished runs as results.ts takes them. */
 function resultRuns(runs: readonly ReportRun[]): ResultRun[] {
   return runs.flatMap((r) => (r.outcome === 'running' || r.outcome === 'interrupted' ? [] : [{ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome, metrics: r.metrics }]));
 }
 const succeeded = (r: ReportRun): boolean => r.outcome === 'ok' && r.metrics !== null;
 
-function effectRows(input: ReportInput, metric: Metric, baseline: number | null): EffectRow[] {
+function effectRows(input: ReportInput, metric: string, baseline: number | null): EffectRow[] {
   const { session, trials, runs, decisions } = input;
   const byTrial = new Map<string, ReportRun[]>();
   for (const r of runs.filter(finished)) byTrial.set(r.trialKey, [...(byTrial.get(r.trialKey) ?? []), r]);
@@ -250,7 +254,8 @@ function effectRows(input: ReportInput, metric: Metric, baseline: number | null)
 /** The report's view model; `outDir` decides the log links. */
 export function buildReport(input: ReportInput): ReportModel {
   const { session, runs, trials } = input;
-  const metric = metricOf(session.options);
+  const metricView = metricOf(session.options);
+  const metric = metricView.name;
   const trialByKey = new Map(trials.map((t) => [t.key, t]));
   const baselineKeys = new Set(trials.filter((t) => t.kind === 'baseline').map((t) => t.key));
   const baselineRuns = runs.filter((r) => baselineKeys.has(r.trialKey) && finished(r));
@@ -304,14 +309,14 @@ export function buildReport(input: ReportInput): ReportModel {
       policy: session.policy,
       model: session.model,
       args: session.args,
-      options: Object.entries(session.options).map(([k, v]) => [k, optionText(v)] as const),
+      options: Object.entries(session.options).map(([k, v]) => [k, k === 'trials' && Array.isArray(v) ? `${v.length} (see the search space)` : optionText(v)] as const),
       runDir: session.runDir,
       startedAt: iso(session.createdAt),
       lastUpdateAt: iso(lastAt),
       durationSec: Math.max(0, (lastAt - session.createdAt) / 1000),
       error: session.error,
     },
-    metric: { id: metric, label: METRIC_LABELS[metric] },
+    metric: metricView,
     hardware: input.hardware,
     totals: {
       invocations: done.length,
@@ -331,6 +336,14 @@ export function buildReport(input: ReportInput): ReportModel {
     decisions: input.decisions,
     timeline,
     failures,
+    axes: buildAxes(
+      trials.map((t) => {
+        const trialRuns = runs.filter((r) => r.trialKey === t.key && finished(r));
+        return { spec: t, value: trialValue(session.policy, resultRuns(trialRuns)), runs: trialRuns.length };
+      }),
+      session.args,
+      metric,
+    ),
   };
 }
 

@@ -15,7 +15,7 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
-function scale(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
+export function scale(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
   const span = d1 - d0 || 1;
   return (v) => r0 + ((v - d0) / span) * (r1 - r0);
 }

@@ -1,7 +1,7 @@
 /** What autotune knows about vllm-plugin-FL operators without importing Python. */
 import { BACKEND_ORDER, type Backend } from './types.js';
 
-/** The plugin's out-of-tree CustomOps (vllm_fl.utils.OOT_OP_NAMES). */
+/** The plugin's out-of-tree CustomOps (vllm_fl.utils.OOT_OP_NAMES), for when no probe read the installed plugin's. */
 export const OOT_OPS: ReadonlySet<string> = new Set([
   'silu_and_mul',
   'gelu_and_mul',
@@ -29,10 +29,6 @@ const DISPATCH_OPS_ALL_BACKENDS: ReadonlySet<string> = new Set([
  */
 export function platformDispatchOps(): Record<string, Backend[]> {
   return Object.fromEntries([...DISPATCH_OPS_ALL_BACKENDS].sort().map((op) => [op, [...BACKEND_ORDER]]));
-}
-
-export function isOotOp(op: string): boolean {
-  return OOT_OPS.has(op);
 }
 
 export function knownBackends(op: string): Backend[] {

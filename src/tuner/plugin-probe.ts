@@ -2,7 +2,7 @@
  * What the Python probe read from an installed vllm-plugin-FL and FlagGems, and how it turns
  * into an operator table the way the reference's get_all_tunable_ops() builds one. Pure.
  */
-import { orderBackends } from './plugin-ops.js';
+import { OOT_OPS, orderBackends } from './plugin-ops.js';
 import type { Backend } from './types.js';
 
 export interface PluginProbe {
@@ -17,12 +17,22 @@ export interface PluginProbe {
   };
 }
 
+/**
+ * The OOT operator names trials register: the installed plugin's OOT_OP_NAMES when the probe
+ * read them (older plugins lack gelu_and_mul, newer ones add names), else the built-in list.
+ */
+export function ootNames(probe: PluginProbe | null | undefined): ReadonlySet<string> {
+  return probe === null || probe === undefined ? OOT_OPS : new Set(probe.plugin.oot);
+}
+
 /** Where an operator of the table comes from, for `autotune ops`. */
 export type ProbeOrigin = 'plugin registry' | 'FlagGems';
 
 /**
  * The reference's table: FlagGems' operators on flagos, then every operator the plugin
- * registers a backend for, with those backends (default order flagos, vendor, reference).
+ * registers a backend for, with those backends (default order flagos, vendor, reference); an
+ * OOT operator the plugin registers gets flagos too (its OOT CustomOp is the flagos
+ * implementation), one it does not register stays out, as in get_all_tunable_ops().
  */
 export function probeTable(probe: PluginProbe): { ops: Record<string, Backend[]>; origin: Record<string, ProbeOrigin> } {
   const ops: Record<string, Backend[]> = {};
@@ -34,6 +44,10 @@ export function probeTable(probe: PluginProbe): { ops: Record<string, Backend[]>
   for (const [op, backends] of Object.entries(probe.plugin.backends)) {
     ops[op] = orderBackends([...(ops[op] ?? []), ...backends]);
     origin[op] = 'plugin registry';
+  }
+  for (const op of probe.plugin.oot) {
+    const registered = ops[op];
+    if (registered !== undefined && probe.plugin.backends[op] !== undefined) ops[op] = orderBackends([...registered, 'flagos']);
   }
   return { ops, origin };
 }

@@ -7,7 +7,7 @@
  * benchmark. Pure.
  */
 import type { FinalResult } from './policy.js';
-import { isOotOp } from './plugin-ops.js';
+import { OOT_OPS } from './plugin-ops.js';
 import { combinedTrial } from './spaces/operators.js';
 import type { Backend } from './types.js';
 
@@ -23,6 +23,8 @@ export interface RecipeInput {
   readonly vllmBin: string;
   /** Every option `vllm serve` accepts (aliases and `--no-` forms included). */
   readonly serveOptions: ReadonlySet<string>;
+  /** The plugin's OOT operator names as the session's trials used them (plugin-probe.ts ootNames). */
+  readonly oot?: ReadonlySet<string>;
 }
 
 export interface ServeRecipe {
@@ -97,7 +99,7 @@ export function serveArguments(passthrough: readonly string[], options: Readonly
 }
 
 /** Breaks of vllm-plugin-FL's rules (flagos-env.md sections 2, 4 and 6); empty when the recipe is sound. */
-export function recipeProblems(recipe: Pick<ServeRecipe, 'env' | 'unset' | 'opBackends'>): string[] {
+export function recipeProblems(recipe: Pick<ServeRecipe, 'env' | 'unset' | 'opBackends'>, ootNames: ReadonlySet<string> = OOT_OPS): string[] {
   const problems: string[] = [];
   const env = recipe.env;
   const whitelist = (env['VLLM_FL_FLAGOS_WHITELIST'] ?? '').split(',').filter((s) => s !== '');
@@ -110,15 +112,16 @@ export function recipeProblems(recipe: Pick<ServeRecipe, 'env' | 'unset' | 'opBa
   if (gemsOn && whitelist.length === 0) problems.push('FlagGems is on without a whitelist: every FlagGems operator would run');
   if (flagos.length > 0 && !gemsOn) problems.push('flagos operators are chosen but USE_FLAGGEMS is off');
   for (const op of flagos) if (!whitelist.includes(op)) problems.push(`flagos operator ${op} is missing from the whitelist`);
-  for (const op of Object.keys(recipe.opBackends)) if (isOotOp(op) && !oot.includes(op)) problems.push(`OOT operator ${op} is missing from VLLM_FL_OOT_WHITELIST`);
-  for (const op of oot) if (!isOotOp(op)) problems.push(`${op} is not one of the plugin's OOT operators`);
+  for (const op of Object.keys(recipe.opBackends)) if (ootNames.has(op) && !oot.includes(op)) problems.push(`OOT operator ${op} is missing from VLLM_FL_OOT_WHITELIST`);
+  for (const op of oot) if (!ootNames.has(op)) problems.push(`${op} is not one of the plugin's OOT operators`);
   if (env['VLLM_FL_CONFIG'] === undefined) problems.push('VLLM_FL_CONFIG is not set');
   return problems;
 }
 
 export function buildServeRecipe(input: RecipeInput): ServeRecipe {
   const { final } = input;
-  const plugin = combinedTrial(final.opBackends, 'combined_best', final.attention).env;
+  const oot = input.oot ?? OOT_OPS;
+  const plugin = combinedTrial(final.opBackends, 'combined_best', final.attention, oot).env;
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.sessionEnv)) {
     if (!PER_RUN_ENV.has(name) && !(name in plugin) && name !== 'VLLM_FL_CONFIG') env[name] = value;
@@ -146,7 +149,7 @@ export function buildServeRecipe(input: RecipeInput): ServeRecipe {
     argv: [input.vllmBin, 'serve', ...(args.model === null ? [] : [args.model]), ...args.kept],
     dropped: args.dropped,
   };
-  const problems = recipeProblems(recipe);
+  const problems = recipeProblems(recipe, oot);
   if (problems.length > 0) throw new Error(`serving recipe breaks the plugin's rules: ${problems.join('; ')}`);
   return recipe;
 }

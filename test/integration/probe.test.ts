@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { autotune, BENCH_ARGS, onlyRunDir, ROOT, sandbox, SIM_BIN, type Sandbox } from '../support/cli.js';
+import { autotune, BENCH_ARGS, invocations, onlyRunDir, ROOT, sandbox, SIM_BIN, type Sandbox } from '../support/cli.js';
 
 const FAKE = join(ROOT, 'test', 'fixtures', 'fake-plugin');
 const REAL_PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
@@ -26,7 +26,8 @@ function box(bin: string | null, extra: Record<string, string> = {}): Sandbox {
 interface OpsJson {
   source: string;
   probe: { plugin?: { version: string }; notice?: string };
-  ops: { op: string; backends: string[]; from: string }[];
+  oot: { names: string[]; from: string };
+  ops: { op: string; backends: string[]; from: string; oot: boolean }[];
 }
 
 after(() => {
@@ -47,11 +48,19 @@ describe('plugin probe', () => {
     assert.deepEqual(table['topk_softmax'], ['flagos', 'vendor']);
     assert.deepEqual(table['rms_norm'], ['flagos', 'vendor', 'reference']);
     assert.deepEqual(table['add.Tensor'], ['flagos']);
+    // The plugin's own OOT names (an older plugin: no gelu_and_mul), used as the reference uses them:
+    // a registered OOT op gets flagos, a non-OOT op does not.
+    assert.deepEqual(doc.oot, { names: ['fused_moe', 'rms_norm', 'rotary_embedding', 'silu_and_mul', 'unquantized_fused_moe_method'], from: "the installed plugin's OOT_OP_NAMES" });
+    assert.deepEqual(table['fused_moe'], ['flagos', 'vendor']);
+    assert.deepEqual(table['gelu_and_mul'], ['vendor', 'reference']);
+    assert.deepEqual(doc.ops.filter((o) => o.oot).map((o) => o.op), ['fused_moe', 'rms_norm', 'rotary_embedding', 'silu_and_mul']);
     assert.equal(doc.ops.find((o) => o.op === 'topk_softmax')?.from, 'plugin registry');
     assert.match(doc.ops.find((o) => o.op === 'mm')?.from ?? '', /^FlagGems/);
     const text = await autotune(b, ['ops', '--model', 'm']);
-    assert.match(text.stdout, /^Plugin probe: python [\d.]+, vllm-plugin-FL 0\.9\.1 \(5 dispatch operators, 6 OOT\), FlagGems 5\.0\.2 \(11 operators\)$/m);
+    assert.match(text.stdout, /^Plugin probe: python [\d.]+, vllm-plugin-FL 0\.9\.1 \(7 dispatch operators, 5 OOT\), FlagGems 5\.0\.2 \(11 operators\)$/m);
     assert.match(text.stdout, /^ {2}rotary_embedding +flagos,reference +plugin registry, OOT$/m);
+    assert.match(text.stdout, /^ {2}gelu_and_mul +vendor,reference +plugin registry$/m);
+    assert.match(text.stdout, /^OOT operators \(the installed plugin's OOT_OP_NAMES; [^)]*\): fused_moe, rms_norm, rotary_embedding, silu_and_mul, unquantized_fused_moe_method$/m);
   });
 
   it('a session merges the probe with round 1c: registered ops plus the executed ops FlagGems knows', async () => {
@@ -64,8 +73,17 @@ describe('plugin probe', () => {
     // demo's round 1c executes add, cat, embedding, fill_scalar_, index_select, mm, mul, reshape_and_cache,
     // rms_norm, rsqrt, silu; FlagGems' list (ATen spellings) lacks index_select and reshape_and_cache.
     assert.deepEqual(Object.keys(final).sort(), [
-      'add', 'attention_backend', 'cat', 'embedding', 'fill_scalar_', 'mm', 'mul', 'rms_norm', 'rotary_embedding', 'rsqrt', 'silu', 'silu_and_mul', 'topk_softmax',
+      'add', 'attention_backend', 'cat', 'embedding', 'fill_scalar_', 'fused_moe', 'gelu_and_mul', 'mm', 'mul', 'rms_norm', 'rotary_embedding', 'rsqrt', 'silu', 'silu_and_mul', 'topk_softmax',
     ]);
+    // Each operator trial registers OOT CustomOps by the installed plugin's names: gelu_and_mul is
+    // not one of them there (it is in autotune's built-in list), fused_moe is.
+    const ootOf = (op: string, backend: string): [string | null | undefined, string | null | undefined][] =>
+      invocations(b)
+        .filter((inv) => JSON.stringify(inv.config) === JSON.stringify({ op_backends: { [op]: [backend] } }))
+        .map((inv) => [inv.env?.['VLLM_FL_OOT_ENABLED'], inv.env?.['VLLM_FL_OOT_WHITELIST']]);
+    assert.deepEqual(ootOf('gelu_and_mul', 'vendor'), [['0', null]]);
+    assert.deepEqual(ootOf('fused_moe', 'flagos'), [['1', 'fused_moe']]);
+    assert.deepEqual(ootOf('rms_norm', 'vendor'), [['1', 'rms_norm']]);
     assert.deepEqual(final['rotary_embedding'], ['flagos', 'reference']);
     assert.deepEqual(final['topk_softmax'], ['flagos', 'vendor']);
     assert.deepEqual(final['mm'], ['flagos']);

@@ -23,6 +23,12 @@ interface ExportJson {
   runs: { seq: number; trial: string; outcome: string; totalTokensPerSec: number | null; durationMs: number | null }[];
 }
 
+interface AxesData {
+  axes: { name: string; values: (string | number)[] }[];
+  points: { trialKey: string; value: number | null; outputTokensPerSec: number | null; perUser: number | null; perGpu: number | null; gpus: number; concurrency: number | null }[];
+  paretoFront: string[] | null;
+}
+
 interface ReportData {
   session: { id: string; model: string };
   totals: { invocations: number; gpusPerRun: number; gpuHours: number };
@@ -32,6 +38,8 @@ interface ReportData {
   decisions: ExportJson['decisions'];
   timeline: { seq: number; value: number | null; outcome: string }[];
   hardware: { gpus: { name: string }[]; software: { vllm: string | null } } | null;
+  metric: { name: string; direction: string };
+  axes: AxesData | null;
 }
 
 function withFakeGpu(box: Sandbox): Sandbox {
@@ -188,3 +196,78 @@ describe('autotune report', () => {
   });
 });
 
+
+/** A latency grid: the metric against each axis and the Pareto chart, drawn and matching the database. */
+describe('autotune report of a sweep', () => {
+  const CONFIG = join(ROOT, 'test', 'fixtures', 'models', 'qwen3-8b-gqa.json');
+  let box: Sandbox;
+  let runDir: string;
+  let browser: Browser;
+
+  before(async () => {
+    box = sandbox('typical');
+    const r = await autotune(box, [
+      'sweep', 'latency', '--batch-sizes', '1,4,16', '--input-lens', '128,512', '--output-lens', '32', '--model-config', CONFIG, '--gpu', 'h100-sxm',
+      '--model', 'Qwen/Qwen3-8B', '--num-iters', '2', '--num-iters-warmup', '1', '-tp', '2', '--quiet',
+    ]);
+    assert.equal(r.exitCode, 0, r.all);
+    runDir = onlyRunDir(box);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  after(async () => {
+    await browser?.close();
+    rmSync(box.dir, { recursive: true, force: true });
+  });
+
+  it('charts latency against batch size and input length, and tokens/s per user against per GPU, from the stored runs', async () => {
+    const file = join(runDir, 'report.html');
+    assert.ok(existsSync(file), 'the sweep writes its report at the end');
+    const data = island(readFileSync(file, 'utf8'));
+    const ex = await autotune(box, ['export', runDir, '--json', '-']);
+    assert.equal(ex.exitCode, 0, ex.all);
+    const exported = JSON.parse(ex.stdout) as { runs: { trial: string; kind: string; outcome: string; metrics: Record<string, number> }[] };
+    assert.deepEqual(data.metric, { ...data.metric, name: 'latency_avg_s', direction: 'minimize' });
+    const axes = data.axes;
+    assert.ok(axes !== null);
+    assert.deepEqual(axes.axes.map((a) => [a.name, a.values]), [['batch_size', [1, 4, 16]], ['input_len', [128, 512]]]);
+    assert.equal(axes.points.length, 6);
+    for (const p of axes.points) {
+      // One measured run per point: its value is that run's, as export --json has it.
+      const runs = exported.runs.filter((r) => r.trial === p.trialKey && r.kind === 'measure' && r.outcome === 'ok');
+      assert.equal(runs.length, 1, p.trialKey);
+      const m = runs[0]?.metrics ?? {};
+      assert.equal(p.value, m['latency_avg_s']);
+      assert.equal(p.outputTokensPerSec, m['output_tokens_per_s']);
+      assert.equal(p.gpus, 2);
+      assert.equal(p.perUser, (m['output_tokens_per_s'] ?? NaN) / (p.concurrency ?? NaN));
+      assert.equal(p.perGpu, (m['output_tokens_per_s'] ?? NaN) / 2);
+    }
+    assert.ok(axes.paretoFront !== null && axes.paretoFront.length >= 1);
+
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') errors.push(msg.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`file://${file}`);
+    for (const name of ['batch_size', 'input_len']) {
+      const chart = page.locator(`svg.axis-chart.axis-${name.replace('_', '-')}`);
+      assert.equal(await chart.count(), 1, name);
+      assert.equal(await chart.locator('circle.axis-point').count(), axes.points.length, name);
+      const dot = await chart.locator('circle.axis-point').first().boundingBox();
+      assert.ok(dot !== null && dot.width > 2, `${name} points are drawn`);
+    }
+    // Batch-size chart: a line per input length; input-length chart: a line per batch size.
+    assert.equal(await page.locator('svg.axis-batch-size path.series-line').count(), 2);
+    assert.equal(await page.locator('svg.axis-input-len path.series-line').count(), 3);
+    assert.equal(await page.locator('svg.pareto circle.pareto-point').count(), axes.points.length);
+    assert.equal(await page.locator('svg.pareto circle.pareto-point.front').count(), axes.paretoFront.length);
+    // A sweep has no operator trials: no empty operator chart.
+    assert.equal(await page.locator('svg.effects').count(), 0);
+    assert.deepEqual(errors, []);
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT_DIR, 'report-sweep.png'), fullPage: true });
+    await page.close();
+  });
+});

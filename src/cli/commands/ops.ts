@@ -6,8 +6,7 @@
 import { AutotuneError } from '../../errors.js';
 import { runPluginProbe, type ProbeOutcome } from '../../runners/python-probe.js';
 import { initialOps } from '../../tuner/discovery.js';
-import { isOotOp } from '../../tuner/plugin-ops.js';
-import { probeTable, type ProbeOrigin } from '../../tuner/plugin-probe.js';
+import { ootNames, probeTable, type ProbeOrigin } from '../../tuner/plugin-probe.js';
 import type { Backend } from '../../tuner/types.js';
 import { probeSummary, probeTimeoutMs } from '../probe-text.js';
 import { autoTuneConfigOps } from '../session-options.js';
@@ -56,6 +55,9 @@ export async function opsCommand(argv: string[]): Promise<number> {
   if (args.ops === null && configOps === null) probe = await runPluginProbe(args.python, process.env, probeTimeoutMs(process.env));
   const found = initialOps({ explicitOps: args.ops, configOps, probe: probe?.ok === true ? probe.probe : null });
   const origin = probe?.ok === true ? probeTable(probe.probe).origin : {};
+  // Trials register an operator's OOT CustomOp when it is among these names (and only then).
+  const oot = ootNames(probe?.ok === true ? probe.probe : null);
+  const ootFrom = probe?.ok === true ? "the installed plugin's OOT_OP_NAMES" : 'the built-in list';
   const fromOf = (op: string): string => {
     if (found.source === 'explicit') return '--ops';
     if (found.source === 'config') return `VLLM_FL_CONFIG ${process.env['VLLM_FL_CONFIG'] ?? ''}`.trim();
@@ -64,7 +66,7 @@ export async function opsCommand(argv: string[]): Promise<number> {
   };
   const rows: Row[] = Object.keys(found.ops)
     .sort()
-    .map((op) => ({ op, backends: found.ops[op] ?? [], from: fromOf(op), oot: isOotOp(op) }));
+    .map((op) => ({ op, backends: found.ops[op] ?? [], from: fromOf(op), oot: oot.has(op) }));
   const then =
     found.source === 'explicit'
       ? 'These are tuned as given (round 1c does not narrow --ops).'
@@ -74,7 +76,7 @@ export async function opsCommand(argv: string[]): Promise<number> {
           ? 'Round 1c then adds the FlagGems operators it executes (flagos).'
           : 'Round 1c then adds every FlagGems operator it executes (flagos).';
   if (args.json) {
-    const doc = { source: found.source, probe: probe === null ? null : probe.ok ? probe.probe : { notice: probe.notice }, ops: rows };
+    const doc = { source: found.source, probe: probe === null ? null : probe.ok ? probe.probe : { notice: probe.notice }, oot: { names: [...oot].sort(), from: ootFrom }, ops: rows };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return 0;
   }
@@ -84,6 +86,7 @@ export async function opsCommand(argv: string[]): Promise<number> {
   const lines = [`Operators to tune before round 1c (${rows.length}, from ${found.source}):`, `  ${'operator'.padEnd(width)}  ${'backends'.padEnd(bw)}  from`];
   for (const r of rows) lines.push(`  ${r.op.padEnd(width)}  ${r.backends.join(',').padEnd(bw)}  ${r.from}${r.oot ? ', OOT' : ''}`);
   lines.push(then);
+  lines.push(`OOT operators (${ootFrom}; their trials register the OOT CustomOp, whitelisted alone): ${[...oot].sort().join(', ') || 'none'}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -15,6 +15,7 @@ import type { FinalResult, Policy, PolicyContext } from '../policy.js';
 import { fakeGemsTrial, gemsEnableTrial } from '../spaces/operators.js';
 import { cursorOf, type PolicyGenerator } from './cursor.js';
 import { describeSet, pct, percent } from './format.js';
+import { ootNames } from '../plugin-probe.js';
 import { chooseSet, type CombinationParams } from './noise/combination.js';
 import { interval } from './noise/decision-rule.js';
 import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
@@ -55,7 +56,8 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   const limit = ctx.budget ?? defaultBudget(ctx.numRuns, ops.final);
   session.budget.setLimit(limit);
 
-  const candidates = shuffled(candidatesOf(ops.final), seededRandom(ctx.seed));
+  const oot = ootNames(ctx.discovery.probe);
+  const candidates = shuffled(candidatesOf(ops.final, oot), seededRandom(ctx.seed));
   const reserve = 2 * FINAL_PAIRS + Math.round(FINAL_SHARE * limit);
   const states = screeningStates(candidates);
   // Fewer operators, a more inclusive candidate set (selection.ts).
@@ -87,7 +89,7 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
   session.emit({ type: 'best', opBackends: opBackendsOf(plan.members) });
   session.emit({ type: 'note', level: 'info', message: `screening done: ${plan.members.length} operator(s) not clearly slower than the baseline (kept unless more than ${-keepZ} standard error(s) below it), to be validated together` });
 
-  const combination: CombinationParams = { minGain: ctx.minGain, zValidate: Z_VALIDATE, pairs: FINAL_PAIRS };
+  const combination: CombinationParams = { minGain: ctx.minGain, zValidate: Z_VALIDATE, pairs: FINAL_PAIRS, oot };
   const choice = yield* chooseSet(session, plan, combination);
   session.emit({ type: 'best', opBackends: choice.opBackends });
 

@@ -9,6 +9,7 @@
  * configuration still counts with whatever runs it got).
  */
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
+import { ootNames } from '../plugin-probe.js';
 import type { Decision, Policy, PolicyContext, FinalResult } from '../policy.js';
 import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../spaces/operators.js';
 import { objectiveUnit, score, scoreToValue, type Objective } from '../objective.js';
@@ -69,6 +70,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
   const executed = [...gemsRuns].reverse().find((o) => o.executedOps !== null && o.executedOps.length > 0)?.executedOps ?? null;
 
   const ops = discoverOps(ctx.discovery, executed);
+  const oot = ootNames(ctx.discovery.probe);
   events.emit(ops);
   const table = Object.entries(ops.final);
   if (table.length === 0) {
@@ -99,7 +101,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
     for (const backend of backends) {
       const attentions: readonly (AttentionBackend | null)[] = backend === 'reference' ? ATTENTION_BACKENDS : [null];
       for (const att of attentions) {
-        const observations = yield* measure(opTrial(op, backend, att));
+        const observations = yield* measure(opTrial(op, backend, att, oot));
         runs += observations.length;
         best = better(best, { backend, attention: att, value: referenceValue(observations, ctx.objective) });
       }
@@ -143,7 +145,7 @@ function* referenceSession(ctx: PolicyContext): PolicyGenerator {
       : `Improved operators (${keptOps.length}): ${keptOps.map((op) => `${op}=${improved[op]} (${pct(gains[op] ?? 0)})`).join(', ')}`,
   );
   if (baseline !== null && keptOps.length > 0) {
-    combined = referenceValue(yield* measure(combinedTrial(improved, 'combined_best', attention)), ctx.objective);
+    combined = referenceValue(yield* measure(combinedTrial(improved, 'combined_best', attention, oot)), ctx.objective);
     summary.push(`Combined best (${describeSet(improved)}): ${fmt(combined)}${combined !== null ? `, ratio ${(combined / baseline).toFixed(4)} vs baseline` : ''}`);
   } else {
     summary.push(`Combined best: skipped (${baseline === null ? 'the baseline has no result' : 'no operator improved'})`);

@@ -16,6 +16,7 @@
  * Only a validated set is returned; otherwise the baseline, with the reason.
  */
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
+import { ootNames } from '../plugin-probe.js';
 import type { Decision, FinalResult, Policy, PolicyContext } from '../policy.js';
 import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
 import { score } from '../objective.js';
@@ -161,7 +162,8 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   const limit = ctx.budget ?? referenceInvocations(ctx.numRuns, ops.final);
   session.budget.setLimit(limit);
   const random = seededRandom(ctx.seed);
-  const candidates: Candidate[] = candidatesOf(ops.final);
+  const oot = ootNames(ctx.discovery.probe);
+  const candidates: Candidate[] = candidatesOf(ops.final, oot);
   const attentionOf = (c: number): AttentionBackend | null => candidates[c]?.attention ?? null;
   const opNames = shuffled([...new Set(candidates.map((c) => c.op))], random);
   const candidatesOfOp = new Map<string, number[]>();
@@ -198,13 +200,13 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   const trialOf = (plan: DesignRunPlan, prefix: string): TrialSpec => {
     const first = plan.candidates[0];
     const only = first === undefined ? undefined : candidates[first];
-    if (plan.candidates.length === 1 && only !== undefined) return opTrial(only.op, only.backend, only.attention);
+    if (plan.candidates.length === 1 && only !== undefined) return opTrial(only.op, only.backend, only.attention, oot);
     const opBackends: Record<string, Backend> = {};
     for (const c of plan.candidates) {
       const cand = candidates[c];
       if (cand !== undefined) opBackends[cand.op] = cand.backend;
     }
-    return combinedTrial(opBackends, prefix, plan.attention);
+    return combinedTrial(opBackends, prefix, plan.attention, oot);
   };
   function* factorRun(plan: DesignRunPlan, prefix: string): Runs<Observation> {
     const o = yield* session.run(trialOf(plan, prefix), plan.candidates, null);
@@ -403,7 +405,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   else if (session.budget.left < 3) reason = 'the budget ran out before the set could be validated';
   else if (plan.gain + 1.645 * plan.se < threshold) reason = `the best set is predicted at ${pct(relative(plan.gain))}, below the minimum gain of ${pct(ctx.minGain)}`;
   else {
-    const set = combinedTrial(chosen(plan.members), 'combined_best', plan.attention);
+    const set = combinedTrial(chosen(plan.members), 'combined_best', plan.attention, oot);
     const key = set.key;
     const label = labelOfSet.get(key) ?? session.label();
     labelOfSet.set(key, label);

@@ -4,7 +4,7 @@
  * vllm-plugin-FL reads, the VLLM_FL_CONFIG payload and the file prefix. The reference,
  * noise-aware and screening policies take their trials from here. Pure.
  */
-import { isOotOp } from '../plugin-ops.js';
+import { OOT_OPS } from '../plugin-ops.js';
 import type { AttentionBackend, Backend, RoundId, TrialKind, TrialSpec } from '../types.js';
 
 /** One stage of the space: its round id, the kind of its trials and its console title. */
@@ -111,14 +111,18 @@ export function gemsEnableTrial(): TrialSpec {
   };
 }
 
-/** One operator on one backend; reference-backend trials also pick the attention backend. */
-export function opTrial(op: string, backend: Backend, attention: AttentionBackend | null = null): TrialSpec {
+/**
+ * One operator on one backend; reference-backend trials also pick the attention backend. As
+ * in the reference, an operator among the plugin's OOT names (`oot`: what the probe read from
+ * the installed plugin, else the built-in list) gets OOT registration on and whitelisted alone.
+ */
+export function opTrial(op: string, backend: Backend, attention: AttentionBackend | null = null, oot: ReadonlySet<string> = OOT_OPS): TrialSpec {
   if ((backend === 'reference') !== (attention !== null)) {
     throw new Error(`opTrial(${op}): an attention backend goes with the reference backend only`);
   }
   checkedName(op, 'operator');
   const flaggems = backend === 'flagos';
-  const oot = isOotOp(op);
+  const isOot = oot.has(op);
   const suffix = attention === null ? backend : `${backend}_${attention.toLowerCase()}`;
   return {
     key: attention === null ? `op:${op}:${backend}` : `op:${op}:${backend}:${attention}`,
@@ -132,8 +136,8 @@ export function opTrial(op: string, backend: Backend, attention: AttentionBacken
     env: pluginEnv({
       flaggems,
       gemsWhitelist: flaggems ? [op] : [],
-      oot,
-      ootWhitelist: oot ? [op] : [],
+      oot: isOot,
+      ootWhitelist: isOot ? [op] : [],
       attention,
     }),
     extraArgs: [],
@@ -151,10 +155,11 @@ export function combinedTrial(
   opBackends: Readonly<Record<string, Backend>>,
   prefix = 'combined_best',
   attention: AttentionBackend | null = null,
+  ootNames: ReadonlySet<string> = OOT_OPS,
 ): TrialSpec {
   const ops = Object.keys(opBackends).map((op) => checkedName(op, 'operator'));
   const gems = ops.filter((op) => opBackends[op] === 'flagos');
-  const oot = ops.filter(isOotOp);
+  const oot = ops.filter((op) => ootNames.has(op));
   const signature = ops
     .slice()
     .sort()

@@ -33,6 +33,8 @@ export interface CombinationParams {
   readonly zValidate: number;
   /** Fewest runs of a set (each followed by an anchor) before it may be validated or given up. */
   readonly pairs: number;
+  /** The plugin's OOT operator names (plugin-probe.ts ootNames). */
+  readonly oot: ReadonlySet<string>;
 }
 
 function describe(c: Comparison | null): string {
@@ -47,7 +49,7 @@ export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationPar
   const none = (reason: string, comparison: Comparison | null = null): SetChoice => ({ opBackends: {}, attention: null, validated: false, comparison, reason });
   if (best === undefined) return none('no operator measured faster than the baseline');
 
-  const trialOf = (set: readonly Member[], prefix: string) => combinedTrial(opBackendsOf(set), prefix, set.some((m) => m.candidate.attention !== null) ? attention : null);
+  const trialOf = (set: readonly Member[], prefix: string) => combinedTrial(opBackendsOf(set), prefix, set.some((m) => m.candidate.attention !== null) ? attention : null, p.oot);
   const decide = (set: readonly Member[], c: Comparison | null, ok: boolean, why: string): void => {
     const i = c === null ? null : interval(c);
     session.emit({

@@ -1,6 +1,7 @@
 /** What the noise-aware policy measures and in which order; all pure and seeded. */
 import type { Backend, AttentionBackend } from '../../types.js';
 import { ATTENTION_BACKENDS } from '../../types.js';
+import { OOT_OPS } from '../../plugin-ops.js';
 import { opTrial } from '../../spaces/operators.js';
 import type { TrialSpec } from '../../types.js';
 
@@ -35,12 +36,12 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /** One candidate per operator and backend; the reference backend once per attention backend. */
-export function candidatesOf(table: Readonly<Record<string, readonly Backend[]>>): Candidate[] {
+export function candidatesOf(table: Readonly<Record<string, readonly Backend[]>>, oot: ReadonlySet<string> = OOT_OPS): Candidate[] {
   const out: Candidate[] = [];
   for (const [op, backends] of Object.entries(table)) {
     for (const backend of backends) {
       const attentions: readonly (AttentionBackend | null)[] = backend === 'reference' ? ATTENTION_BACKENDS : [null];
-      for (const attention of attentions) out.push({ op, backend, attention, trial: opTrial(op, backend, attention) });
+      for (const attention of attentions) out.push({ op, backend, attention, trial: opTrial(op, backend, attention, oot) });
     }
   }
   return out;
