@@ -13,6 +13,8 @@ import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { isValidName } from '../tuner/trials.js';
 import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
+import type { FailureClass, SearchMode } from '../tuner/spaces/engine.js';
+import { engineRequestOf, parseRetryFailures, type EngineRequest } from './engine-options.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -60,6 +62,14 @@ export interface RunOptions {
   readonly python: string;
   /** Live progress display on a terminal; false prints one plain line per event. */
   readonly progress: boolean;
+  /** An engine study's tiers from a job file's `engine` block or a sweep file; null for none. */
+  readonly engine: EngineRequest | null;
+  /** `--autotune-axis [TIER:]NAME=V1,V2`, repeatable, in order. */
+  readonly engineAxes: readonly string[];
+  /** `--autotune-search`; null: the study's default. */
+  readonly engineSearch: SearchMode | null;
+  /** `--retry-failures`; null: the job file's, else none. */
+  readonly retryFailures: readonly FailureClass[] | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -183,7 +193,13 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-config': (v, f) => ({ config: path(v, f) }),
   '--run-minutes': (v, f) => ({ runMinutes: positiveNumber(v, f) }),
   '--python': (v, f) => ({ python: path(v, f) }),
+  '--autotune-axis': (v) => ({ engineAxes: [v] }),
+  '--autotune-search': (v, f) => ({ engineSearch: oneOf(v, f, ['coordinate', 'grid'] as const) }),
+  '--retry-failures': (v, f) => ({ retryFailures: parseRetryFailures(v, f) }),
 };
+
+/** Options that may be given more than once; their values add up. */
+const REPEATABLE: ReadonlySet<string> = new Set(['engineAxes']);
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
   '--quiet': { quiet: true },
@@ -225,6 +241,10 @@ export function defaultRunOptions(): RunOptions {
     runMinutes: null,
     python: 'python3',
     progress: true,
+    engine: null,
+    engineAxes: [],
+    engineSearch: null,
+    retryFailures: null,
   };
 }
 
@@ -303,7 +323,10 @@ export function parseRunFlags(argv: readonly string[], vllm: VllmOptionCheck | n
       value = next;
       i += 1;
     }
-    Object.assign(parsed, parser(value, name));
+    for (const [key, v] of Object.entries(parser(value, name))) {
+      const before = parsed[key];
+      parsed[key] = REPEATABLE.has(key) && Array.isArray(before) && Array.isArray(v) ? [...(before as unknown[]), ...(v as unknown[])] : v;
+    }
   }
   return { explicit: parsed as Partial<RunOptions>, passthrough };
 }
@@ -324,7 +347,7 @@ export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | nu
 /** The budget is a hard limit: one below what the policy's fixed rounds need is refused up front. */
 export function checkBudget(o: RunOptions): void {
   if (o.budget === null) return;
-  const min = minimumBudget(o.policy, o.numRuns);
+  const min = minimumBudget(engineRequestOf(o) === null ? o.policy : 'tiers', o.numRuns);
   if (o.budget < min.invocations) {
     throw usage(`\`--budget ${o.budget}\` is below the ${min.invocations} invocations the ${o.policy} policy needs at least (${min.why})`);
   }

@@ -30,6 +30,9 @@ export const JOB_KEY_OF_FLAG: Readonly<Record<string, string | null>> = {
   '--no-progress': null,
   '--python': 'python',
   '--dry-run': null,
+  '--autotune-axis': 'engine.tiers',
+  '--autotune-search': 'engine.search',
+  '--retry-failures': 'engine.retry_failures',
 };
 
 interface Known {

@@ -11,7 +11,9 @@ import type { JsonObject } from '../store/records.js';
 import type { DiscoveryInput, PolicyContext } from '../tuner/policy.js';
 import { isValidName } from '../tuner/trials.js';
 import type { Backend, Metric, PolicyName, TrialSpec } from '../tuner/types.js';
+import type { EngineSpace } from '../tuner/spaces/engine.js';
 import { metricObjective, type BenchKind, type RunOptions, type Workload } from './args.js';
+import { engineRequestOf, resolveEngineSpace } from './engine-options.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
 export const SESSION_OPTIONS_VERSION = 1;
@@ -33,6 +35,8 @@ export interface SessionOptions {
   readonly workload: Workload | null;
   /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
   readonly trials?: readonly TrialSpec[];
+  /** An engine study's space (policy tiers); absent otherwise. */
+  readonly engine?: EngineSpace;
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -112,6 +116,8 @@ function configOpsFor(run: RunOptions, env: NodeJS.ProcessEnv): Record<string, B
 }
 
 export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: NodeJS.ProcessEnv): SessionOptions {
+  const request = engineRequestOf(run);
+  const engine = request === null ? null : resolveEngineSpace(request, run.passthrough, env);
   return {
     version: SESSION_OPTIONS_VERSION,
     numRuns: run.numRuns,
@@ -122,7 +128,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     timeoutSec: run.timeoutSec,
     vllmBin: run.vllmBin,
     csvName: run.csvName,
-    policy: run.policy,
+    policy: engine === null ? run.policy : 'tiers',
     discovery: {
       explicitOps: run.ops,
       configOps: configOpsFor(run, env),
@@ -131,6 +137,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     bench: run.bench,
     objective: run.objective,
     workload: run.workload,
+    ...(engine === null ? {} : { engine }),
   };
 }
 
@@ -162,5 +169,5 @@ export function readSessionOptions(o: JsonObject): SessionOptions {
 }
 
 export function policyContext(o: SessionOptions): PolicyContext {
-  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery, ...(o.trials === undefined ? {} : { trials: o.trials }) };
+  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery, ...(o.trials === undefined ? {} : { trials: o.trials }), ...(o.engine === undefined ? {} : { engine: o.engine }) };
 }

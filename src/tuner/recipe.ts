@@ -6,7 +6,7 @@
  * exact plugin environment of the measured combination and the engine arguments of the
  * benchmark. Pure.
  */
-import type { FinalResult } from './policy.js';
+import type { EngineAnswer, FinalResult } from './policy.js';
 import { isOotOp } from './plugin-ops.js';
 import { combinedTrial } from './trials.js';
 import type { Backend } from './types.js';
@@ -40,6 +40,8 @@ export interface ServeRecipe {
   readonly argv: readonly string[];
   /** Benchmark-only arguments left out of the serve command. */
   readonly dropped: readonly string[];
+  /** An engine study's winning engine arguments (in `argv` too) and their gain; absent otherwise. */
+  readonly engine?: EngineAnswer;
 }
 
 /** Set by autotune per run, or specific to one run: never part of what a user serves with. */
@@ -116,6 +118,19 @@ export function recipeProblems(recipe: Pick<ServeRecipe, 'env' | 'unset' | 'opBa
   return problems;
 }
 
+/** The pass-through arguments with the engine study's winners on top: an argument they set replaces the measured one. */
+function withEngineArgs(passthrough: readonly string[], engine: readonly string[]): string[] {
+  const names = new Set(engine.map(optionName).filter((n): n is string => n !== null));
+  const kept: string[] = [];
+  let dropping = false;
+  for (const token of passthrough) {
+    const name = optionName(token);
+    if (name !== null) dropping = names.has(name);
+    if (!dropping) kept.push(token);
+  }
+  return [...kept, ...engine];
+}
+
 export function buildServeRecipe(input: RecipeInput): ServeRecipe {
   const { final } = input;
   const plugin = combinedTrial(final.opBackends, 'combined_best', final.attention).env;
@@ -133,7 +148,7 @@ export function buildServeRecipe(input: RecipeInput): ServeRecipe {
     }
   }
   env['VLLM_FL_CONFIG'] = input.bestConfigPath;
-  const args = serveArguments(input.passthrough, input.serveOptions);
+  const args = serveArguments(final.engine === undefined ? input.passthrough : withEngineArgs(input.passthrough, final.engine.args), input.serveOptions);
   const recipe: ServeRecipe = {
     session: input.sessionId,
     opBackends: { ...final.opBackends },
@@ -145,6 +160,7 @@ export function buildServeRecipe(input: RecipeInput): ServeRecipe {
     unset,
     argv: [input.vllmBin, 'serve', ...(args.model === null ? [] : [args.model]), ...args.kept],
     dropped: args.dropped,
+    ...(final.engine === undefined ? {} : { engine: final.engine }),
   };
   const problems = recipeProblems(recipe);
   if (problems.length > 0) throw new Error(`serving recipe breaks the plugin's rules: ${problems.join('; ')}`);
@@ -170,6 +186,7 @@ export function formatRecipeShell(recipe: ServeRecipe): string {
     '#!/bin/sh',
     `# Serves the configuration chosen by autotune session ${recipe.session}:`,
     `# ${ops.length === 0 ? 'no FlagGems operator' : ops.map(([op, b]) => `${op}=${b}`).join(', ')}${recipe.validated ? ' (validated as a set' : ' (not validated as a set'}${gain}).`,
+    ...(recipe.engine === undefined ? [] : [`# Engine arguments: ${recipe.engine.args.length === 0 ? '(vLLM defaults)' : recipe.engine.args.join(' ')}${recipe.engine.gain === null ? '' : `, ${pct(recipe.engine.gain)}${recipe.engine.low !== null && recipe.engine.high !== null ? ` [${pct(recipe.engine.low)}, ${pct(recipe.engine.high)}]` : ''} vs the default configuration`}.`]),
     '# The environment is the measured one; extra `vllm serve` arguments may follow on the command line.',
     ...recipe.unset.map((name) => `unset ${name}`),
     ...Object.entries(recipe.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),

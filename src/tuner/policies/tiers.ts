@@ -28,7 +28,9 @@ import {
   pointKey,
   rejectReason,
   startValue,
+  canonicalPoint,
   gpusOf,
+  valueIn,
   type Axis,
   type EnginePoint,
   type EngineSpace,
@@ -47,7 +49,7 @@ import type { Runs } from './noise/session.js';
 /** One-sided z a neighbour's gain must clear to replace the incumbent. */
 const Z_MOVE = 1.645;
 /** Runs a point may get beyond the session's --num-runs to settle a close call. */
-const EXTRA_RUNS = 3;
+const EXTRA_RUNS = 2;
 /** Coordinate passes over a tier's axes: a second one catches axes that interact (max-num-seqs and batched tokens). */
 const PASSES = 2;
 
@@ -139,7 +141,8 @@ class TierSearch {
     this.book = new Book(ctx.objective);
   }
 
-  private recordOf(point: EnginePoint, tier: string): PointRecord {
+  private recordOf(raw: EnginePoint, tier: string): PointRecord {
+    const point = canonicalPoint(raw, this.space.base);
     const key = pointKey(point);
     let r = this.points.get(key);
     if (r === undefined) {
@@ -180,8 +183,9 @@ class TierSearch {
    * Brings a point to at least `numRuns` invocations unless it is rejected, pruned or fails;
    * a failure of a class the session retries gets one more attempt.
    */
-  *evaluate(point: EnginePoint, tier: string): Runs<PointState> {
-    const r = this.recordOf(point, tier);
+  *evaluate(raw: EnginePoint, tier: string): Runs<PointState> {
+    const r = this.recordOf(raw, tier);
+    const point = r.point;
     if (r.state === 'rejected' || r.state === 'pruned' || r.state === 'failed') return r.state;
     if (r.state === null) {
       const reason = rejectReason({ ...this.space.base, ...point }, this.space.limits);
@@ -246,8 +250,9 @@ class TierSearch {
     }
     for (const c of candidates) {
       if ((yield* this.evaluate(c, tier.name)) !== 'ok') continue;
-      this.book.setBaseline(pointKey(c));
-      return c;
+      const point = canonicalPoint(c, this.space.base);
+      this.book.setBaseline(pointKey(point));
+      return point;
     }
     return null;
   }
@@ -272,12 +277,12 @@ class TierSearch {
   /** Walks an axis from the current value while a neighbour is better; the first direction that improves wins. */
   *lineSearch(axis: Axis, current: EnginePoint, tier: string): Runs<EnginePoint> {
     const values = orderedValues(axis);
-    const at = values.indexOf(current[axis.name] ?? null);
+    const at = values.indexOf(valueIn(axis, current));
     let best = current;
     for (const dir of [1, -1]) {
       let moved = false;
       for (let k = at + dir; k >= 0 && k < values.length && !this.budget.exhausted(); k += dir) {
-        const candidate: EnginePoint = { ...best, [axis.name]: values[k] ?? null };
+        const candidate = canonicalPoint({ ...best, [axis.name]: values[k] ?? null }, this.space.base);
         const state = yield* this.evaluate(candidate, tier);
         // Invalid values (tp=3 with 32 heads) are stepped over; past a memory ceiling nothing larger fits.
         if (state === 'rejected') continue;
@@ -296,13 +301,15 @@ class TierSearch {
 
   *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint> {
     if (this.space.search === 'grid') {
-      const points = cartesian(start, tier.axes);
+      const points = cartesian(start, tier.axes).map((p) => canonicalPoint(p, this.space.base));
       for (const p of points) {
         if (this.budget.exhausted()) break;
         yield* this.evaluate(p, tier.name);
       }
       return this.bestOf(points, start);
     }
+    // A later tier's start is usually the earlier winner itself (measured already); else it is measured first.
+    yield* this.evaluate(start, tier.name);
     let current = start;
     for (let pass = 0; pass < PASSES; pass++) {
       const before = pointKey(current);
@@ -328,7 +335,7 @@ function tierStart(tier: Tier, before: EnginePoint, base: EnginePoint): EnginePo
   const from: EnginePoint = tier.independent ? { ...tier.fixed } : { ...before, ...tier.fixed };
   const start: Record<string, EnginePoint[string]> = { ...from };
   for (const axis of tier.axes) start[axis.name] = startValue(axis, { ...base, ...from });
-  return start;
+  return canonicalPoint(start, base);
 }
 
 function answerOf(s: TierSearch, winner: EnginePoint, baseline: EnginePoint | null): EngineAnswer {

@@ -262,6 +262,40 @@ export const VLLM_DEFAULTS: EnginePoint = {
 };
 
 /**
+ * Defaults that do not depend on the vLLM version or the machine: leaving the argument out is
+ * the same configuration. (max-num-seqs and max-num-batched-tokens do depend on them.)
+ */
+const FIXED_DEFAULTS: ReadonlySet<string> = new Set([
+  'tensor-parallel-size',
+  'pipeline-parallel-size',
+  'data-parallel-size',
+  'gpu-memory-utilization',
+  'kv-cache-dtype',
+  'speculative-config',
+  'quantization',
+]);
+
+/** The value an axis stands at in `point`: its own, else the fixed default an absent argument means. */
+export function valueIn(axis: Axis, point: EnginePoint): EngineValue {
+  const own = point[axis.name];
+  if (own !== undefined && own !== null) return own;
+  return FIXED_DEFAULTS.has(axis.name) ? (VLLM_DEFAULTS[axis.name] ?? null) : null;
+}
+
+/**
+ * The point without the arguments that restate a fixed default the pass-through arguments do
+ * not change: `--tensor-parallel-size 1` is vLLM's default, so both are one configuration.
+ */
+export function canonicalPoint(point: EnginePoint, base: EnginePoint): EnginePoint {
+  const out: Record<string, EngineValue> = {};
+  for (const [name, value] of Object.entries(point)) {
+    if (FIXED_DEFAULTS.has(name) && base[name] === undefined && (value === null || value === VLLM_DEFAULTS[name])) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
  * Where a tier's search starts on an axis: the value in force before it (an earlier winner
  * or the pass-through argument), else vLLM's default when the axis offers it, else its first.
  */

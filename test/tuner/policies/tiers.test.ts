@@ -75,11 +75,11 @@ describe('tiers policy', () => {
     const tier: Tier = { ...TIER0, axes: [{ name: 'tensor-parallel-size', values: [1, 3, 8] }] };
     const d = drive(tiersPolicy, ctx(space({ tiers: [tier], search: 'grid' })), DENSE_SMALL);
     const keys = new Set(d.steps.map((s) => s.trial.key));
-    assert.deepEqual([...keys], ['engine:tensor-parallel-size=1']);
+    assert.deepEqual([...keys], ['engine:default'], 'tensor-parallel-size 1 is vLLM default: the same configuration');
     const reasons = new Map(d.events.flatMap((e) => (e.type === 'decision' ? [[e.subject, e.reason] as const] : [])));
     assert.equal(reasons.get('engine:tensor-parallel-size=3'), "rejected before running: tensor-parallel-size 3 does not divide the model's 32 attention heads");
     assert.equal(reasons.get('engine:tensor-parallel-size=8'), 'rejected before running: needs 8 GPUs (tp x pp x dp), 4 visible');
-    assert.equal(reasons.get('engine:tensor-parallel-size=1'), 'tier batching winner');
+    assert.equal(reasons.get('engine:default'), 'tier batching winner');
   });
 
   it('a model too large for one GPU gets the first tensor-parallel size that fits as its default', () => {
@@ -87,7 +87,10 @@ describe('tiers policy', () => {
     const d = drive(tiersPolicy, ctx(space()), w);
     assert.ok(d.result?.engine !== undefined, d.failed ?? '');
     assert.deepEqual(d.result.engine.defaultArgs, ['--max-num-batched-tokens', '8192', '--max-num-seqs', '256', '--tensor-parallel-size', '2']);
-    assert.equal(d.steps.filter((s) => s.trial.key.includes('tensor-parallel-size=1')).length, 1, 'tp=1 fails once and is not tried again');
+    assert.equal(d.steps.filter((s) => s.trial.key === 'engine:max-num-batched-tokens=8192,max-num-seqs=256').length, 1, 'the default at tp=1 fails once and is not tried again');
+    for (const s of d.steps.filter((x) => !x.trial.extraArgs.includes('--tensor-parallel-size'))) {
+      assert.ok(!d.steps.some((x) => x !== s && x.trial.key === s.trial.key), `${s.trial.key} ran out of memory and ran again`);
+    }
   });
 
   it('grid search measures every valid point of a tier num-runs times', () => {
