@@ -14,6 +14,7 @@ const OUTCOMES: Readonly<Record<SimOutcome, Exclude<RunOutcome, 'interrupted'>>>
   engine_crash: 'engine_failure',
   kernel_fault: 'engine_failure',
   config_error: 'engine_failure',
+  kv_cache: 'oom',
   hang: 'timeout',
   no_result: 'no_result',
 };

@@ -5,11 +5,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { argValue } from './argv.js';
-import { simulate, type SimResult } from './model.js';
+import { readEngineArgs } from './engine-args.js';
+import { runSignature, simulate, type SimResult } from './model.js';
 import { invocationRecorder, parseRunKey, positionFromLog, type InvocationRecorder } from './invocation-log.js';
 import { oplistText } from './oplist.js';
 import { readPluginConfig } from './plugin-config.js';
-import { resolvePlugin, signatureOf, type PluginEnv } from './plugin.js';
+import type { PluginEnv } from './plugin.js';
 import { loadScenarioCached } from './scenario-cache.js';
 import type { Scenario } from './scenario.js';
 import { configParseTraceback } from './tracebacks.js';
@@ -79,7 +80,7 @@ function commandLineStatus(argv: readonly string[]): number | null {
   if (command === 'serve') {
     return argv[1] === undefined || argv[1].startsWith('-') && argValue(argv.slice(1), '--model') === null
       ? usageError('usage: vllm serve [model_tag] [options]', 'vllm serve: error: the following arguments are required: model_tag')
-      : null;
+      : engineArgsStatus('serve', argv.slice(1));
   }
   if (command !== 'bench') {
     if (command !== undefined && TOP_COMMANDS.includes(command)) return unsimulated(`vllm ${command}`);
@@ -100,14 +101,20 @@ function commandLineStatus(argv: readonly string[]): number | null {
   if (benchType === 'latency') {
     const read = readLatencyArgs(args);
     if ('problem' in read) return usageError('usage: vllm bench latency [options]', `vllm bench latency: error: ${read.problem}`);
-    return null;
+    return engineArgsStatus('bench latency', args);
   }
   const numPrompts = argValue(args, '--num-prompts');
   if (numPrompts !== null && !/^\d+$/.test(numPrompts)) {
     const problem = `argument --num-prompts: invalid int value: '${numPrompts}'`;
     return usageError('usage: vllm bench throughput [options]', `vllm bench throughput: error: ${problem}`);
   }
-  return null;
+  return engineArgsStatus('bench throughput', args);
+}
+
+/** argparse converting the engine arguments (ints, floats, choices, JSON): exit 2 on a value it cannot take. */
+function engineArgsStatus(command: string, args: readonly string[]): number | null {
+  const read = readEngineArgs(args);
+  return 'problem' in read ? usageError(`usage: vllm ${command} [options]`, `vllm ${command}: error: ${read.problem}`) : null;
 }
 
 /** Runs one invocation; resolves to the exit status, or never when the scenario hangs. */
@@ -142,8 +149,7 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
   const numRequests = numPromptsArg !== null ? Number(numPromptsArg) : scenario.baseline.numRequests;
   const configFile = readPluginConfig(env['VLLM_FL_CONFIG']);
   const config = configFile.kind === 'parsed' ? configFile.value : null;
-  const signature =
-    configFile.kind === 'invalid' ? 'invalid:config_file' : signatureOf(resolvePlugin(scenario, env, config));
+  const signature = configFile.kind === 'invalid' ? 'invalid:config_file' : runSignature(scenario, { env, config, args });
   // AUTOTUNE_RUN_KEY says where the run stands; otherwise the simulator's own log counts earlier runs.
   const runKey = env['AUTOTUNE_RUN_KEY'];
   const { step, trialOrdinal } =
@@ -155,7 +161,7 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     return 1;
   }
 
-  const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '' });
+  const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '', args });
   const oplistPath = env['FLAGGEMS_ENABLE_OPLIST_PATH'];
   if (result.flaggemsOn && oplistPath && result.outcome !== 'config_error') {
     writeFileSync(oplistPath, oplistText(scenario, result.executedOps));

@@ -8,13 +8,16 @@
 import type { AttentionBackend, Backend } from '../src/tuner/types.js';
 import type { Metric } from './effects.js';
 import { baselineOf, trueLogEffect, type TrueLogEffect } from './effects.js';
+import { readEngineArgs } from './engine-args.js';
+import { planEngine, pointKey, visibleGpus, type EngineFailure, type EnginePlan } from './engine.js';
 import { executedOps, resolvePlugin, signatureOf, type ActiveConfiguration, type PluginEnv, type PluginError } from './plugin.js';
 import { standardNormal, uniform } from './prng.js';
 import type { FailureKind, OpKind, Scenario } from './scenario.js';
 
 export { bestAchievable, type Optimum } from './optimum.js';
 
-export type SimOutcome = 'ok' | FailureKind | 'config_error';
+/** `kv_cache`: the engine left no room (or too little) for the KV cache. */
+export type SimOutcome = 'ok' | FailureKind | 'config_error' | 'kv_cache';
 
 export interface SimInput {
   readonly env: PluginEnv;
@@ -32,6 +35,8 @@ export interface SimInput {
   readonly newOperators?: boolean;
   /** The invocation's identity (AUTOTUNE_RUN_KEY); deliberately no input to any draw. */
   readonly runKey: string;
+  /** The benchmark's arguments (after `bench throughput`); read only by scenarios with an engine section. */
+  readonly args?: readonly string[];
 }
 
 export interface SimThroughput {
@@ -47,6 +52,8 @@ export interface SimFailure {
   readonly backend: Backend | null;
   /** Set when the plugin itself refused the configuration. */
   readonly plugin: PluginError | null;
+  /** Set when the engine arguments fail (engine.ts), whatever the ops. */
+  readonly engine: EngineFailure | null;
 }
 
 /** Log-space terms of a successful run: throughput = baseline * exp(sum of all terms). */
@@ -57,6 +64,8 @@ export interface LogBreakdown extends TrueLogEffect {
   readonly noise: number;
   readonly outlier: number;
   readonly fast: number;
+  /** Engine arguments relative to the scenario's baseline configuration; 0 without an engine section. */
+  readonly engine: number;
 }
 
 export interface SimResult {
@@ -71,6 +80,8 @@ export interface SimResult {
   readonly signature: string;
   readonly failure: SimFailure | null;
   readonly breakdown: LogBreakdown | null;
+  /** The engine's memory plan and arguments; null for scenarios without an engine section. */
+  readonly engine: EnginePlan | null;
 }
 
 /** Failures surface in this order as the engine starts, profiles, generates and ends. */
@@ -87,7 +98,7 @@ function firstFailure(s: Scenario, c: ActiveConfiguration): SimFailure | null {
   for (const [op, backend] of Object.entries(c.active)) {
     const kind = s.ops[op]?.fails[backend];
     if (kind !== undefined && (found === null || FAILURE_PHASE[kind] < FAILURE_PHASE[found.kind as FailureKind])) {
-      found = { kind, op, backend, plugin: null };
+      found = { kind, op, backend, plugin: null, engine: null };
     }
   }
   return found;
@@ -136,6 +147,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
       op: 'op' in error ? error.op : null,
       backend: null,
       plugin: error,
+      engine: null,
     };
     return {
       outcome: failure.kind,
@@ -147,20 +159,29 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
       signature,
       failure,
       breakdown: null,
+      engine: null,
     };
   }
   const c = resolution.config;
+  const engine = enginePlanOf(s, input);
   const common = {
     active: c.active,
     executedOps: executedOps(s, c),
     flaggemsOn: c.flaggemsOn,
     attention: c.attention,
-    signature,
+    signature: withEngine(signature, engine),
+    engine,
   };
-  const failure = firstFailure(s, c);
+  const engineFailure = engine?.failure ?? null;
+  const early = engineFailure !== null && (engineFailure.stage === 'config' || engineFailure.stage === 'devices');
+  const failure = early ? null : firstFailure(s, c);
   if (failure !== null) return { ...common, outcome: failure.kind, throughput: null, failure, breakdown: null };
+  if (engineFailure !== null) {
+    const outcome = engineOutcome(engineFailure);
+    return { ...common, outcome, throughput: null, failure: { kind: outcome, op: null, backend: null, plugin: null, engine: engineFailure }, breakdown: null };
+  }
 
-  const key = `${s.seed}|${signature}|${trialKeyOf(input.runKey)}|${input.trialOrdinal}`;
+  const key = `${s.seed}|${common.signature}|${trialKeyOf(input.runKey)}|${input.trialOrdinal}`;
   const anyFlagos = Object.values(c.active).includes('flagos');
   const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
   const isOutlier = uniform(`${key}|outlier`) < s.noise.outlierProbability;
@@ -173,6 +194,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
     noise: sigma * noiseDraw(`${key}|noise`, s.noise.tailDf),
     outlier: isOutlier ? Math.log1p(s.noise.outlierEffect * (0.5 + 0.5 * uniform(`${key}|outlier`, 1))) : 0,
     fast: isFast ? Math.log1p(s.noise.fastEffect * (0.5 + 0.5 * uniform(`${key}|fast`, 1))) : 0,
+    engine: engine?.logEffect ?? 0,
   };
   const factor = Math.exp(Object.values(breakdown).reduce((a, b) => a + b, 0));
   const throughput: SimThroughput = {
@@ -181,6 +203,38 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
     outputTokensPerSec: round2(s.baseline.outputTokensPerSec * factor),
   };
   return { ...common, outcome: 'ok', throughput, failure: null, breakdown };
+}
+
+/** The engine plan of a scenario with an engine section; arguments argparse would reject count as none. */
+function enginePlanOf(s: Scenario, input: Pick<SimInput, 'env' | 'args'>): EnginePlan | null {
+  if (s.engine === null) return null;
+  const read = readEngineArgs(input.args ?? []);
+  // argparse rejects such a command line before any engine exists (the bin's commandLineStatus).
+  if ('problem' in read) return null;
+  return planEngine(s, s.engine, read.args, visibleGpus(s.engine, input.env['CUDA_VISIBLE_DEVICES']));
+}
+
+const withEngine = (signature: string, engine: EnginePlan | null): string =>
+  engine === null ? signature : `${signature}|engine:${pointKey(engine.point)}`;
+
+/** A run's configuration signature: the plugin's, plus the engine point where the scenario has an engine. */
+export function runSignature(s: Scenario, input: Pick<SimInput, 'env' | 'config' | 'args'>): string {
+  return withEngine(signatureOf(resolvePlugin(s, input.env, input.config)), enginePlanOf(s, input));
+}
+
+function engineOutcome(f: EngineFailure): Exclude<SimOutcome, 'ok'> {
+  switch (f.stage) {
+    case 'config':
+    case 'devices':
+    case 'generate':
+      return 'config_error';
+    case 'kv_cache':
+      return 'kv_cache';
+    case 'load':
+    case 'profile':
+    case 'graphs':
+      return 'oom';
+  }
 }
 
 /**

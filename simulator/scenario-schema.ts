@@ -37,6 +37,55 @@ const op = {
 const positive = { type: 'number', exclusiveMinimum: 0 } as const;
 const nonNegative = { type: 'number', minimum: 0 } as const;
 
+const fraction = { type: 'number', exclusiveMinimum: 0, maximum: 1 } as const;
+const count = { type: 'integer', minimum: 1 } as const;
+const speculativeGain = { type: 'number', exclusiveMinimum: 0, maximum: 10 } as const;
+
+/** The engine section (engine.ts); every field has a default. */
+const ENGINE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    weightsGiB: positive,
+    moe: { type: 'boolean' },
+    layers: count,
+    attentionHeads: count,
+    kvHeads: count,
+    headDim: count,
+    gpuMemoryGiB: positive,
+    gpus: count,
+    nonTorchGiB: nonNegative,
+    activationGiBPerKToken: nonNegative,
+    graphBaseGiB: nonNegative,
+    graphGiBPerSeq: nonNegative,
+    tpEfficiency: { type: 'object', propertyNames: { pattern: '^[1-9][0-9]*$' }, additionalProperties: { type: 'number', exclusiveMinimum: 0, maximum: 2 } },
+    ppEfficiency: fraction,
+    seqKnee: positive,
+    tokensKnee: positive,
+    tokensPeak: positive,
+    declinePerDoubling: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    preemptionPenalty: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    speculative: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z0-9_]+$' },
+      additionalProperties: {
+        type: ['number', 'object'],
+        exclusiveMinimum: 0,
+        maximum: 10,
+        additionalProperties: false,
+        required: ['gain'],
+        properties: { gain: speculativeGain, bestTokens: count },
+      },
+    },
+    speculativeOther: speculativeGain,
+    fp8KvSpeed: { type: 'number', exclusiveMinimum: 0, maximum: 2 },
+    blockSizeEffect: { type: 'object', propertyNames: { pattern: '^[0-9]+$' }, additionalProperties: relative },
+    chunkedPrefillOff: relative,
+    defaults: { type: 'object', additionalProperties: false, properties: { maxNumSeqs: count, maxNumBatchedTokens: count } },
+    baselineTp: count,
+  },
+} as const;
+
 export const SCENARIO_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -122,6 +171,7 @@ export const SCENARIO_SCHEMA = {
         prefillFactors: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
       },
     },
+    engine: ENGINE_SCHEMA,
     defaultAttention: { enum: ['FLASH_ATTN', 'FLASHINFER'] },
     platformBlacklist: { type: 'array', items: { type: 'string' } },
     ops: {

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { AttentionBackend, Backend } from '../src/tuner/types.js';
+import { normaliseEngine, type EngineModel, type RawEngine } from './engine.js';
 import { DISPATCH_OP_NAMES, OOT_OP_NAMES } from './plugin-registry.js';
 import { SCENARIO_SCHEMA } from './scenario-schema.js';
 
@@ -125,6 +126,8 @@ export interface Scenario {
   readonly timing: { readonly startupMs: number; readonly runMs: number };
   readonly latency: LatencyModel;
   readonly serve: ServeModel;
+  /** Engine-argument effects (engine.ts); null: the engine arguments change nothing, as in scenarios written before them. */
+  readonly engine: EngineModel | null;
   /** What vLLM picks when VLLM_ATTENTION_BACKEND is unset or unknown. */
   readonly defaultAttention: AttentionBackend;
   /** The platform config's flagos_blacklist, in force only when VLLM_FL_CONFIG is unset. */
@@ -161,6 +164,7 @@ interface RawScenario {
   timing?: { startupMs?: number; runMs?: number };
   latency?: Partial<LatencyModel>;
   serve?: Partial<ServeModel>;
+  engine?: RawEngine;
   defaultAttention?: AttentionBackend;
   platformBlacklist?: string[];
   ops: Record<string, number | RawOp>;
@@ -257,6 +261,7 @@ export function parseScenario(raw: unknown, origin = 'inline'): Scenario {
     timing: { startupMs: raw.timing?.startupMs ?? 1000, runMs: raw.timing?.runMs ?? 500 },
     latency: { ...LATENCY_DEFAULTS, ...raw.latency },
     serve: { ...SERVE_DEFAULTS, ...raw.serve },
+    engine: raw.engine === undefined ? null : normaliseEngine(raw.engine),
     defaultAttention: raw.defaultAttention ?? 'FLASH_ATTN',
     platformBlacklist: raw.platformBlacklist ?? [],
     ops,

@@ -7,6 +7,16 @@ import { IMPL_ID } from './plugin-registry.js';
 import type { SimResult } from './model.js';
 import { resultLines } from './result-block.js';
 import type { Scenario } from './scenario.js';
+import {
+  availableKvLine,
+  configTraceback,
+  engineRootCause,
+  graphCaptureLine,
+  isClientFailure,
+  kvCacheSizeLine,
+  maxConcurrencyLine,
+  modelLoadingLine,
+} from './engine-transcript.js';
 import { engineRuntimeFailure, engineStartFailure, pluginErrorLine, pluginImportTraceback, rootCauseLine } from './tracebacks.js';
 
 export interface Step {
@@ -141,7 +151,7 @@ export function startEngine(input: TranscriptInput): EngineStart {
   w.log('INFO', '__init__.py:43', 'Available plugins for group vllm.platform_plugins:');
   w.log('INFO', '__init__.py:45', '- fl -> vllm_fl:register');
   w.log('INFO', '__init__.py:216', 'Automatically detected platform cuda.');
-  if (r.outcome === 'config_error') {
+  if (r.outcome === 'config_error' && (r.failure?.engine ?? null) === null) {
     for (const line of pluginImportTraceback()) w.stderr(line);
     return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
   }
@@ -157,23 +167,47 @@ export function startEngine(input: TranscriptInput): EngineStart {
   }
   w.wait(startup * 0.1);
   w.log('INFO', 'model.py:547', 'Resolved architecture: LlamaForCausalLM');
-  w.log('INFO', 'model.py:1510', `Using max model len ${input.maxModelLen ?? 131072}`);
-  w.log('INFO', 'scheduler.py:205', 'Chunked prefill is enabled with max_num_batched_tokens=16384.');
+  const plan = r.engine;
+  const engineFailure = plan?.failure ?? null;
+  w.log('INFO', 'model.py:1510', `Using max model len ${plan?.point.maxModelLen ?? input.maxModelLen ?? 131072}`);
+  if (plan !== null && engineFailure !== null && engineFailure.stage === 'config') {
+    for (const line of configTraceback(engineFailure, plan.point, input.benchmark ?? 'throughput')) w.stderr(line);
+    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
+  }
+  if (plan === null) w.log('INFO', 'scheduler.py:205', 'Chunked prefill is enabled with max_num_batched_tokens=16384.');
+  else if (plan.point.chunkedPrefill) {
+    w.log('INFO', 'scheduler.py:205', `Chunked prefill is enabled with max_num_batched_tokens=${plan.point.maxNumBatchedTokens}.`);
+  }
   w.wait(startup * 0.1);
   w.engine('INFO', 'core.py:644', 'Waiting for init message from front-end.');
   w.engine('INFO', 'core.py:77', `Initializing a V1 LLM engine (v0.11.0) with config: model='${s.model}', seed=0`);
+  // An engine stage's own failure, with the engine's memory lines up to it.
+  const engineFails = (stage: string): boolean => {
+    if (plan === null || engineFailure === null || isClientFailure(engineFailure) || engineFailure.stage !== stage) return false;
+    const e = s.engine;
+    if (e === null) return false;
+    failEngine(w, engineStartFailure(engineRootCause(engineFailure, e, plan.point, plan.memory), null));
+    return true;
+  };
+  const failed = (): EngineStart => ({ w, ended: { steps: w.steps, exitCode: 1, hangs: false } });
+  if (engineFails('devices')) return failed();
   engineStartLogs(w, input);
   if (r.outcome === 'engine_crash') {
     const plugin = r.failure?.plugin ?? null;
     const op = r.failure?.op ?? null;
     const cause = plugin !== null ? pluginErrorLine(plugin) : rootCauseLine('engine_crash', op ?? '');
     failEngine(w, engineStartFailure(cause, plugin !== null ? null : op));
-    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
+    return failed();
   }
+  if (engineFails('load')) return failed();
+  if (plan !== null) w.engine('INFO', 'gpu_model_runner.py:2653', modelLoadingLine(plan.memory));
   w.wait(startup * 0.25);
   w.engine('INFO', 'monitor.py:34', 'torch.compile takes 18.93 s in total');
-  w.engine('INFO', 'gpu_worker.py:298', 'Available KV cache memory: 52.31 GiB');
-  w.engine('INFO', 'kv_cache_utils.py:1087', 'GPU KV cache size: 428,528 tokens');
+  if (engineFails('profile')) return failed();
+  w.engine('INFO', 'gpu_worker.py:298', plan === null ? 'Available KV cache memory: 52.31 GiB' : availableKvLine(plan.memory));
+  if (engineFails('kv_cache')) return failed();
+  w.engine('INFO', 'kv_cache_utils.py:1087', plan === null ? 'GPU KV cache size: 428,528 tokens' : kvCacheSizeLine(plan.memory));
+  if (plan !== null) w.engine('INFO', 'kv_cache_utils.py:1091', maxConcurrencyLine(plan.memory, plan.point));
   w.engine(
     'INFO',
     'gpu_model_runner.py:3480',
@@ -181,12 +215,19 @@ export function startEngine(input: TranscriptInput): EngineStart {
       '`gpu_memory_utilization` or switching to eager mode. You can also reduce the `max_num_seqs` as needed to decrease memory usage.',
   );
   w.wait(startup * 0.1);
-  if (r.outcome === 'oom') {
-    failEngine(w, engineStartFailure(rootCauseLine('oom', r.failure?.op ?? ''), r.failure?.op ?? null));
-    return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
+  if (r.outcome === 'oom' && r.failure?.engine === null) {
+    failEngine(w, engineStartFailure(rootCauseLine('oom', r.failure.op ?? ''), r.failure.op));
+    return failed();
   }
-  w.raw('stderr', `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 100%|${bar(1, 1)}| 67/67 [00:03<00:00, 18.02it/s]\n`);
-  w.engine('INFO', 'gpu_model_runner.py:3560', 'Graph capturing finished in 4 secs, took 0.52 GiB');
+  const captures = plan?.memory.graphCaptures ?? 67;
+  if (plan !== null && engineFailure?.stage === 'graphs') {
+    const done = Math.floor(captures / 2);
+    w.raw('stderr', `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):  ${String(Math.round((100 * done) / captures)).padStart(2)}%|${bar(done, captures)}| ${done}/${captures} [00:02<00:02, 18.02it/s]\n`);
+    engineFails('graphs');
+    return failed();
+  }
+  w.raw('stderr', `Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 100%|${bar(1, 1)}| ${captures}/${captures} [00:03<00:00, 18.02it/s]\n`);
+  w.engine('INFO', 'gpu_model_runner.py:3560', plan === null ? 'Graph capturing finished in 4 secs, took 0.52 GiB' : graphCaptureLine(plan.memory));
   w.engine('INFO', 'core.py:210', 'init engine (profile, create kv cache, warmup model) took 31.02 seconds');
   w.wait(startup * 0.05);
   w.log('INFO', 'llm.py:306', "Supported_tasks: ['generate']");
@@ -196,6 +237,11 @@ export function startEngine(input: TranscriptInput): EngineStart {
 export function buildTranscript(input: TranscriptInput): Transcript {
   const { w, ended } = startEngine(input);
   if (ended !== null) return ended;
+  const plan = input.result.engine;
+  if (plan !== null && plan.failure?.stage === 'generate') {
+    for (const line of configTraceback(plan.failure, plan.point, 'throughput')) w.stderr(line);
+    return { steps: w.steps, exitCode: 1, hangs: false };
+  }
   const n = input.numRequests;
   w.raw('stderr', `Adding requests: 100%|${bar(1, 1)}| ${n}/${n} [00:00<00:00, 5012.33it/s]\n`);
   return generate(w, input);
@@ -216,8 +262,10 @@ function engineStartLogs(w: Writer, input: TranscriptInput): void {
   w.engine('INFO', 'gpu_model_runner.py:2602', `Starting to load model ${s.model}...`);
   const attention = r.attention === 'FLASHINFER' ? 'FlashInfer' : 'FLASH_ATTN';
   w.engine('INFO', 'cuda.py:366', `Using ${attention} backend.`);
+  // Loading the weights is where a model too big for its GPUs runs out of memory.
+  if (r.engine?.failure?.stage === 'load') return;
   w.engine('INFO', 'default_loader.py:267', 'Loading weights took 3.12 seconds');
-  w.engine('INFO', 'gpu_model_runner.py:2653', 'Model loading took 14.99 GiB and 4.210123 seconds');
+  if (r.engine === null) w.engine('INFO', 'gpu_model_runner.py:2653', 'Model loading took 14.99 GiB and 4.210123 seconds');
 }
 
 function flaggemsLogLines(input: TranscriptInput): Array<{ level: string; message: string }> {

@@ -19,6 +19,8 @@ import { DEFAULT_REQUEST_TIMEOUT_S, GOODPUT, MAX_CONCURRENCY_UNDER_SLO } from '.
 export const DEFAULT_SERVER_READY_TIMEOUT_S = 600;
 import { RUNNER_NAMES, type RunnerName } from '../runners/names.js';
 import type { SlurmOptions } from '../runners/slurm/options.js';
+import type { FailureClass, SearchMode } from '../tuner/spaces/engine.js';
+import { engineRequestOf, parseRetryFailures, type EngineRequest } from './engine-options.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -82,6 +84,14 @@ export interface RunOptions {
   readonly runner: RunnerName;
   /** The SLURM settings given (job file, then --slurm-* flags); the rest are SLURM's defaults. */
   readonly slurm: Partial<SlurmOptions>;
+  /** An engine study's tiers from a job file's `engine` block or a sweep file; null for none. */
+  readonly engine: EngineRequest | null;
+  /** `--autotune-axis [TIER:]NAME=V1,V2`, repeatable, in order. */
+  readonly engineAxes: readonly string[];
+  /** `--autotune-search`; null: the study's default. */
+  readonly engineSearch: SearchMode | null;
+  /** `--retry-failures`; null: the job file's, else none. */
+  readonly retryFailures: readonly FailureClass[] | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -229,7 +239,13 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   // Split at white space, never through a shell; a word with a space needs the job file's list.
   '--slurm-args': (v) => ({ slurm: { extraArgs: v.split(/\s+/).filter((w) => w !== '') } }),
   '--slurm-max-jobs': (v, f) => ({ slurm: { maxJobs: integer(v, f, 1) } }),
+  '--autotune-axis': (v) => ({ engineAxes: [v] }),
+  '--autotune-search': (v, f) => ({ engineSearch: oneOf(v, f, ['coordinate', 'grid'] as const) }),
+  '--retry-failures': (v, f) => ({ retryFailures: parseRetryFailures(v, f) }),
 };
+
+/** Options that may be given more than once; their values add up. */
+const REPEATABLE: ReadonlySet<string> = new Set(['engineAxes']);
 
 /** The rest of the command line goes to `vllm bench serve` (a serving session's load generator). */
 export const BENCH_ARGS_MARKER = '--bench-args';
@@ -248,11 +264,13 @@ export function checkRunner(o: RunOptions): void {
   }
 }
 
-/** Later flags win; the SLURM settings of several flags add up. */
+/** Later flags win; repeatable options and the SLURM settings of several flags add up. */
 function assignFlag(parsed: Record<string, unknown>, value: Partial<Record<keyof RunOptions, unknown>>): void {
-  const slurm = value.slurm;
-  if (slurm !== undefined) parsed['slurm'] = { ...(parsed['slurm'] as object | undefined), ...(slurm as object) };
-  else Object.assign(parsed, value);
+  for (const [key, v] of Object.entries(value)) {
+    const before = parsed[key];
+    if (key === 'slurm') parsed[key] = { ...(before as object | undefined), ...(v as object) };
+    else parsed[key] = REPEATABLE.has(key) && Array.isArray(before) && Array.isArray(v) ? [...(before as unknown[]), ...(v as unknown[])] : v;
+  }
 }
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
@@ -301,6 +319,10 @@ export function defaultRunOptions(): RunOptions {
     benchArgs: [],
     runner: 'local',
     slurm: {},
+    engine: null,
+    engineAxes: [],
+    engineSearch: null,
+    retryFailures: null,
   };
 }
 
@@ -408,7 +430,7 @@ export function parseRunArgs(argv: readonly string[], vllm: VllmOptionCheck | nu
 /** The budget is a hard limit: one below what the policy's fixed rounds need is refused up front. */
 export function checkBudget(o: RunOptions): void {
   if (o.budget === null) return;
-  const min = minimumBudget(o.policy, o.numRuns);
+  const min = minimumBudget(engineRequestOf(o) === null ? o.policy : 'tiers', o.numRuns);
   if (o.budget < min.invocations) {
     throw usage(`\`--budget ${o.budget}\` is below the ${min.invocations} invocations the ${o.policy} policy needs at least (${min.why})`);
   }

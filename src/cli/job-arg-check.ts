@@ -38,6 +38,9 @@ export const JOB_KEY_OF_FLAG: Readonly<Record<string, string | null>> = {
   '--slurm-time-limit': 'slurm.time_limit',
   '--slurm-args': 'slurm.extra_args',
   '--slurm-max-jobs': 'slurm.max_jobs',
+  '--autotune-axis': 'engine.tiers',
+  '--autotune-search': 'engine.search',
+  '--retry-failures': 'engine.retry_failures',
 };
 
 interface Known {

@@ -1,9 +1,12 @@
 /** The options of a run: from the command line alone, or a job file with the command line on top. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { loadJobFile } from '../config/load-job.js';
+import { isSweepLauncher, readSweepLauncher } from '../config/sweep-launcher.js';
 import { AutotuneError } from '../errors.js';
-import { parseRunArgs, parseRunFlags, type BenchKind, type RunOptions } from './args.js';
+import { checkBudget, defaultRunOptions, parseRunArgs, parseRunFlags, type BenchKind, type RunOptions } from './args.js';
 import { vllmArgCheck } from './job-arg-check.js';
-import { resolveRunOptions } from './job-options.js';
+import { mergeArgWords, resolveRunOptions } from './job-options.js';
 import { loadVllmArgs, VllmOptions } from './vllm-args.js';
 
 /** The vLLM command the pass-through arguments belong to: a serving session's go to `vllm serve`. */
@@ -51,8 +54,35 @@ export function readRunOptions(argv: readonly string[], jobFirst: boolean): RunO
   }
   const file = positional ?? config;
   if (file === null) return parseRunArgs(rest, vllmCheck(firstPass.bench ?? 'throughput'));
+  const sweep = sweepLauncherOptions(file, rest);
+  if (sweep !== null) return sweep;
   const job = loadJobFile(file, vllmArgCheck());
   return resolveRunOptions(parseRunFlags(rest, vllmCheck(job.bench ?? 'throughput')), job, file);
+}
+
+/** The YAML document of a file that may be a sweep-launcher file; null when it cannot be read (the job loader says why). */
+function yamlDocument(file: string): unknown {
+  try {
+    return parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A sweep-launcher file (`fixed_args`, `experiments`) runs as it is: an engine study of one
+ * independent tier per experiment, every point measured (grid) unless `--autotune-search` says otherwise.
+ */
+function sweepLauncherOptions(file: string, argv: readonly string[]): RunOptions | null {
+  const doc = yamlDocument(file);
+  if (!isSweepLauncher(doc)) return null;
+  const vllm = vllmCheck('throughput');
+  const sweep = readSweepLauncher(doc, file, (flag) => vllm.accepts(flag));
+  const flags = parseRunFlags(argv, vllm);
+  const engine = { tiers: sweep.tiers, search: 'grid' as const, operators: false, retry: [], gpus: null, modelConfig: null, notes: sweep.notes };
+  const options: RunOptions = { ...defaultRunOptions(), ...flags.explicit, config: file, passthrough: mergeArgWords(sweep.passthrough, flags.passthrough), engine };
+  checkBudget(options);
+  return options;
 }
 
 /** What today's session engine runs; the rest of the job format is accepted and planned. */

@@ -16,6 +16,8 @@ import type { ServeStudy } from '../tuner/serve-study.js';
 import { serveObjective, serveStudyFrom } from './serve-study-options.js';
 import type { RunnerName } from '../runners/names.js';
 import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from '../runners/slurm/options.js';
+import type { EngineSpace } from '../tuner/spaces/engine.js';
+import { engineRequestOf, resolveEngineSpace } from './engine-options.js';
 
 /** Version of the stored options (configs/job.schema.json `$defs/sessionOptions`). */
 export const SESSION_OPTIONS_VERSION = 1;
@@ -43,6 +45,8 @@ export interface SessionOptions {
   readonly runner?: RunnerName;
   /** Present with `runner: slurm`: every setting, defaults filled in. */
   readonly slurm?: SlurmOptions;
+  /** An engine study's space (policy tiers); absent otherwise. */
+  readonly engine?: EngineSpace;
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -123,6 +127,8 @@ function configOpsFor(run: RunOptions, env: NodeJS.ProcessEnv): Record<string, B
 
 export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: NodeJS.ProcessEnv): SessionOptions {
   const serve = run.bench === 'serve' ? serveStudyFrom(run) : null;
+  const request = engineRequestOf(run);
+  const engine = request === null ? null : resolveEngineSpace(request, run.passthrough, env);
   return {
     version: SESSION_OPTIONS_VERSION,
     numRuns: run.numRuns,
@@ -133,7 +139,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     timeoutSec: run.timeoutSec,
     vllmBin: run.vllmBin,
     csvName: run.csvName,
-    policy: run.policy,
+    policy: engine === null ? run.policy : 'tiers',
     discovery: {
       explicitOps: run.ops,
       configOps: configOpsFor(run, env),
@@ -144,6 +150,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     workload: run.workload,
     ...(serve === null ? {} : { serve }),
     ...(run.runner === 'local' ? {} : { runner: run.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...run.slurm } }),
+    ...(engine === null ? {} : { engine }),
   };
 }
 
@@ -175,5 +182,5 @@ export function readSessionOptions(o: JsonObject): SessionOptions {
 }
 
 export function policyContext(o: SessionOptions): PolicyContext {
-  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery, ...(o.trials === undefined ? {} : { trials: o.trials }) };
+  return { numRuns: o.numRuns, objective: o.objective, minGain: o.minGain, budget: o.budget, seed: o.seed, discovery: o.discovery, ...(o.trials === undefined ? {} : { trials: o.trials }), ...(o.engine === undefined ? {} : { engine: o.engine }) };
 }

@@ -54,6 +54,15 @@ export interface JobFile {
   readonly python?: string;
   readonly csv_path?: string;
   readonly mfu?: { readonly model_config?: string; readonly gpu?: string; readonly peak_tflops?: number };
+  /** Engine-parameter tiers (src/cli/engine-options.ts reads them). */
+  readonly engine?: {
+    readonly search?: 'coordinate' | 'grid';
+    readonly operators?: boolean;
+    readonly retry_failures?: readonly ('oom' | 'timeout' | 'engine' | 'exit' | 'no-result')[];
+    readonly gpus?: number;
+    readonly model_config?: string;
+    readonly tiers: readonly { readonly name?: string; readonly axes: Readonly<Record<string, readonly unknown[]>> }[];
+  };
 }
 
 /** The job file format this autotune reads. */

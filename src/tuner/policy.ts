@@ -5,6 +5,7 @@
  */
 import type { Objective } from './objective.js';
 import type { PluginProbe } from './plugin-probe.js';
+import type { EngineSpace } from './spaces/engine.js';
 import type { AttentionBackend, Backend, Observation, RunKind, TrialSpec } from './types.js';
 
 /** Where the operator list comes from, before round 1c narrows or fills it. */
@@ -32,6 +33,8 @@ export interface PolicyContext {
   readonly discovery: DiscoveryInput;
   /** The trials of a fixed search space (a sweep's grid), for policies that measure a given list. */
   readonly trials?: readonly TrialSpec[];
+  /** The engine-parameter tiers of an engine study; absent otherwise. */
+  readonly engine?: EngineSpace;
 }
 
 export interface OpsDiscovered {
@@ -96,6 +99,19 @@ export interface FinalResult {
   readonly low: number | null;
   readonly high: number | null;
   readonly summary: readonly string[];
+  /** An engine study's answer: the winning engine arguments; absent for operator-only studies. */
+  readonly engine?: EngineAnswer;
+}
+
+/** The winning engine configuration and its gain over the default one (relative, with a 95% interval). */
+export interface EngineAnswer {
+  /** vLLM arguments on top of the pass-through ones, e.g. `--max-num-seqs 512`. */
+  readonly args: readonly string[];
+  /** The default configuration's own arguments (the first tier's start). */
+  readonly defaultArgs: readonly string[];
+  readonly gain: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
 }
 
 export interface DoneStep {
@@ -106,7 +122,7 @@ export interface DoneStep {
 
 export interface FailStep {
   readonly type: 'fail';
-  readonly code: 'E_NO_OPS';
+  readonly code: 'E_NO_OPS' | 'E_NO_RESULT';
   readonly message: string;
   readonly events: readonly PolicyEvent[];
 }

@@ -6,7 +6,7 @@
  * exact plugin environment of the measured combination and the engine arguments of the
  * benchmark. Pure.
  */
-import type { FinalResult } from './policy.js';
+import type { EngineAnswer, FinalResult } from './policy.js';
 import { OOT_OPS } from './plugin-ops.js';
 import { combinedTrial } from './spaces/operators.js';
 import type { Backend } from './types.js';
@@ -42,6 +42,8 @@ export interface ServeRecipe {
   readonly argv: readonly string[];
   /** Benchmark-only arguments left out of the serve command. */
   readonly dropped: readonly string[];
+  /** An engine study's winning engine arguments (in `argv` too) and their gain; absent otherwise. */
+  readonly engine?: EngineAnswer;
 }
 
 /** Set by autotune per run, or specific to one run: never part of what a user serves with. */
@@ -118,6 +120,19 @@ export function recipeProblems(recipe: Pick<ServeRecipe, 'env' | 'unset' | 'opBa
   return problems;
 }
 
+/** The pass-through arguments with the engine study's winners on top: an argument they set replaces the measured one. */
+function withEngineArgs(passthrough: readonly string[], engine: readonly string[]): string[] {
+  const names = new Set(engine.map(optionName).filter((n): n is string => n !== null));
+  const kept: string[] = [];
+  let dropping = false;
+  for (const token of passthrough) {
+    const name = optionName(token);
+    if (name !== null) dropping = names.has(name);
+    if (!dropping) kept.push(token);
+  }
+  return [...kept, ...engine];
+}
+
 export function buildServeRecipe(input: RecipeInput): ServeRecipe {
   const { final } = input;
   const oot = input.oot ?? OOT_OPS;
@@ -136,7 +151,7 @@ export function buildServeRecipe(input: RecipeInput): ServeRecipe {
     }
   }
   env['VLLM_FL_CONFIG'] = input.bestConfigPath;
-  const args = serveArguments(input.passthrough, input.serveOptions);
+  const args = serveArguments(final.engine === undefined ? input.passthrough : withEngineArgs(input.passthrough, final.engine.args), input.serveOptions);
   const recipe: ServeRecipe = {
     session: input.sessionId,
     opBackends: { ...final.opBackends },
@@ -148,6 +163,7 @@ export function buildServeRecipe(input: RecipeInput): ServeRecipe {
     unset,
     argv: [input.vllmBin, 'serve', ...(args.model === null ? [] : [args.model]), ...args.kept],
     dropped: args.dropped,
+    ...(final.engine === undefined ? {} : { engine: final.engine }),
   };
   const problems = recipeProblems(recipe, oot);
   if (problems.length > 0) throw new Error(`serving recipe breaks the plugin's rules: ${problems.join('; ')}`);
@@ -173,6 +189,7 @@ export function formatRecipeShell(recipe: ServeRecipe): string {
     '#!/bin/sh',
     `# Serves the configuration chosen by autotune session ${recipe.session}:`,
     `# ${ops.length === 0 ? 'no FlagGems operator' : ops.map(([op, b]) => `${op}=${b}`).join(', ')}${recipe.validated ? ' (validated as a set' : ' (not validated as a set'}${gain}).`,
+    ...(recipe.engine === undefined ? [] : [`# Engine arguments: ${recipe.engine.args.length === 0 ? '(vLLM defaults)' : recipe.engine.args.join(' ')}${recipe.engine.gain === null ? '' : `, ${pct(recipe.engine.gain)}${recipe.engine.low !== null && recipe.engine.high !== null ? ` [${pct(recipe.engine.low)}, ${pct(recipe.engine.high)}]` : ''} vs the default configuration`}.`]),
     '# The environment is the measured one; extra `vllm serve` arguments may follow on the command line.',
     ...recipe.unset.map((name) => `unset ${name}`),
     ...Object.entries(recipe.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),

@@ -11,8 +11,8 @@ import type { Measurement } from './metrics.js';
 /** `--autotune-metric` shorthands (objective.ts maps them onto metric names). */
 export type Metric = 'total' | 'output' | 'requests';
 
-/** `sweep` is the policy of `autotune sweep`, never chosen with --policy. */
-export type PolicyName = 'reference' | 'noise-aware' | 'screening' | 'sweep';
+/** `sweep` is the policy of `autotune sweep` and `tiers` that of engine studies, never chosen with --policy. */
+export type PolicyName = 'reference' | 'noise-aware' | 'screening' | 'sweep' | 'tiers';
 /** What a session runs without --policy. */
 export const DEFAULT_POLICY: PolicyName = 'noise-aware';
 

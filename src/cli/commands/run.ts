@@ -6,6 +6,7 @@
 import { AutotuneError } from '../../errors.js';
 import { startWorker, workerBanner } from '../background.js';
 import { printDryRun } from '../dry-run.js';
+import { engineRequestOf } from '../engine-options.js';
 import { assertRunnable, readRunOptions } from '../run-options.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, sessionOptionsFrom, type SessionOptions } from '../session-options.js';
@@ -38,7 +39,10 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
   const now = new Date();
   const id = makeSessionId(now);
   // The job's environment additions are part of the recorded environment, so resume reapplies them.
-  const options = await withProbe(sessionOptionsFrom(run, id, { ...process.env, ...run.env }), run.python, { ...process.env, ...run.env });
+  const planned = sessionOptionsFrom(run, id, { ...process.env, ...run.env });
+  for (const note of engineRequestOf(run)?.notes ?? []) process.stdout.write(`${note}\n`);
+  // An engine study without an operator tier decides no operator: nothing to probe for.
+  const options = planned.engine !== undefined && !planned.engine.operators ? planned : await withProbe(planned, run.python, { ...process.env, ...run.env });
   const dbPath = run.db ?? defaultDbPath(run.outputDir);
   if (run.background && dbPath === ':memory:') {
     throw new AutotuneError('E_USAGE', '`--background true` needs a database file; `--autotune-db :memory:` lives only in this process');
@@ -51,7 +55,7 @@ export async function runCommand(argv: string[], jobFirst: boolean): Promise<num
       session = createSession(store, {
         id,
         runDir,
-        policy: run.policy,
+        policy: options.policy,
         args: run.passthrough,
         options: { ...options },
         env: { ...relevantEnv(process.env), ...run.env, ...(process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] }) },

@@ -5,6 +5,7 @@ import { noiseAwarePolicy } from './noise-aware.js';
 import { referencePolicy } from './reference.js';
 import { sweepPolicy } from './sweep.js';
 import { screeningPolicy } from './screening.js';
+import { tiersPolicy } from './tiers.js';
 
 export { DEFAULT_POLICY } from '../types.js';
 
@@ -13,4 +14,5 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   'noise-aware': noiseAwarePolicy,
   screening: screeningPolicy,
   sweep: sweepPolicy,
+  tiers: tiersPolicy,
 };

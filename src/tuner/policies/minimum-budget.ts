@@ -19,6 +19,9 @@ export interface MinimumBudget {
 }
 
 export function minimumBudget(policy: PolicyName, numRuns: number): MinimumBudget {
+  if (policy === 'tiers') {
+    return { invocations: numRuns, why: `${numRuns} run(s) of the default engine configuration` };
+  }
   if (policy === 'reference') {
     return { invocations: 3 * numRuns, why: `rounds 1a, 1b and 1c, ${numRuns} run(s) each, before any operator` };
   }
