@@ -13,6 +13,7 @@ import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
 import { isValidName } from '../tuner/trials.js';
 import { DEFAULT_POLICY, type Backend, type Metric, type PolicyName } from '../tuner/types.js';
+import { parseGpuGroups } from './gpu-groups.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -60,6 +61,8 @@ export interface RunOptions {
   readonly python: string;
   /** Live progress display on a terminal; false prints one plain line per event. */
   readonly progress: boolean;
+  /** One trial slot per group (a CUDA_VISIBLE_DEVICES value each); null: one slot, devices as inherited. */
+  readonly gpuGroups: readonly string[] | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -183,6 +186,7 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-config': (v, f) => ({ config: path(v, f) }),
   '--run-minutes': (v, f) => ({ runMinutes: positiveNumber(v, f) }),
   '--python': (v, f) => ({ python: path(v, f) }),
+  '--gpu-groups': (v, f) => ({ gpuGroups: parseGpuGroups(v, f) }),
 };
 
 const SWITCHES: Readonly<Record<string, Partial<Record<keyof RunOptions, unknown>>>> = {
@@ -225,6 +229,7 @@ export function defaultRunOptions(): RunOptions {
     runMinutes: null,
     python: 'python3',
     progress: true,
+    gpuGroups: null,
   };
 }
 

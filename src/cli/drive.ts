@@ -138,7 +138,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: createRunner(),
+      runner: createRunner('local', opts.gpuGroups ?? null),
+      slots: opts.gpuGroups?.length ?? 1,
+      ...(opts.gpuGroups === undefined ? {} : { slotNames: opts.gpuGroups }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
         askOutputJson: !userSetOutputJson(session.args),

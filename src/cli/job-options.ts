@@ -7,6 +7,7 @@ import type { ArgValue, IntegerList, JobFile } from '../config/job-types.js';
 import { defaultDirection, fullMetricName, METRIC_SHORTHANDS, parseConstraint, type Constraint, type Objective } from '../config/objective.js';
 import { AutotuneError } from '../errors.js';
 import { DEFAULT_POLICY, type Metric } from '../tuner/types.js';
+import { parseGpuGroups } from './gpu-groups.js';
 import { checkBudget, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 
 function argWords(key: string, value: ArgValue): string[] {
@@ -123,6 +124,7 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('db', job.db);
   set('vllmBin', job.vllm_bin);
   set('python', job.python);
+  set('gpuGroups', job.gpu_groups === undefined ? undefined : parseGpuGroups(job.gpu_groups, 'gpu_groups'));
   set('csvName', job.csv_path === undefined ? undefined : parseCsvName(job.csv_path, 'csv_path'));
   if (job.env !== undefined) set('env', Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, String(v)])));
   return out as Partial<RunOptions>;

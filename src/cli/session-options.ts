@@ -33,6 +33,8 @@ export interface SessionOptions {
   readonly workload: Workload | null;
   /** The trials of a sweep's grid, fixed when the session is created; absent for tuning sessions. */
   readonly trials?: readonly TrialSpec[];
+  /** One trial slot per group (CUDA_VISIBLE_DEVICES values); absent: one slot. Fixed for the session: replay follows it. */
+  readonly gpuGroups?: readonly string[];
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -131,6 +133,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     bench: run.bench,
     objective: run.objective,
     workload: run.workload,
+    ...(run.gpuGroups === null ? {} : { gpuGroups: run.gpuGroups }),
   };
 }
 

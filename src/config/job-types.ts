@@ -29,6 +29,7 @@ export interface JobFile {
   readonly policy?: 'noise-aware' | 'reference' | { readonly name?: 'noise-aware' | 'reference'; readonly min_gain?: number; readonly budget?: number; readonly seed?: number };
   readonly timeout?: number;
   readonly runner?: 'local' | 'slurm';
+  readonly gpu_groups?: string | readonly string[];
   readonly output_dir?: string;
   readonly db?: string;
   readonly env?: Readonly<Record<string, string | number | boolean>>;

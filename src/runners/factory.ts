@@ -2,14 +2,15 @@
 import { AutotuneError } from '../errors.js';
 import type { Runner } from '../tuner/ports.js';
 import { LocalRunner } from './local.js';
-import { SlotRunner } from './slots.js';
+import { gpuSlots, SlotRunner } from './slots.js';
 
-const FACTORIES: Readonly<Record<string, () => Runner>> = {
-  local: () => new SlotRunner(new LocalRunner()),
+const FACTORIES: Readonly<Record<string, (gpuGroups: readonly string[] | null) => Runner>> = {
+  local: (gpuGroups) => new SlotRunner(new LocalRunner(), gpuSlots(gpuGroups)),
 };
 
-export function createRunner(name = 'local'): Runner {
+/** `gpuGroups`: the session's GPU groups, one slot each; null: one slot on the inherited devices. */
+export function createRunner(name = 'local', gpuGroups: readonly string[] | null = null): Runner {
   const make = FACTORIES[name];
   if (make === undefined) throw new AutotuneError('E_CONFIG', `unknown runner '${name}' (known: ${Object.keys(FACTORIES).join(', ')})`);
-  return make();
+  return make(gpuGroups);
 }

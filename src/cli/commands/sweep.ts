@@ -20,6 +20,7 @@ import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, ty
 import { DEFAULT_TIMEOUT_SEC } from '../args.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
+import { parseGpuGroups } from '../gpu-groups.js';
 import { sweepTable } from '../sweep-table.js';
 
 const VALUES = [
@@ -34,6 +35,7 @@ const VALUES = [
   '--vllm-bin',
   '--output-dir',
   '--autotune-db',
+  '--gpu-groups',
 ] as const;
 type Value = (typeof VALUES)[number];
 
@@ -210,6 +212,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     policy: 'sweep',
     discovery: { explicitOps: null, configOps: null },
     trials,
+    ...(v['--gpu-groups'] === undefined ? {} : { gpuGroups: parseGpuGroups(v['--gpu-groups'], '--gpu-groups') }),
   };
   const outputDir = v['--output-dir'] ?? 'autotune_logs';
   const dbPath = v['--autotune-db'] ?? defaultDbPath(outputDir);
