@@ -32,6 +32,8 @@ export interface SimInput {
   readonly newOperators?: boolean;
   /** The invocation's identity (AUTOTUNE_RUN_KEY); deliberately no input to any draw. */
   readonly runKey: string;
+  /** Speed of the GPUs the run is on (devices.ts); absent: 1. */
+  readonly deviceSpeed?: number;
 }
 
 export interface SimThroughput {
@@ -57,6 +59,8 @@ export interface LogBreakdown extends TrueLogEffect {
   readonly noise: number;
   readonly outlier: number;
   readonly fast: number;
+  /** ln of the device group's speed. */
+  readonly device: number;
 }
 
 export interface SimResult {
@@ -173,6 +177,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
     noise: sigma * noiseDraw(`${key}|noise`, s.noise.tailDf),
     outlier: isOutlier ? Math.log1p(s.noise.outlierEffect * (0.5 + 0.5 * uniform(`${key}|outlier`, 1))) : 0,
     fast: isFast ? Math.log1p(s.noise.fastEffect * (0.5 + 0.5 * uniform(`${key}|fast`, 1))) : 0,
+    device: Math.log(input.deviceSpeed ?? 1),
   };
   const factor = Math.exp(Object.values(breakdown).reduce((a, b) => a + b, 0));
   const throughput: SimThroughput = {
