@@ -75,7 +75,7 @@ export interface LatencyRun {
 /**
  * Iteration times of a run whose engine started (`result.outcome` ok): each iteration is the
  * batch time divided by the configuration's throughput factor (op effects, interactions,
- * FlagGems overhead, cold start, drift, outlier), times its own log-normal noise.
+ * FlagGems overhead, cold start, drift, outlier, device speed), times its own log-normal noise.
  */
 export function simulateLatency(s: Scenario, result: SimResult, a: LatencyArgs, noiseKey: string): LatencyRun {
   const maxModelLen = a.maxModelLen ?? s.latency.maxModelLen;
@@ -83,7 +83,7 @@ export function simulateLatency(s: Scenario, result: SimResult, a: LatencyArgs, 
   const sequences = a.batchSize * a.n;
   if (sequences * (a.inputLen + a.outputLen) > s.latency.oomTokens) return { outcome: 'oom', warmupS: [], measuredS: [] };
   const b = result.breakdown;
-  const runLog = b === null ? 0 : b.ops + b.interactions + b.overhead + b.cold + b.drift + b.outlier;
+  const runLog = b === null ? 0 : b.ops + b.interactions + b.overhead + b.cold + b.drift + b.outlier + b.device;
   const anyFlagos = Object.values(result.active).includes('flagos');
   const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
   const base = batchSeconds(s.latency, sequences, a.inputLen, a.outputLen) / Math.exp(runLog);

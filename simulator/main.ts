@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { argValue } from './argv.js';
 import { readEngineArgs } from './engine-args.js';
+import { deviceSpeed, runSleepMs } from './devices.js';
 import { runSignature, simulate, type SimResult } from './model.js';
 import { invocationRecorder, parseRunKey, positionFromLog, type InvocationRecorder } from './invocation-log.js';
 import { oplistText } from './oplist.js';
@@ -161,7 +162,17 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     return 1;
   }
 
-  const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '', args });
+  let speed: number;
+  let sleepMs: number;
+  try {
+    speed = deviceSpeed(env);
+    sleepMs = runSleepMs(env, speed);
+  } catch (error) {
+    process.stderr.write(`vllm-sim: ${error instanceof Error ? error.message : String(error)}\n`);
+    recorder.end({ outcome: 'simulator_error', exitCode: 1, throughput: null });
+    return 1;
+  }
+  const result = simulate(scenario, { env, config, trialOrdinal, step, runKey: runKey ?? '', args, deviceSpeed: speed });
   const oplistPath = env['FLAGGEMS_ENABLE_OPLIST_PATH'];
   if (result.flaggemsOn && oplistPath && result.outcome !== 'config_error') {
     writeFileSync(oplistPath, oplistText(scenario, result.executedOps));
@@ -183,6 +194,7 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
     return runServe({ scenario, result, args: argv.slice(1), noiseKey, scale: timeScale(env) });
   }
+  if (sleepMs >= 1) await sleep(sleepMs);
   if (argv[1] === 'latency') {
     const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
     return runLatency(common, noiseKey, recorder, timeScale(env));

@@ -37,6 +37,8 @@ export interface SimInput {
   readonly runKey: string;
   /** The benchmark's arguments (after `bench throughput`); read only by scenarios with an engine section. */
   readonly args?: readonly string[];
+  /** Speed of the GPUs the run is on (devices.ts); absent: 1. */
+  readonly deviceSpeed?: number;
 }
 
 export interface SimThroughput {
@@ -66,6 +68,8 @@ export interface LogBreakdown extends TrueLogEffect {
   readonly fast: number;
   /** Engine arguments relative to the scenario's baseline configuration; 0 without an engine section. */
   readonly engine: number;
+  /** ln of the device group's speed. */
+  readonly device: number;
 }
 
 export interface SimResult {
@@ -195,6 +199,7 @@ export function simulate(s: Scenario, input: SimInput): SimResult {
     outlier: isOutlier ? Math.log1p(s.noise.outlierEffect * (0.5 + 0.5 * uniform(`${key}|outlier`, 1))) : 0,
     fast: isFast ? Math.log1p(s.noise.fastEffect * (0.5 + 0.5 * uniform(`${key}|fast`, 1))) : 0,
     engine: engine?.logEffect ?? 0,
+    device: Math.log(input.deviceSpeed ?? 1),
   };
   const factor = Math.exp(Object.values(breakdown).reduce((a, b) => a + b, 0));
   const throughput: SimThroughput = {

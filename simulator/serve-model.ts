@@ -28,7 +28,7 @@ const REQUEST_NOISE_SHARE = 0.5;
 
 export function serveTiming(s: Scenario, result: SimResult, noiseKey: string): ServeTiming {
   const b = result.breakdown;
-  const runLog = b === null ? 0 : b.ops + b.interactions + b.overhead + b.cold + b.drift + b.outlier;
+  const runLog = b === null ? 0 : b.ops + b.interactions + b.overhead + b.cold + b.drift + b.outlier + b.device;
   const anyFlagos = Object.values(result.active).includes('flagos');
   const sigma = s.noise.cv + (anyFlagos ? s.noise.flaggemsExtraCv : 0);
   const runFactor = Math.exp(sigma * standardNormal(`${noiseKey}|serve|run`) - runLog);

@@ -21,6 +21,7 @@ import { RUNNER_NAMES, type RunnerName } from '../runners/names.js';
 import type { SlurmOptions } from '../runners/slurm/options.js';
 import type { FailureClass, SearchMode } from '../tuner/spaces/engine.js';
 import { engineRequestOf, parseRetryFailures, type EngineRequest } from './engine-options.js';
+import { parseGpuGroups } from './gpu-groups.js';
 import { editDistance, normalizedOption } from './option-names.js';
 import { POINTER_FILE } from './session-files.js';
 
@@ -92,6 +93,8 @@ export interface RunOptions {
   readonly engineSearch: SearchMode | null;
   /** `--retry-failures`; null: the job file's, else none. */
   readonly retryFailures: readonly FailureClass[] | null;
+  /** One trial slot per group (a CUDA_VISIBLE_DEVICES value each); null: one slot, devices as inherited. */
+  readonly gpuGroups: readonly string[] | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -242,6 +245,7 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-axis': (v) => ({ engineAxes: [v] }),
   '--autotune-search': (v, f) => ({ engineSearch: oneOf(v, f, ['coordinate', 'grid'] as const) }),
   '--retry-failures': (v, f) => ({ retryFailures: parseRetryFailures(v, f) }),
+  '--gpu-groups': (v, f) => ({ gpuGroups: parseGpuGroups(v, f) }),
 };
 
 /** Options that may be given more than once; their values add up. */
@@ -323,6 +327,7 @@ export function defaultRunOptions(): RunOptions {
     engineAxes: [],
     engineSearch: null,
     retryFailures: null,
+    gpuGroups: null,
   };
 }
 

@@ -142,8 +142,11 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: serving?.runner ?? createRunner(opts.runner ?? 'local', opts.slurm === undefined ? {} : { slurm: opts.slurm }),
+      runner: serving?.runner ?? createRunner(runnerName, { ...(opts.slurm === undefined ? {} : { slurm: opts.slurm }), gpuGroups: opts.gpuGroups ?? null }),
       ...(serving === null ? {} : { lifecycle: serving.lifecycle }),
+      // A serving session's runner starts one server at a time; SLURM's slots are its jobs in flight.
+      slots: serving !== null ? 1 : runnerName === 'slurm' ? (opts.slurm?.maxJobs ?? 1) : (opts.gpuGroups?.length ?? 1),
+      ...(opts.gpuGroups === undefined || serving !== null ? {} : { slotNames: opts.gpuGroups }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
         askOutputJson: !userSetOutputJson(session.args),

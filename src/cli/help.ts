@@ -51,6 +51,8 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
                          the job's start, never its queue wait
   --slurm-args "ARGS"    more sbatch options, split at spaces (never through a shell)
   --slurm-max-jobs N     jobs in flight at once (default 1)
+  --gpu-groups "0,1 2,3" one trial slot per GPU group, run side by side (CUDA_VISIBLE_DEVICES
+                         and a port range each); default one slot on the inherited devices
   --autotune-config JOB.yaml
                          the same, in any position
   --dry-run              print the plan (trials, invocations, GPU-hours) and run nothing
@@ -88,7 +90,7 @@ after) or one you run (--base-url). Results: a table and serve_results.json in a
 Sweep options (autotune sweep latency): --num-runs N (invocations per point, default 1),
   --model-config PATH, --gpu NAME or --peak-tflops X (for MFU), --engine NAME='ARGS' and
   --op-set NAME=FILE (configurations side by side, repeatable), --timeout, --vllm-bin,
-  --output-dir, --autotune-db, --quiet.
+  --output-dir, --autotune-db, --gpu-groups, --quiet.
 
 Exit status: 0 done, 1 failure, 2 usage or configuration error, 3 database from a newer
 autotune, 70 internal error, 127 vllm not found, 130 stopped (signal or \`stop\`).

@@ -29,6 +29,7 @@ export const JOB_KEY_OF_FLAG: Readonly<Record<string, string | null>> = {
   '--quiet': null,
   '--no-progress': null,
   '--python': 'python',
+  '--gpu-groups': 'gpu_groups',
   '--dry-run': null,
   '--autotune-runner': 'runner',
   '--slurm-partition': 'slurm.partition',

@@ -12,6 +12,7 @@ import { caseFromJob, caseKey } from '../tuner/serve-cases.js';
 import { checkBudget, checkRunner, defaultRunOptions, parseCsvName, type RunFlags, type RunOptions, type Workload } from './args.js';
 import type { SlurmOptions } from '../runners/slurm/options.js';
 import { engineFromBlock } from './engine-options.js';
+import { parseGpuGroups } from './gpu-groups.js';
 
 function argWords(key: string, value: ArgValue): string[] {
   const flag = key.startsWith('-') ? key : `--${key}`;
@@ -150,6 +151,7 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('db', job.db);
   set('vllmBin', job.vllm_bin);
   set('python', job.python);
+  set('gpuGroups', job.gpu_groups === undefined ? undefined : parseGpuGroups(job.gpu_groups, 'gpu_groups'));
   set('csvName', job.csv_path === undefined ? undefined : parseCsvName(job.csv_path, 'csv_path'));
   if (job.engine !== undefined) set('engine', engineFromBlock(job.engine));
   if (job.env !== undefined) set('env', Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, String(v)])));

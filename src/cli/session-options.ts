@@ -47,6 +47,8 @@ export interface SessionOptions {
   readonly slurm?: SlurmOptions;
   /** An engine study's space (policy tiers); absent otherwise. */
   readonly engine?: EngineSpace;
+  /** One trial slot per group (CUDA_VISIBLE_DEVICES values); absent: one slot. Fixed for the session: replay follows it. */
+  readonly gpuGroups?: readonly string[];
 }
 
 /** Environment variables that shape a measurement; recorded at start and reapplied on resume. */
@@ -151,6 +153,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     ...(serve === null ? {} : { serve }),
     ...(run.runner === 'local' ? {} : { runner: run.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...run.slurm } }),
     ...(engine === null ? {} : { engine }),
+    ...(run.gpuGroups === null ? {} : { gpuGroups: run.gpuGroups }),
   };
 }
 

@@ -47,6 +47,7 @@ export interface JobFile {
     readonly extra_args?: readonly string[];
     readonly max_jobs?: number;
   };
+  readonly gpu_groups?: string | readonly string[];
   readonly output_dir?: string;
   readonly db?: string;
   readonly env?: Readonly<Record<string, string | number | boolean>>;

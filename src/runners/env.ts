@@ -5,6 +5,8 @@ export interface RunPaths {
   readonly configPath: string;
   readonly oplistPath: string;
   readonly runKey: string;
+  /** The slot's devices and ports (slots.ts): over everything else, so no run strays onto another slot's GPUs. */
+  readonly slotEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -110,6 +112,7 @@ export function buildEnv(
     if (value === null) delete env[name];
     else env[name] = value;
   }
+  for (const [name, value] of Object.entries(paths.slotEnv ?? {})) env[name] = value;
   env['VLLM_FL_CONFIG'] = paths.configPath;
   env['FLAGGEMS_ENABLE_OPLIST_PATH'] = paths.oplistPath;
   env['AUTOTUNE_RUN_KEY'] = paths.runKey;

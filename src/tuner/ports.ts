@@ -23,6 +23,10 @@ export interface RunRequest {
   readonly runKey: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** The slot the engine chose (an index into the runner's GPU groups or job slots); absent: 0. */
+  readonly slot?: number;
+  /** Set by the slot runner: the chosen slot's environment (CUDA_VISIBLE_DEVICES, VLLM_PORT). */
+  readonly slotEnv?: Readonly<Record<string, string>>;
   /** Called once the run exists where the runner executes it, with the handle to find it again. */
   readonly onStart?: (handle: RunHandle) => void;
   /** Receives the merged stdout+stderr as it arrives, for the console. */

@@ -47,6 +47,15 @@ describe('buildEnv', () => {
     assert.equal(env['VLLM_FL_CONFIG'], paths.configPath);
     assert.equal(env['FLAGGEMS_ENABLE_OPLIST_PATH'], paths.oplistPath);
   });
+
+  it("a slot's devices and port replace the inherited ones and any a trial sets", () => {
+    const base = { PATH: '/usr/bin', CUDA_VISIBLE_DEVICES: '0,1,2,3', VLLM_PORT: '5000' };
+    const trial = { env: { CUDA_VISIBLE_DEVICES: '0' } };
+    const env = buildEnv(base, trial, { ...paths, slotEnv: { CUDA_VISIBLE_DEVICES: '2,3', VLLM_PORT: '41100' } });
+    assert.equal(env['CUDA_VISIBLE_DEVICES'], '2,3');
+    assert.equal(env['VLLM_PORT'], '41100');
+    assert.equal(buildEnv(base, baselineTrial(), paths)['CUDA_VISIBLE_DEVICES'], '0,1,2,3', 'no slot: inherited as before');
+  });
 });
 
 describe('benchArgv', () => {

@@ -23,6 +23,7 @@ import { startWorker, workerBanner } from '../background.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
 import { SWEEP_CSV, SWEEP_OBJECTIVE } from '../sweep-defaults.js';
+import { parseGpuGroups } from '../gpu-groups.js';
 import { sweepTable } from '../sweep-table.js';
 
 const VALUES = [
@@ -37,6 +38,7 @@ const VALUES = [
   '--vllm-bin',
   '--output-dir',
   '--autotune-db',
+  '--gpu-groups',
 ] as const;
 type Value = (typeof VALUES)[number];
 
@@ -175,6 +177,8 @@ export interface LatencyStudy {
   readonly background: boolean;
   readonly quiet: boolean;
   readonly progress: boolean;
+  /** One slot per GPU group (`--gpu-groups`); null: one slot on the inherited devices. */
+  readonly gpuGroups: readonly string[] | null;
 }
 
 
@@ -232,6 +236,7 @@ export async function runLatencyStudy(study: LatencyStudy): Promise<number> {
     policy: 'sweep',
     discovery: { explicitOps: null, configOps: null },
     trials,
+    ...(study.gpuGroups === null ? {} : { gpuGroups: study.gpuGroups }),
   };
   const dbPath = study.db ?? defaultDbPath(study.outputDir);
   if (study.background && dbPath === ':memory:') {
@@ -282,6 +287,7 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     background: run.background,
     quiet: run.quiet,
     progress: run.progress,
+    gpuGroups: run.gpuGroups,
   };
 }
 
@@ -317,5 +323,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     background: false,
     quiet: args.quiet,
     progress: true,
+    gpuGroups: v['--gpu-groups'] === undefined ? null : parseGpuGroups(v['--gpu-groups'], '--gpu-groups'),
   });
 }

@@ -3,23 +3,26 @@
  * configurations): `runsPerTrial - 1` warm-up runs, then one measured run, each trial's runs
  * in order. It decides nothing; it is the policy of sweeps, whose result is the measurements.
  * Written against StudyCursor: it proposes as many runs as there are free slots, one per
- * trial at a time, so parallel slots measure different trials side by side.
+ * comparison group (a point's configurations) at a time, so parallel slots measure different
+ * points side by side while each point's configurations share a slot (slot-plan.ts).
  */
 import type { FinalResult, Policy, PolicyContext, Proposal, Proposed, StudyCursor } from '../policy.js';
 import { sequentialPolicyCursor } from '../study-cursor.js';
+import { comparisonGroup } from '../slot-plan.js';
 import type { Observation, TrialSpec } from '../types.js';
 
 interface TrialState {
   readonly trial: TrialSpec;
   /** Runs proposed so far. */
   proposed: number;
-  /** Whether one is in flight. */
-  busy: boolean;
+  readonly group: string;
   failed: number;
 }
 
 export function sweepCursor(trials: readonly TrialSpec[], runsPerTrial: number): StudyCursor {
-  const states: TrialState[] = trials.map((trial) => ({ trial, proposed: 0, busy: false, failed: 0 }));
+  const states: TrialState[] = trials.map((trial) => ({ trial, proposed: 0, group: comparisonGroup(trial), failed: 0 }));
+  /** Groups with a run in flight. */
+  const busy = new Set<string>();
   const inFlight = new Map<number, TrialState>();
   let nextStep = 0;
   let observed = 0;
@@ -42,10 +45,10 @@ export function sweepCursor(trials: readonly TrialSpec[], runsPerTrial: number):
       const runs: Proposal[] = [];
       for (const s of states) {
         if (runs.length >= slots) break;
-        if (s.busy || s.proposed >= runsPerTrial) continue;
+        if (busy.has(s.group) || s.proposed >= runsPerTrial) continue;
         const isLast = s.proposed === runsPerTrial - 1;
         s.proposed += 1;
-        s.busy = true;
+        busy.add(s.group);
         const step = nextStep++;
         inFlight.set(step, s);
         runs.push({ step, trial: s.trial, kind: isLast ? 'measure' : 'warmup', warmupIndex: isLast ? null : s.proposed, events: [] });
@@ -56,7 +59,7 @@ export function sweepCursor(trials: readonly TrialSpec[], runsPerTrial: number):
       const s = inFlight.get(step);
       if (s === undefined || s.trial.key !== observation.trialKey) throw new Error(`sweep: no run of ${observation.trialKey} in flight at step ${step}`);
       inFlight.delete(step);
-      s.busy = false;
+      busy.delete(s.group);
       if (observation.outcome !== 'ok') s.failed += 1;
       observed += 1;
     },

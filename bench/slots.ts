@@ -1,0 +1,105 @@
+/**
+ * Parallel slots: a simulated latency sweep (8 points x 2 operator sets, a warm-up and a
+ * measured run each, every run sleeping VLLM_SIM_SLEEP_MS) on one slot and on four.
+ *   node dist/bench/slots.js [--sleep-ms 1000]
+ *
+ * Targets (exit 1 on a miss):
+ * - four identical slots take <= 0.3x the one-slot wall time and measure exactly what one slot
+ *   measures (same values per point: the same runs, the same noise draws);
+ * - with one of the four slots 5% slower, every decision (the faster operator set at each
+ *   point) is the one-slot decision, because a point's configurations share a slot.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const TARGET_RATIO = 0.3;
+const SLOW = 0.95;
+
+const { values } = parseArgs({ options: { 'sleep-ms': { type: 'string', default: '1000' } } });
+const sleepMs = Number(values['sleep-ms']);
+if (!(sleepMs > 0)) throw new Error(`--sleep-ms must be a number > 0, got ${values['sleep-ms']}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'autotune-bench-slots-'));
+// Two operator sets whose difference (about 0.1%) is far below a slow slot's 5%: only
+// comparisons made on one slot keep every decision.
+const mul = join(dir, 'mul.yaml');
+const silu = join(dir, 'silu.yaml');
+writeFileSync(mul, 'op_backends:\n  mul: [flagos]\n');
+writeFileSync(silu, 'op_backends:\n  silu: [flagos]\n');
+
+interface Session {
+  readonly seconds: number;
+  /** Average latency (s) per configuration label, as the sweep's table prints it. */
+  readonly latency: ReadonlyMap<string, string>;
+}
+
+async function sweep(name: string, groups: string, speeds: string): Promise<Session> {
+  const env: Record<string, string> = {
+    PATH: `${join(ROOT, 'simulator', 'bin')}${delimiter}${process.env['PATH'] ?? ''}`,
+    HOME: dir,
+    VLLM_SIM_SCENARIO: 'typical',
+    VLLM_SIM_TIME_SCALE: '0',
+    VLLM_SIM_SLEEP_MS: String(sleepMs),
+    VLLM_SIM_DEVICE_SPEED: speeds,
+  };
+  const args = [
+    'sweep', 'latency', '--batch-sizes', '1,4,16,64', '--input-lens', '128,512', '--output-lens', '32',
+    '--num-runs', '2', '--op-set', `mul=${mul}`, '--op-set', `silu=${silu}`, '--gpu-groups', groups,
+    '--output-dir', join(dir, name), '--quiet', '--model', 'm', '--num-iters', '10',
+  ];
+  const start = performance.now();
+  const r = await execa(process.execPath, [CLI, ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
+  const seconds = (performance.now() - start) / 1000;
+  if (r.exitCode !== 0) throw new Error(`${name}: autotune sweep exited ${r.exitCode}:\n${r.all}`);
+  const latency = new Map<string, string>();
+  for (const line of (r.all ?? '').split('\n')) {
+    const m = /^(b\d+-i\d+-o\d+ \([a-z]+\))\s+(\d+\.\d{4})\s/.exec(line);
+    if (m !== null) latency.set(m[1] as string, m[2] as string);
+  }
+  if (latency.size !== 16) throw new Error(`${name}: expected 16 measured configurations in the table, found ${latency.size}:\n${r.all}`);
+  return { seconds, latency };
+}
+
+/** Per point, the operator set with the lower average latency. */
+function decisions(s: Session): Map<string, string> {
+  const best = new Map<string, { set: string; latency: number }>();
+  for (const [label, value] of s.latency) {
+    const [point, set] = label.replace(')', '').split(' (') as [string, string];
+    const latency = Number(value);
+    const current = best.get(point);
+    if (current === undefined || latency < current.latency) best.set(point, { set, latency });
+  }
+  return new Map([...best].map(([point, b]) => [point, b.set]));
+}
+
+const same = <V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): string[] =>
+  [...a.keys()].filter((k) => a.get(k) !== b.get(k));
+
+console.log(`parallel slots: latency sweep, 8 points x 2 operator sets x 2 runs, ${sleepMs} ms per run (node ${process.version})`);
+const one = await sweep('one-slot', '0', '');
+const four = await sweep('four-slots', '0 1 2 3', '');
+const slow = await sweep('four-slots-one-slow', '0 1 2 3', `2=${SLOW}`);
+
+const ratio = four.seconds / one.seconds;
+const measuredDiff = same(one.latency, four.latency);
+const oneDecisions = decisions(one);
+const slowDiff = same(oneDecisions, decisions(slow));
+const slowRatio = slow.seconds / one.seconds;
+let missed = 0;
+const verdict = (ok: boolean): string => {
+  if (!ok) missed += 1;
+  return ok ? 'ok' : 'MISSED';
+};
+console.log(`one slot                 ${one.seconds.toFixed(1).padStart(6)} s`);
+console.log(`four identical slots     ${four.seconds.toFixed(1).padStart(6)} s   ratio ${ratio.toFixed(3)}   target <= ${TARGET_RATIO}: ${verdict(ratio <= TARGET_RATIO)}`);
+console.log(`  measurements equal to one slot's: ${16 - measuredDiff.length} of 16   ${verdict(measuredDiff.length === 0)}${measuredDiff.length === 0 ? '' : ` (differ: ${measuredDiff.join(', ')})`}`);
+console.log(`four slots, slot 2 at ${SLOW} ${slow.seconds.toFixed(1).padStart(6)} s   ratio ${slowRatio.toFixed(3)}`);
+console.log(`  decisions equal to one slot's:    ${8 - slowDiff.length} of 8    ${verdict(slowDiff.length === 0)}${slowDiff.length === 0 ? '' : ` (differ: ${slowDiff.join(', ')})`}`);
+console.log(`  one-slot decisions: ${[...oneDecisions].map(([p, s]) => `${p}=${s}`).join(' ')}`);
+process.exitCode = missed === 0 ? 0 : 1;
