@@ -43,6 +43,9 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --python PATH          interpreter for the plugin probe (operator discovery; default python3)
   --config JOB.yaml      as the first argument only: read the study from a job file (the
                          options given here override it); anywhere else --config is vLLM's
+  --autotune-axis [TIER:]NAME=V1,V2  an engine-argument axis (repeatable; tiers run in order): an engine study
+  --autotune-search coordinate|grid  engine study search (default coordinate; grid measures every point)
+  --retry-failures oom,timeout,...   engine study: failure classes whose point is tried once more (default none)
   --autotune-runner R    local (default) or slurm: each run a SLURM batch job (sbatch), the run
                          directory on a filesystem the compute nodes share
   --slurm-partition P, --slurm-account A, --slurm-qos Q, --slurm-gres G (e.g. gpu:2)
