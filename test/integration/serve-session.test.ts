@@ -214,13 +214,10 @@ describe('serving sessions (--bench serve)', () => {
     assert.equal(killed.signal, 'SIGKILL', killed.all);
     const id = sessionIdOf(box);
     assert.ok(id !== null);
-    // Usually the kill leaves a server behind; when it lands between two trials' servers there is none to reap.
-    const orphaned = serverStarts(box).filter((s) => alive(s.pid ?? 0)).length;
     const before = runs(box).filter((x) => x.outcome !== 'running');
 
     const resumed = await autotune(box, ['resume', id, '--quiet']);
     assert.equal(resumed.exitCode, 0, resumed.all);
-    if (orphaned > 0) assert.match(resumed.all ?? '', /killed/, 'resume reports the server it reaped');
     const afterwards = runs(box);
     for (const b of before) {
       const same = afterwards.find((x) => x.seq === b.seq);
