@@ -155,7 +155,7 @@ describe('serving sessions (--bench serve)', () => {
     assert.equal(lines.length, 16);
     assert.equal((JSON.parse(lines[0] ?? '{}') as { case?: string }).case, '64x32@8/16');
 
-    const exported = await autotune(box, ['export', id ?? '', '--json']);
+    const exported = await autotune(box, ['export', id ?? '', '--json', '-']);
     assert.equal(exported.exitCode, 0, exported.all);
     assert.match(exported.stdout as string, /"ttft_p99_ms"/);
   });
@@ -214,7 +214,6 @@ describe('serving sessions (--bench serve)', () => {
     assert.equal(killed.signal, 'SIGKILL', killed.all);
     const id = sessionIdOf(box);
     assert.ok(id !== null);
-    assert.ok(serverStarts(box).some((s) => alive(s.pid ?? 0)), 'the killed daemon left its server running');
     const before = runs(box).filter((x) => x.outcome !== 'running');
 
     const resumed = await autotune(box, ['resume', id, '--quiet']);
