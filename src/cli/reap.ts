@@ -58,8 +58,11 @@ export function reapRunningRuns(store: Store, sessionId: string, token: string, 
   // A serving session's server outlives the run that started it (it serves the trial's later
   // runs too), so a daemon killed between runs leaves it with no run in flight. The lease is
   // ours, so no process of this session may still live: whatever carries one of its keys goes.
-  const left = killRunKeyProcesses((key) => key.startsWith(`${sessionId}:`), 'SIGKILL');
-  if (left.length > 0) notes.push(`killed ${left.length} process(es) of session ${sessionId} (pid ${left.join(', ')})`);
+  // Not for a runner whose jobs are followed across restarts: their processes are adopted.
+  if (keep.length === 0) {
+    const left = killRunKeyProcesses((key) => key.startsWith(`${sessionId}:`), 'SIGKILL');
+    if (left.length > 0) notes.push(`killed ${left.length} process(es) of session ${sessionId} (pid ${left.join(', ')})`);
+  }
   return notes;
 }
 
