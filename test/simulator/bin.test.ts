@@ -62,7 +62,6 @@ test('invocations.jsonl records each run at start and end, and the bin agrees wi
     FLAGGEMS_CACHE_DIR: null,
     TRITON_CACHE_DIR: null,
     CUDA_VISIBLE_DEVICES: null,
-    VLLM_PORT: null,
     HF_HOME: null,
   });
   assert.deepEqual(start?.['config'], { op_backends: { mul: ['flagos'] } });
