@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { buildAxes, engineCoordinates, paretoFront, type AxesTrial } from '../../src/report/axes.js';
 import { axisChart, paretoChart } from '../../src/report/axis-charts.js';
 import { gridTrials, DEFAULT_OPERATOR_SET } from '../../src/tuner/spaces/grid.js';
-import { baselineTrial, opTrial } from '../../src/tuner/trials.js';
+import { baselineTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import type { TrialSpec } from '../../src/tuner/types.js';
 
 const BATCHES = [1, 8, 32];

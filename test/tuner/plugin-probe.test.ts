@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { discoverOps, initialOps } from '../../src/tuner/discovery.js';
 import { OOT_OPS } from '../../src/tuner/plugin-ops.js';
 import { knownToFlagGems, ootNames, probeTable, type PluginProbe } from '../../src/tuner/plugin-probe.js';
-import { combinedTrial, opTrial } from '../../src/tuner/trials.js';
+import { combinedTrial, opTrial } from '../../src/tuner/spaces/operators.js';
 import { buildServeRecipe, recipeProblems } from '../../src/tuner/recipe.js';
 
 const PROBE: PluginProbe = {

@@ -18,7 +18,7 @@
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import { ootNames } from '../plugin-probe.js';
 import type { Decision, FinalResult, Policy, PolicyContext } from '../policy.js';
-import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../trials.js';
+import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../spaces/operators.js';
 import { score } from '../objective.js';
 import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
