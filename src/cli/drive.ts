@@ -130,7 +130,8 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       return 130;
     }
     if (!hasHardware(store, session.id)) {
-      const hardware = await captureHardware(baseEnv);
+      // The version probe asks the interpreter the user named for the plugin probe: the one vLLM runs in.
+      const hardware = await captureHardware(baseEnv, { python: opts.python ?? 'python3' });
       fenced(store, session.id, token, () => saveHardware(store, session.id, hardware));
     }
     log.info({ event: 'start', pid: process.pid, host, policy: opts.policy, args: session.args, options: opts }, 'session started');

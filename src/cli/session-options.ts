@@ -31,6 +31,8 @@ export interface SessionOptions {
   readonly seed: number;
   readonly timeoutSec: number;
   readonly vllmBin: string;
+  /** Interpreter of the plugin and version probes; absent in sessions created before it was stored (python3). */
+  readonly python?: string;
   readonly csvName: string;
   readonly policy: PolicyName;
   readonly discovery: DiscoveryInput;
@@ -140,6 +142,7 @@ export function sessionOptionsFrom(run: RunOptions, sessionId: string, env: Node
     seed: run.seed ?? seedFromId(sessionId),
     timeoutSec: run.timeoutSec,
     vllmBin: run.vllmBin,
+    python: run.python,
     csvName: run.csvName,
     policy: engine === null ? run.policy : 'tiers',
     discovery: {

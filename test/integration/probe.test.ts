@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -119,5 +119,21 @@ describe('plugin probe', () => {
     } finally {
       rmSync(nodeDir, { recursive: true, force: true });
     }
+  });
+  it('the version probe asks the interpreter given with --python, not the python3 on PATH', async () => {
+    // An interpreter of its own name, off PATH, whose site-packages hold vLLM 0.11.0's metadata;
+    // the python3 on PATH has no vLLM at all.
+    const b = box(null);
+    const env = join(b.dir, 'venv');
+    const site = join(env, 'site');
+    mkdirSync(join(site, 'vllm-0.11.0.dist-info'), { recursive: true });
+    writeFileSync(join(site, 'vllm-0.11.0.dist-info', 'METADATA'), 'Metadata-Version: 2.1\nName: vllm\nVersion: 0.11.0\n');
+    const interpreter = join(env, 'serving-python');
+    writeFileSync(interpreter, `#!/bin/sh\nPYTHONPATH="${site}" exec "${REAL_PYTHON}" "$@"\n`);
+    chmodSync(interpreter, 0o755);
+    const r = await autotune(b, [...BENCH_ARGS, '--ops', 'silu', '--num-runs', '1', '--quiet', '--python', interpreter]);
+    assert.equal(r.exitCode, 0, r.all);
+    const html = readFileSync(join(onlyRunDir(b), 'report.html'), 'utf8');
+    assert.match(html, /<th>vLLM<\/th><td>0\.11\.0<\/td>/);
   });
 });
