@@ -219,8 +219,9 @@ function main(): void {
   const vs = variants(only, values['fixed-budgets']);
   const labels = vs.map((v) => v.label);
   const misses: string[] = [];
-  // The targets judge the default policy, or the one --judge names.
-  const defaultLabel = values.judge ?? DEFAULT_POLICY;
+  // The targets judge the default policy, or the one --judge names, or the first of --policies without it.
+  const defaultLabel = values.judge ?? (only === null || only.includes(DEFAULT_POLICY) ? DEFAULT_POLICY : (only[0] ?? DEFAULT_POLICY));
+  if (!labels.includes(`${defaultLabel}@1.0x`)) throw new Error(`the judged policy ${defaultLabel} is not among --policies ${only?.join(',') ?? ''}`);
 
   for (const cold of colds) {
     const results: Results = new Map();
