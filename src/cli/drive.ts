@@ -140,6 +140,13 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     print(formatEnvReport(trialEnv));
     // A serving session's runner starts each trial's server; its lifecycle stops it.
     const serving = opts.serve === undefined ? null : serveRunner(opts.serve, opts.objective, opts.seed);
+    const groups = opts.gpuGroups?.length ?? 1;
+    if (groups > 1 && serving === null && runnerName === 'local' && POLICIES[opts.policy].open === undefined) {
+      // Said once so that idle GPUs are not a surprise: this policy decides each run from the last.
+      const message = `Policy ${opts.policy} measures one run at a time: ${groups - 1} of the ${groups} GPU groups ${groups === 2 ? 'stays' : 'stay'} idle (sweeps run one point per group)`;
+      log.warn({ event: 'slots-idle', policy: opts.policy, groups }, message);
+      print(message);
+    }
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
