@@ -11,6 +11,7 @@
  * TPOT = (E2EL − TTFT) / (tokens − 1); a non-200 answer, a stream cut before `[DONE]`, or a
  * request slower than the timeout is a failed request, counted.
  */
+import { setMaxListeners } from 'node:events';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
@@ -206,6 +207,9 @@ export async function runGenerator(o: GeneratorOptions): Promise<GeneratorResult
   const c = o.case;
   const concurrency = c.load.kind === 'concurrency' ? c.load.concurrency : Number.POSITIVE_INFINITY;
   const agent = new Agent({ keepAlive: true, maxSockets: Number.isFinite(concurrency) ? concurrency : 256 });
+  // Every request in flight listens for the abort, so more than Node's default of 10 is the
+  // case's concurrency, not a leak; the run's own listeners come on top.
+  if (o.signal !== undefined) setMaxListeners(Math.min(c.prompts, concurrency) + 10, o.signal);
   const records: RequestRecord[] = new Array<RequestRecord>(c.prompts);
   const gaps = c.load.kind === 'rate' ? poissonGapsMs(c.load.rate, c.prompts, o.seed) : null;
   const start = performance.now();
