@@ -197,6 +197,17 @@ export function parseCsvName(value: string, flag: string): string {
   return base;
 }
 
+const SLURM_FLAGS: Readonly<Record<string, (value: string, flag: string) => Partial<SlurmOptions>>> = {
+  '--slurm-partition': (v, f) => ({ partition: word(v, f) }),
+  '--slurm-account': (v, f) => ({ account: word(v, f) }),
+  '--slurm-qos': (v, f) => ({ qos: word(v, f) }),
+  '--slurm-gres': (v, f) => ({ gres: word(v, f) }),
+  '--slurm-time-limit': (v, f) => ({ timeLimit: word(v, f) }),
+  // Split at white space, never through a shell; a word with a space needs the job file's list.
+  '--slurm-args': (v) => ({ extraArgs: v.split(/\s+/).filter((w) => w !== '') }),
+  '--slurm-max-jobs': (v, f) => ({ maxJobs: integer(v, f, 1) }),
+};
+
 const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--ops': (v, f) => ({ ops: parseOps(v, f) }),
   '--num-runs': (v, f) => ({ numRuns: integer(v, f, 1) }),
@@ -234,14 +245,7 @@ const VALUE_FLAGS: Readonly<Record<string, Parser>> = {
   '--autotune-endpoint': (v, f) => ({ serveEndpoint: oneOf(v, f, ['completions', 'chat'] as const) }),
   '--request-timeout': (v, f) => ({ requestTimeoutS: positiveNumber(v, f) }),
   '--autotune-runner': (v, f) => ({ runner: oneOf(v, f, RUNNER_NAMES) }),
-  '--slurm-partition': (v, f) => ({ slurm: { partition: word(v, f) } }),
-  '--slurm-account': (v, f) => ({ slurm: { account: word(v, f) } }),
-  '--slurm-qos': (v, f) => ({ slurm: { qos: word(v, f) } }),
-  '--slurm-gres': (v, f) => ({ slurm: { gres: word(v, f) } }),
-  '--slurm-time-limit': (v, f) => ({ slurm: { timeLimit: word(v, f) } }),
-  // Split at white space, never through a shell; a word with a space needs the job file's list.
-  '--slurm-args': (v) => ({ slurm: { extraArgs: v.split(/\s+/).filter((w) => w !== '') } }),
-  '--slurm-max-jobs': (v, f) => ({ slurm: { maxJobs: integer(v, f, 1) } }),
+  ...Object.fromEntries(Object.entries(SLURM_FLAGS).map(([flag, parse]): [string, Parser] => [flag, (v, f) => ({ slurm: parse(v, f) })])),
   '--autotune-axis': (v) => ({ engineAxes: [v] }),
   '--autotune-search': (v, f) => ({ engineSearch: oneOf(v, f, ['coordinate', 'grid'] as const) }),
   '--retry-failures': (v, f) => ({ retryFailures: parseRetryFailures(v, f) }),
@@ -260,8 +264,24 @@ function word(value: string, flag: string): string {
   return value;
 }
 
+/** Where runs execute: `--autotune-runner` and the --slurm-* settings, which the sweep verb takes as the tuning command does. */
+export const RUNNER_FLAGS: readonly string[] = ['--autotune-runner', ...Object.keys(SLURM_FLAGS)];
+
+export interface RunnerChoice {
+  readonly runner: RunnerName;
+  readonly slurm: Partial<SlurmOptions>;
+}
+
+/** Adds one of RUNNER_FLAGS to a choice, with the tuning command's parsing and messages. */
+export function withRunnerFlag(choice: RunnerChoice, flag: string, value: string): RunnerChoice {
+  if (flag === '--autotune-runner') return { ...choice, runner: oneOf(value, flag, RUNNER_NAMES) };
+  const parse = SLURM_FLAGS[flag];
+  if (parse === undefined) throw new Error(`not a runner flag: ${flag}`);
+  return { ...choice, slurm: { ...choice.slurm, ...parse(value, flag) } };
+}
+
 /** The --slurm-* settings only mean something to the SLURM runner: refused elsewhere rather than ignored. */
-export function checkRunner(o: RunOptions): void {
+export function checkRunner(o: RunnerChoice): void {
   const given = Object.keys(o.slurm);
   if (o.runner !== 'slurm' && given.length > 0) {
     throw usage(`SLURM settings (${given.join(', ')}) need \`--autotune-runner slurm\` (job file: \`runner: slurm\`)`);

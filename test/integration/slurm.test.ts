@@ -148,4 +148,30 @@ describe('the SLURM runner on a real cluster', { skip: SKIP_SLURM, timeout: 240_
     await limitedRun;
     await until('no job left in the queue', () => liveJobs(cluster).length === 0, 30_000);
   });
+  it('a sweep keeps --slurm-max-jobs 2 jobs in flight and measures exactly what one local slot measures', async () => {
+    const sweep = ['sweep', 'latency', '--model', 'm', '--batch-sizes', '1,8,32', '--input-lens', '128,256', '--output-lens', '32', '--num-iters', '3', '--quiet'];
+    const local = sandbox('typical');
+    const one = await autotune(local, sweep);
+    assert.equal(one.exitCode, 0, one.all);
+
+    const box = sandbox('typical', { VLLM_SIM_SLEEP_MS: '1500', ...cluster.env });
+    const run = start(box, [...sweep, ...SLURM, '--slurm-max-jobs', '2']);
+    // squeue lists this sweep's jobs; at most two may run at once, and two must at some point.
+    let most = 0;
+    let done = false;
+    void run.then(() => (done = true));
+    while (!done) {
+      most = Math.max(most, liveJobs(cluster).filter((l) => / autotune-[0-9a-f]+ RUNNING$/.test(l)).length);
+      await sleep(100);
+    }
+    const result = await run;
+    assert.equal(result.exitCode, 0, result.all);
+    assert.equal(most, 2, 'two jobs ran at once, never more');
+    const rows = runs(box);
+    assert.equal(rows.length, 6, 'one run per point');
+    assert.ok(rows.every((r) => r.outcome === 'ok' && r.runner === 'slurm' && r.handle !== null));
+    // The same runs and noise draws as one local slot: the results table is the same, order included.
+    const table = (b: Sandbox): string => readFileSync(join(onlyRunDir(b), 'sweep.csv'), 'utf8');
+    assert.equal(table(box), table(local));
+  });
 });

@@ -18,7 +18,8 @@ import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.
 import { objectiveFor, type Objective } from '../../tuner/objective.js';
 import { peakTflops, type PeakDtype } from '../../tuner/peak-tflops.js';
 import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, type OperatorSet } from '../../tuner/spaces/grid.js';
-import { DEFAULT_TIMEOUT_SEC, type RunOptions } from '../args.js';
+import { checkRunner, DEFAULT_TIMEOUT_SEC, RUNNER_FLAGS, withRunnerFlag, type RunnerChoice, type RunOptions } from '../args.js';
+import { DEFAULT_SLURM_OPTIONS } from '../../runners/slurm/options.js';
 import { startWorker, workerBanner } from '../background.js';
 import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
@@ -49,6 +50,7 @@ interface SweepArgs {
   readonly opSets: string[];
   readonly quiet: boolean;
   readonly passthrough: string[];
+  readonly runner: RunnerChoice;
 }
 
 function parseSweepArgs(argv: readonly string[]): SweepArgs {
@@ -57,6 +59,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
   const engines: string[] = [];
   const opSets: string[] = [];
   let quiet = false;
+  let runner: RunnerChoice = { runner: 'local', slurm: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -74,7 +77,14 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
       (arg.startsWith('--engine') ? engines : opSets).push(value);
       continue;
     }
-    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Value;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (RUNNER_FLAGS.includes(flag)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new AutotuneError('E_USAGE', `\`${flag}\` needs a value`);
+      runner = withRunnerFlag(runner, flag, value);
+      continue;
+    }
+    const name = flag as Value;
     if (!VALUES.includes(name)) {
       passthrough.push(arg);
       continue;
@@ -83,7 +93,8 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     if (value === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
     values[name] = value;
   }
-  return { values, engines, opSets, quiet, passthrough };
+  checkRunner(runner);
+  return { values, engines, opSets, quiet, passthrough, runner };
 }
 
 function positive(flag: string, text: string | undefined, fallback: number): number {
@@ -179,6 +190,8 @@ export interface LatencyStudy {
   readonly progress: boolean;
   /** One slot per GPU group (`--gpu-groups`); null: one slot on the inherited devices. */
   readonly gpuGroups: readonly string[] | null;
+  /** Where the runs execute; with SLURM, `maxJobs` points are measured at once. */
+  readonly runner: RunnerChoice;
 }
 
 
@@ -237,6 +250,7 @@ export async function runLatencyStudy(study: LatencyStudy): Promise<number> {
     discovery: { explicitOps: null, configOps: null },
     trials,
     ...(study.gpuGroups === null ? {} : { gpuGroups: study.gpuGroups }),
+    ...(study.runner.runner === 'local' ? {} : { runner: study.runner.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...study.runner.slurm } }),
   };
   const dbPath = study.db ?? defaultDbPath(study.outputDir);
   if (study.background && dbPath === ':memory:') {
@@ -288,6 +302,7 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     quiet: run.quiet,
     progress: run.progress,
     gpuGroups: run.gpuGroups,
+    runner: { runner: run.runner, slurm: run.slurm },
   };
 }
 
@@ -324,5 +339,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     quiet: args.quiet,
     progress: true,
     gpuGroups: v['--gpu-groups'] === undefined ? null : parseGpuGroups(v['--gpu-groups'], '--gpu-groups'),
+    runner: args.runner,
   });
 }
