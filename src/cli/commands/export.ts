@@ -14,7 +14,7 @@ import type { SessionRecord } from '../../store/records.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { writeEventArtifacts, writeFinalArtifacts } from '../../store/journal.js';
 import { loadObservations, loadRuns } from '../../store/runs.js';
-import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S } from '../../tuner/metrics.js';
+import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../../tuner/metrics.js';
 import { POLICIES } from '../../tuner/policies/index.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
 import { replay } from '../../tuner/session.js';
@@ -25,7 +25,16 @@ import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
 import { serveOptions } from '../serve-options.js';
 
+/** What release 0.1.0's runs reported: `--policy reference` exports stay byte for byte as they were. */
+const REFERENCE_METRICS = [TOTAL_TOKENS_PER_S, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S];
+
+/** The stored metrics of `names`, in the store's order. */
+function pick(metrics: Measurement | null, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics ?? {}).filter(([name]) => names.includes(name)));
+}
+
 function exportJson(store: Store, session: SessionRecord): string {
+  const frozen = session.policy === 'reference';
   const runs = loadRuns(store, session.id).map((r) => ({
     seq: r.seq,
     step: r.step,
@@ -38,7 +47,7 @@ function exportJson(store: Store, session: SessionRecord): string {
     requestsPerSec: r.metrics?.[REQUESTS_PER_S] ?? null,
     totalTokensPerSec: r.metrics?.[TOTAL_TOKENS_PER_S] ?? null,
     outputTokensPerSec: r.metrics?.[OUTPUT_TOKENS_PER_S] ?? null,
-    metrics: r.metrics ?? {},
+    metrics: frozen ? pick(r.metrics, REFERENCE_METRICS) : (r.metrics ?? {}),
     runner: r.runner,
     handle: r.handle,
     durationMs: r.durationMs,
