@@ -83,7 +83,8 @@ describe('autotune sweep latency', () => {
     const d2 = db(box);
     const mfu = (d2.prepare(`SELECT value FROM run_metrics WHERE name = 'mfu' ORDER BY run_id`).all() as { value: number }[]).map((x) => x.value);
     d2.close();
-    assert.deepEqual(lines.slice(1, 3).map((l) => Number(l.split(',').at(-1))), mfu);
+    const mfuColumn = lines[0]?.split(',').indexOf('mfu') ?? -1;
+    assert.deepEqual(lines.slice(1, 3).map((l) => Number(l.split(',')[mfuColumn])), mfu);
     for (const name of ['history.csv', 'best_config.yaml', 'best_config_temp.yaml', 'op_config.json', 'serve_recipe.sh', 'serve_recipe.json']) {
       assert.equal(existsSync(join(runDir, name)), false, `${name} written for a sweep`);
     }
