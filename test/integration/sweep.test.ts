@@ -77,7 +77,7 @@ describe('autotune sweep latency', () => {
     assert.deepEqual(lines[0]?.split(','), [
       'point', 'configuration', 'batch_size', 'input_len', 'output_len', 'num_iters_warmup', 'num_iters', 'flops', 'peak_flops', 'outcome',
       'total_tokens_per_s', 'output_tokens_per_s', 'latency_avg_s', 'latency_p50_s', 'latency_p90_s', 'latency_p99_s', 'mfu',
-      'model_memory_gib', 'kv_cache_gib', 'kv_cache_tokens', 'cuda_graph_capture_s', 'cuda_graph_memory_gib',
+      'model_memory_gib', 'kv_cache_gib', 'kv_cache_tokens', 'max_concurrency', 'cuda_graph_capture_s', 'cuda_graph_memory_gib',
     ]);
     assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 5).join(',')), ['b1-i128-o64,default,1,128,64', 'b8-i128-o64,default,8,128,64', '']);
     const d2 = db(box);
