@@ -114,3 +114,29 @@ describe('export --format on an engine study', () => {
     assert.equal(out.exitCode, 2, out.all);
   });
 });
+
+describe('export --format on a latency sweep', () => {
+  it('documents each grid point with its workload and the latency benchmark; per-GPU figures on -tp 2', async () => {
+    const box = sandbox('typical');
+    try {
+      const r = await autotune(box, ['sweep', 'latency', '--batch-sizes', '1,8', '--input-lens', '128', '--output-lens', '64', '--model', 'Qwen/Qwen3-8B', '--num-iters', '3', '-tp', '2', '--quiet']);
+      assert.equal(r.exitCode, 0, r.all);
+      const runDir = onlyRunDir(box);
+      const json = await autotune(box, ['export', runDir, '--format', 'results-json']);
+      assert.equal(json.exitCode, 0, json.all);
+      const docs = JSON.parse(json.stdout) as unknown;
+      assert.equal(resultsValidator()(docs), null);
+      const list = docs as { point: { key: string; stage: string }; command: { benchmark: string; workload: Record<string, number> | null }; parallelism: { gpus: number }; metrics: Record<string, { value: number }> }[];
+      assert.deepEqual(list.map((d) => [d.point.key, d.command.benchmark, d.command.workload?.['batch_size']]), [['latency:b1-i128-o64', 'latency', 1], ['latency:b8-i128-o64', 'latency', 8]]);
+      for (const d of list) {
+        assert.equal(d.parallelism.gpus, 2);
+        assert.equal(d.metrics['output_tps_per_gpu']?.value, (d.metrics['output_tokens_per_s']?.value ?? 0) / 2);
+        assert.equal(typeof d.metrics['kv_cache_tokens']?.value, 'number');
+      }
+      const csv = await autotune(box, ['export', runDir, '--format', 'summary-csv']);
+      assert.deepEqual(csv.stdout.split('\r\n').slice(1, 3).map((l) => l.split(',').slice(0, 5).join(',')), ['b1-i128-o64,Qwen3-8B,2,1,1', 'b8-i128-o64,Qwen3-8B,2,1,1']);
+    } finally {
+      rmSync(box.dir, { recursive: true, force: true });
+    }
+  });
+});
