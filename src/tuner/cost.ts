@@ -32,9 +32,9 @@ export const gpuCount = (p: Parallelism): number => p.tp * p.pp * p.dp;
 /** GPUs one engine of a point occupies: its slot's devices when the session gave GPU groups, else tp x pp x dp. */
 export const pointGpus = (p: Parallelism, slotDevices: number | null): number => slotDevices ?? gpuCount(p);
 
-export const OUTPUT_TPS_PER_GPU = 'output_tps_per_gpu';
-export const GPU_DAYS_PER_1B = 'gpu_days_to_process_1b_tokens';
-export const GPUS_FOR_1B_PER_HOUR = 'gpus_for_1b_tokens_per_hour';
+const OUTPUT_TPS_PER_GPU = 'output_tps_per_gpu';
+const GPU_DAYS_PER_1B = 'gpu_days_to_process_1b_tokens';
+const GPUS_FOR_1B_PER_HOUR = 'gpus_for_1b_tokens_per_hour';
 
 /** The derived figures, named as the sweep analyser's columns. */
 export const COST_METRICS: readonly MetricInfo[] = [

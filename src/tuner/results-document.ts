@@ -11,7 +11,8 @@ import { csvField } from './sweep-results.js';
 import type { Observation, RunKind, TrialSpec } from './types.js';
 import { lastFlagValue } from './vllm-flags.js';
 
-export const RESULTS_SCHEMA_VERSION = 1;
+/** configs/results.schema.json's version: raised with any incompatible change. */
+const RESULTS_SCHEMA_VERSION = 1;
 
 export interface PointRun extends Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'metrics'> {
   /** ISO 8601. */
@@ -36,7 +37,7 @@ export interface ResultsDocumentInput {
   readonly runs: readonly PointRun[];
 }
 
-export interface ResultMetric {
+interface ResultMetric {
   readonly value: number;
   readonly unit: string;
   readonly higher_is_better: boolean;
