@@ -16,8 +16,12 @@ import {
   kvCacheSizeLine,
   maxConcurrencyLine,
   modelLoadingLine,
+  thousands,
 } from './engine-transcript.js';
 import { engineRuntimeFailure, engineStartFailure, pluginErrorLine, pluginImportTraceback, rootCauseLine } from './tracebacks.js';
+
+/** The KV-cache size a scenario without an engine model reports, whatever the configuration. */
+const FIXED_KV_TOKENS = 428_528;
 
 export interface Step {
   readonly delayMs: number;
@@ -169,7 +173,8 @@ export function startEngine(input: TranscriptInput): EngineStart {
   w.log('INFO', 'model.py:547', 'Resolved architecture: LlamaForCausalLM');
   const plan = r.engine;
   const engineFailure = plan?.failure ?? null;
-  w.log('INFO', 'model.py:1510', `Using max model len ${plan?.point.maxModelLen ?? input.maxModelLen ?? 131072}`);
+  const maxModelLen = plan?.point.maxModelLen ?? input.maxModelLen ?? 131072;
+  w.log('INFO', 'model.py:1510', `Using max model len ${maxModelLen}`);
   if (plan !== null && engineFailure !== null && engineFailure.stage === 'config') {
     for (const line of configTraceback(engineFailure, plan.point, input.benchmark ?? 'throughput')) w.stderr(line);
     return { w, ended: { steps: w.steps, exitCode: 1, hangs: false } };
@@ -206,8 +211,12 @@ export function startEngine(input: TranscriptInput): EngineStart {
   if (engineFails('profile')) return failed();
   w.engine('INFO', 'gpu_worker.py:298', plan === null ? 'Available KV cache memory: 52.31 GiB' : availableKvLine(plan.memory));
   if (engineFails('kv_cache')) return failed();
-  w.engine('INFO', 'kv_cache_utils.py:1087', plan === null ? 'GPU KV cache size: 428,528 tokens' : kvCacheSizeLine(plan.memory));
-  if (plan !== null) w.engine('INFO', 'kv_cache_utils.py:1091', maxConcurrencyLine(plan.memory, plan.point));
+  w.engine('INFO', 'kv_cache_utils.py:1087', plan === null ? `GPU KV cache size: ${thousands(FIXED_KV_TOKENS)} tokens` : kvCacheSizeLine(plan.memory));
+  w.engine(
+    'INFO',
+    'kv_cache_utils.py:1091',
+    plan === null ? `Maximum concurrency for ${thousands(maxModelLen)} tokens per request: ${(FIXED_KV_TOKENS / maxModelLen).toFixed(2)}x` : maxConcurrencyLine(plan.memory, plan.point),
+  );
   w.engine(
     'INFO',
     'gpu_model_runner.py:3480',

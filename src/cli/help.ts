@@ -9,6 +9,7 @@ Usage:
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
   autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--no-progress] [--db PATH]
   autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--recipe DIR] [--db PATH]
+                 [--format results-json|summary-csv [--out FILE]]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]
   autotune compare A B [--json] [--db PATH]
   autotune bench serve (--model MODEL [-- vllm serve args] | --base-url URL) [bench options]

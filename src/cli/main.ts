@@ -4,17 +4,12 @@
  * The only place that sets the process exit status. Commands are imported lazily so that
  * `--help` stays fast.
  */
-import { readFileSync } from 'node:fs';
 import { isAutotuneError } from '../errors.js';
 import { HELP, wantsHelp } from './help.js';
+import { version } from './version.js';
 
 const VERBS = ['run', 'validate', 'resume', 'status', 'list', 'stop', 'export', 'report', 'compare', 'bench', 'sweep', 'ops'] as const;
 type Verb = (typeof VERBS)[number] | 'tune';
-
-function version(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
-}
 
 async function dispatch(verb: Verb, args: string[]): Promise<number> {
   switch (verb) {

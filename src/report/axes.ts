@@ -6,7 +6,8 @@
  * trials and is not implied by the axes before it (a latency grid's `flops` follows from batch
  * and lengths), so each kind of session gets its charts without a case of its own. Pure.
  */
-import { OUTPUT_TOKENS_PER_S } from '../tuner/metrics.js';
+import { costOf, type Cost } from '../tuner/cost.js';
+import { CUDA_GRAPH_CAPTURE_S, CUDA_GRAPH_MEMORY_GIB, KV_CACHE_GIB, KV_CACHE_TOKENS, MAX_CONCURRENCY, MODEL_MEMORY_GIB, OUTPUT_TOKENS_PER_S } from '../tuner/metrics.js';
 import type { Measurement } from '../tuner/metrics.js';
 import type { TrialSpec } from '../tuner/types.js';
 import { gpusPerRun } from './gpus.js';
@@ -43,8 +44,15 @@ export interface AxisPoint {
   readonly perUser: number | null;
   /** Output tokens/s / GPUs. */
   readonly perGpu: number | null;
+  /** GPU-days and GPUs per 1B output tokens (src/tuner/cost.ts); null without output tokens/s. */
+  readonly cost: Cost | null;
+  /** The engine's start-up memory figures the trial's runs reported (MEMORY_METRICS). */
+  readonly memory: Readonly<Record<string, number>>;
   readonly runs: number;
 }
+
+/** The memory figures a point shows, in the report's column order. */
+export const MEMORY_METRICS = [MODEL_MEMORY_GIB, KV_CACHE_GIB, KV_CACHE_TOKENS, MAX_CONCURRENCY, CUDA_GRAPH_CAPTURE_S, CUDA_GRAPH_MEMORY_GIB] as const;
 
 export interface AxesView {
   readonly axes: readonly Axis[];
@@ -163,6 +171,8 @@ export function buildAxes(trials: readonly AxesTrial[], sessionArgs: readonly st
       gpus,
       perUser: output === null || concurrency === null ? null : output / concurrency,
       perGpu: output === null ? null : output / gpus,
+      cost: costOf(output, gpus),
+      memory: Object.fromEntries(MEMORY_METRICS.flatMap((name) => (t.value?.[name] === undefined ? [] : [[name, t.value[name]]]))),
       runs: t.runs,
     };
   });

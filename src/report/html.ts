@@ -5,6 +5,8 @@
  */
 import { escapeHtml, hrefOf, jsonForScript } from './escape.js';
 import type { ReportModel } from './model.js';
+import { MEMORY_METRICS } from './axes.js';
+import { metricInfo } from '../tuner/metrics.js';
 import { axisChart, coordText, paretoChart } from './axis-charts.js';
 import { effectChart, formatNumber, pct, timelineChart } from './svg.js';
 
@@ -135,6 +137,24 @@ ${charts}
 ${pareto}`;
 }
 
+/** Per point: what it costs in GPUs and what its engine reported about memory at start-up. */
+function costSection(m: ReportModel): string {
+  const points = m.axes?.points ?? [];
+  if (points.length === 0) return '';
+  const shown = MEMORY_METRICS.filter((name) => points.some((p) => p.memory[name] !== undefined));
+  const heads = ['point', 'GPUs', 'output tok/s per GPU', 'GPU-days per 1B tokens', 'GPUs for 1B tokens/h', ...shown.map((name) => {
+    const info = metricInfo(name);
+    return info === undefined ? name : info.label.endsWith(info.unit) ? info.label : `${info.label} (${info.unit})`;
+  })];
+  const cell = (v: number | null | undefined): string => (v === null || v === undefined ? text(null) : escapeHtml(formatNumber(v)));
+  const body = points
+    .map((p) => `<tr><td>${escapeHtml(p.label)}</td><td>${p.gpus}</td><td>${cell(p.cost?.outputTpsPerGpu)}</td><td>${cell(p.cost?.gpuDaysPer1B)}</td><td>${cell(p.cost?.gpusFor1BPerHour)}</td>${shown.map((name) => `<td>${cell(p.memory[name])}</td>`).join('')}</tr>`)
+    .join('');
+  return `<h2>Cost and memory per point</h2>
+<p>GPUs: tensor x pipeline x data parallel size. Cost from the point's output tokens/s; memory as the engine logged it at start-up (per GPU).</p>
+<table class="cost"><tr>${heads.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${body}</table>`;
+}
+
 /** Best first, trials without a result last, so the chart reads top-down. */
 function byEstimate(effects: ReportModel['effects']): ReportModel['effects'] {
   return [...effects].sort((x, y) => (y.estimate ?? -Infinity) - (x.estimate ?? -Infinity));
@@ -186,6 +206,7 @@ ${hardwareSection(m)}
 <h2>Validated choice</h2>
 ${choiceSection(m)}
 ${axesSection(m)}
+${costSection(m)}
 ${m.effects.length === 0 && m.axes !== null ? '' : `<h2>Operator effects</h2>
 <p>${baselineLine} One bar per operator trial; whiskers are the policy's 95% intervals where it computed them; ✓ marks the chosen backend.</p>
 ${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}`}

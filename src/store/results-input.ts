@@ -1,5 +1,6 @@
 /** What results.ts needs, read from the database alone, so `export` matches the run directory byte for byte. */
 import type { Estimate, ResultsInput } from '../tuner/results.js';
+import type { ResultsDocumentInput } from '../tuner/results-document.js';
 import type { SweepResultsInput } from '../tuner/sweep-results.js';
 import { objectiveFor, storedObjective } from '../tuner/objective.js';
 import { combinedTrial } from '../tuner/spaces/operators.js';
@@ -9,6 +10,16 @@ import { isObservation, type SessionRecord } from './records.js';
 import { loadDecisions } from './decisions.js';
 import { loadRuns } from './runs.js';
 import { loadTrials } from './trials.js';
+
+/** The result documents' input from the store: every trial met, and its finished runs with their start times. */
+export function pointsInput(store: Store, session: SessionRecord): Pick<ResultsDocumentInput, 'trials' | 'runs'> {
+  return {
+    trials: loadTrials(store, session.id).map((t) => t.spec),
+    runs: loadRuns(store, session.id)
+      .filter((r) => isObservation(r.outcome))
+      .map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics, startedAt: new Date(r.startedAt).toISOString() })),
+  };
+}
 
 /** A sweep's table input: every trial it ran, in grid order, and its finished runs. */
 export function sweepResultsInput(store: Store, session: SessionRecord): SweepResultsInput {

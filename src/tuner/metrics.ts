@@ -22,6 +22,12 @@ export type Measurement = Readonly<Record<string, number>>;
 export const TOTAL_TOKENS_PER_S = 'total_tokens_per_s';
 export const OUTPUT_TOKENS_PER_S = 'output_tokens_per_s';
 export const REQUESTS_PER_S = 'requests_per_s';
+export const MODEL_MEMORY_GIB = 'model_memory_gib';
+export const KV_CACHE_GIB = 'kv_cache_gib';
+export const KV_CACHE_TOKENS = 'kv_cache_tokens';
+export const MAX_CONCURRENCY = 'max_concurrency';
+export const CUDA_GRAPH_CAPTURE_S = 'cuda_graph_capture_s';
+export const CUDA_GRAPH_MEMORY_GIB = 'cuda_graph_memory_gib';
 
 const m = (name: string, unit: string, direction: Direction, label: string): MetricInfo => ({ name, unit, direction, label });
 
@@ -45,10 +51,14 @@ export const METRICS: readonly MetricInfo[] = [
   m('duration_s', 's', 'minimize', 'benchmark duration'),
   m('max_concurrency_under_slo', 'requests', 'maximize', 'max concurrency under the SLOs'),
   m('mfu', 'ratio', 'maximize', 'model FLOPs utilisation'),
-  m('model_memory_gib', 'GiB', 'minimize', 'model memory'),
-  m('kv_cache_gib', 'GiB', 'maximize', 'KV-cache memory'),
-  m('kv_cache_tokens', 'tokens', 'maximize', 'KV-cache tokens'),
-  m('cuda_graph_capture_s', 's', 'minimize', 'CUDA-graph capture time'),
+  // The engine's start-up memory lines (src/runners/log-memory.ts), per GPU.
+  m(MODEL_MEMORY_GIB, 'GiB', 'minimize', 'model memory'),
+  m(KV_CACHE_GIB, 'GiB', 'maximize', 'KV-cache memory'),
+  m(KV_CACHE_TOKENS, 'tokens', 'maximize', 'KV-cache tokens'),
+  // Requests of max-model-len tokens the KV cache holds at once.
+  m(MAX_CONCURRENCY, 'x', 'maximize', 'maximum concurrency'),
+  m(CUDA_GRAPH_CAPTURE_S, 's', 'minimize', 'CUDA-graph capture time'),
+  m(CUDA_GRAPH_MEMORY_GIB, 'GiB', 'minimize', 'CUDA-graph memory'),
 ];
 
 const BY_NAME: ReadonlyMap<string, MetricInfo> = new Map(METRICS.map((info) => [info.name, info]));

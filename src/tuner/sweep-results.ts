@@ -17,7 +17,7 @@ export interface SweepResultsInput {
 }
 
 /** Python csv.writer's QUOTE_MINIMAL, as history.csv. */
-function csvField(field: string): string {
+export function csvField(field: string): string {
   return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 

@@ -199,7 +199,7 @@ describe('the examples', () => {
     const dir = onlyRunDir(b);
     const csv = readFileSync(join(dir, 'sweep.csv'), 'utf8').split('\r\n').filter((l) => l !== '');
     assert.equal(csv.length, 1 + 6);
-    assert.match(csv[0] ?? '', /^point,configuration,batch_size,input_len,output_len,num_iters_warmup,num_iters,outcome,.*latency_avg_s,latency_p50_s,latency_p90_s,latency_p99_s,meets_constraints$/);
+    assert.match(csv[0] ?? '', /^point,configuration,batch_size,input_len,output_len,num_iters_warmup,num_iters,outcome,.*latency_avg_s,latency_p50_s,latency_p90_s,latency_p99_s,model_memory_gib,kv_cache_gib,kv_cache_tokens,max_concurrency,cuda_graph_capture_s,cuda_graph_memory_gib,meets_constraints$/);
     assert.match(csv[1] ?? '', /^b1-i128-o128,default,1,128,128,3,10,ok,/);
     for (const name of ['history.csv', 'best_config.yaml', 'best_config_temp.yaml', 'op_config.json', 'serve_recipe.sh']) {
       assert.equal(existsSync(join(dir, name)), false, `${name} written for a sweep`);

@@ -77,12 +77,14 @@ describe('autotune sweep latency', () => {
     assert.deepEqual(lines[0]?.split(','), [
       'point', 'configuration', 'batch_size', 'input_len', 'output_len', 'num_iters_warmup', 'num_iters', 'flops', 'peak_flops', 'outcome',
       'total_tokens_per_s', 'output_tokens_per_s', 'latency_avg_s', 'latency_p50_s', 'latency_p90_s', 'latency_p99_s', 'mfu',
+      'model_memory_gib', 'kv_cache_gib', 'kv_cache_tokens', 'max_concurrency', 'cuda_graph_capture_s', 'cuda_graph_memory_gib',
     ]);
     assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 5).join(',')), ['b1-i128-o64,default,1,128,64', 'b8-i128-o64,default,8,128,64', '']);
     const d2 = db(box);
     const mfu = (d2.prepare(`SELECT value FROM run_metrics WHERE name = 'mfu' ORDER BY run_id`).all() as { value: number }[]).map((x) => x.value);
     d2.close();
-    assert.deepEqual(lines.slice(1, 3).map((l) => Number(l.split(',').at(-1))), mfu);
+    const mfuColumn = lines[0]?.split(',').indexOf('mfu') ?? -1;
+    assert.deepEqual(lines.slice(1, 3).map((l) => Number(l.split(',')[mfuColumn])), mfu);
     for (const name of ['history.csv', 'best_config.yaml', 'best_config_temp.yaml', 'op_config.json', 'serve_recipe.sh', 'serve_recipe.json']) {
       assert.equal(existsSync(join(runDir, name)), false, `${name} written for a sweep`);
     }
@@ -220,6 +222,10 @@ describe('autotune sweep latency on an independent stand-in of vllm bench latenc
         latency_p99_s: 0.8430498543635011,
         output_tokens_per_s: (batch * 128) / AVG,
         total_tokens_per_s: (batch * (1024 + 128)) / AVG,
+        // The fixture log's start-up lines, as vLLM printed them.
+        model_memory_gib: 15.27,
+        kv_cache_gib: 104.53,
+        kv_cache_tokens: 761248,
       });
     }
   });

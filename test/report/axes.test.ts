@@ -47,6 +47,19 @@ describe('report axes', () => {
     assert.equal(p.perGpu, p.outputTokensPerSec / 2);
   });
 
+  it('gives each point its cost per GPU and the memory figures its runs reported', () => {
+    const trials = measured(latencyGrid()).map((t) => (t.value === null ? t : { ...t, value: { ...t.value, output_tokens_per_s: 7200, model_memory_gib: 15.27, kv_cache_tokens: 761248 } }));
+    const view = buildAxes(trials, ['--model', 'm', '-tp', '2'], 'latency_avg_s');
+    const p = view?.points[0];
+    assert.ok(p !== undefined);
+    // 7200 tokens/s on tp=2: 3600 per GPU; 1e9 / 3600 s = 3.215 GPU-days; 1e9 / 3600 / 3600 = 77.16 GPUs for an hour.
+    assert.equal(p.cost?.outputTpsPerGpu, 3600);
+    assert.ok(Math.abs((p.cost?.gpuDaysPer1B ?? 0) - 3.2150205761316872) < 1e-12);
+    assert.ok(Math.abs((p.cost?.gpusFor1BPerHour ?? 0) - 77.16049382716049) < 1e-12);
+    assert.deepEqual(p.memory, { model_memory_gib: 15.27, kv_cache_tokens: 761248 });
+    assert.equal(buildAxes(measured(latencyGrid(), new Set(['latency:b1-i128-o64'])), ['--model', 'm'], 'latency_avg_s')?.points[0]?.cost, null);
+  });
+
   it('takes engine arguments as axes, a flag a trial leaves out at its default, the trial engine arguments in the GPU count', () => {
     const trials = latencyGrid([
       { name: 'default', args: [] },

@@ -4,6 +4,7 @@ import { readEngineArgs } from '../../simulator/engine-args.js';
 import { engineOptimum, engineTruth, expandGrid, memoryOf, normaliseEngine, planEngine, resolvePoint, type GridPoint } from '../../simulator/engine.js';
 import { simulate } from '../../simulator/model.js';
 import { loadScenario } from '../../simulator/scenario.js';
+import { parseLogMemory } from '../../src/runners/log-memory.js';
 import { input, runVllm, tinyScenario } from './support.js';
 
 const OFF = { USE_FLAGGEMS: '0', VLLM_FL_OOT_ENABLED: '0' };
@@ -144,4 +145,29 @@ test('a scenario without an engine section ignores engine arguments', () => {
   assert.deepEqual(b.throughput, a.throughput);
   assert.equal(b.signature, a.signature);
   assert.equal(b.engine, null);
+});
+
+test("autotune's parser reads every memory line the bin prints, with or without an engine model", () => {
+  const moe = runVllm(['bench', 'throughput', '--model', 'openai/gpt-oss-120b', '-tp', '2'], { ...OFF, VLLM_SIM_SCENARIO: 'engine-moe', VLLM_SIM_TIME_SCALE: '0' });
+  assert.equal(moe.status, 0, moe.all);
+  const m = parseLogMemory(moe.all);
+  assert.deepEqual({ ...m, graphCaptureS: null }, {
+    modelMemoryGiB: 30.4,
+    kvCacheMemoryGiB: 38.67,
+    kvCacheTokens: 1126368,
+    maxConcurrency: { tokensPerRequest: 32768, factor: 34.37 },
+    graphCaptureS: null,
+    graphMemoryGiB: 0.81,
+  });
+  assert.ok(m.graphCaptureS !== null && Number.isInteger(m.graphCaptureS), 'vLLM prints whole seconds');
+  const plain = runVllm(['bench', 'throughput', '--model', '/models/Qwen3-4B', '--input-len', '512', '--output-len', '128'], { ...OFF, VLLM_SIM_SCENARIO: 'typical', VLLM_SIM_TIME_SCALE: '0' });
+  assert.equal(plain.status, 0, plain.all);
+  assert.deepEqual(parseLogMemory(plain.all), {
+    modelMemoryGiB: 14.99,
+    kvCacheMemoryGiB: 52.31,
+    kvCacheTokens: 428528,
+    maxConcurrency: { tokensPerRequest: 131072, factor: 3.27 },
+    graphCaptureS: 4,
+    graphMemoryGiB: 0.52,
+  });
 });

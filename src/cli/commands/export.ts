@@ -1,20 +1,24 @@
 /**
- * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--recipe DIR]`:
- * history.csv (and every run) rebuilt from the database at any time, mid-session and after a
- * crash included. `-` is stdout. `--artifacts` rewrites every artifact of a completed session
- * into its run directory (the serving recipe included); `--recipe` writes the recipe into DIR.
+ * `autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--format results-json|summary-csv
+ * [--out PATH]] [--artifacts] [--recipe DIR]`: history.csv (and every run) rebuilt from the
+ * database at any time, mid-session and after a crash included. `-` is stdout. `--format`
+ * writes the standard result documents (one per point) or the per-point cost summary.
+ * `--artifacts` rewrites every artifact of a completed session into its run directory (the
+ * serving recipe included); `--recipe` writes the recipe into DIR.
  */
 import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
 import type { Store } from '../../store/db.js';
 import { loadDecisions } from '../../store/decisions.js';
-import { resultsInput, sweepResultsInput } from '../../store/results-input.js';
+import { pointsInput, resultsInput, sweepResultsInput } from '../../store/results-input.js';
+import { formatSummaryCsv, resultDocuments, type ResultDocument } from '../../tuner/results-document.js';
+import { version } from '../version.js';
 import { formatSweepCsv } from '../../tuner/sweep-results.js';
 import type { SessionRecord } from '../../store/records.js';
 import { writeBestConfig } from '../../store/artifacts.js';
 import { writeEventArtifacts, writeFinalArtifacts } from '../../store/journal.js';
 import { loadObservations, loadRuns } from '../../store/runs.js';
-import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S } from '../../tuner/metrics.js';
+import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../../tuner/metrics.js';
 import { POLICIES } from '../../tuner/policies/index.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
 import { replay } from '../../tuner/session.js';
@@ -25,7 +29,16 @@ import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
 import { serveOptions } from '../serve-options.js';
 
+/** What release 0.1.0's runs reported: `--policy reference` exports stay byte for byte as they were. */
+const REFERENCE_METRICS = [TOTAL_TOKENS_PER_S, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S];
+
+/** The stored metrics of `names`, in the store's order. */
+function pick(metrics: Measurement | null, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics ?? {}).filter(([name]) => names.includes(name)));
+}
+
 function exportJson(store: Store, session: SessionRecord): string {
+  const frozen = session.policy === 'reference';
   const runs = loadRuns(store, session.id).map((r) => ({
     seq: r.seq,
     step: r.step,
@@ -38,7 +51,7 @@ function exportJson(store: Store, session: SessionRecord): string {
     requestsPerSec: r.metrics?.[REQUESTS_PER_S] ?? null,
     totalTokensPerSec: r.metrics?.[TOTAL_TOKENS_PER_S] ?? null,
     outputTokensPerSec: r.metrics?.[OUTPUT_TOKENS_PER_S] ?? null,
-    metrics: r.metrics ?? {},
+    metrics: frozen ? pick(r.metrics, REFERENCE_METRICS) : (r.metrics ?? {}),
     runner: r.runner,
     handle: r.handle,
     durationMs: r.durationMs,
@@ -94,13 +107,42 @@ function historyJson(rows: readonly HistoryRow[]): object[] {
   }));
 }
 
+const FORMATS = ['results-json', 'summary-csv'] as const;
+type Format = (typeof FORMATS)[number];
+
+function formatOf(value: string | undefined): Format | null {
+  if (value === undefined) return null;
+  const f = FORMATS.find((x) => x === value);
+  if (f === undefined) throw new AutotuneError('E_USAGE', `export --format takes ${FORMATS.join(' or ')}, not '${value}'`);
+  return f;
+}
+
+/** GPU groups of one size give every point that many devices; groups of mixed sizes leave tp x pp x dp. */
+function slotDevices(groups: readonly string[] | undefined): number | null {
+  const sizes = new Set((groups ?? []).map((g) => g.split(',').filter((d) => d.trim() !== '').length));
+  const [only] = sizes;
+  return sizes.size === 1 && only !== undefined && only > 0 ? only : null;
+}
+
+function documents(store: Store, session: SessionRecord): ResultDocument[] {
+  const opts = readSessionOptions(session.options);
+  return resultDocuments({
+    tool: { name: 'autotune', version: version() },
+    session: { id: session.id, policy: session.policy, model: session.model, args: session.args, vllmBin: opts.vllmBin },
+    slotDevices: slotDevices(opts.gpuGroups),
+    ...pointsInput(store, session),
+  });
+}
+
 function emit(path: string, content: string): void {
   if (path === '-') process.stdout.write(content);
   else atomicWriteFile(path, content);
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json', '--recipe'], switches: ['--artifacts'] });
+  const args = parseVerbArgs(argv, { values: ['--db', '--csv', '--json', '--recipe', '--format', '--out'], switches: ['--artifacts'] });
+  const format = formatOf(args.values['--format']);
+  if (format === null && args.values['--out'] !== undefined) throw new AutotuneError('E_USAGE', 'export --out names the file of --format results-json or summary-csv');
   const target = args.positional[0];
   if (target === undefined) throw new AutotuneError('E_USAGE', 'export needs a session id or run directory, e.g. `autotune export 20261123-061455-a1b2 --csv history.csv`');
   const { store, session } = lookupSession(target, args.values['--db'] ?? null, 'read');
@@ -108,12 +150,16 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const artifacts = args.switches.has('--artifacts');
     if (artifacts) regenerateArtifacts(store, session);
     const recipeDir = args.values['--recipe'];
-    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined ? '-' : undefined);
+    const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined && format === null ? '-' : undefined);
     if (csvPath !== undefined) {
       emit(csvPath, session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
     }
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));
+    if (format !== null) {
+      const docs = documents(store, session);
+      emit(args.values['--out'] ?? '-', format === 'results-json' ? `${JSON.stringify(docs, null, 2)}\n` : formatSummaryCsv(docs));
+    }
     if (recipeDir !== undefined) {
       if (session.final === null) throw new AutotuneError('E_USAGE', `session ${session.id} has no chosen configuration yet (it is ${session.state}); a recipe needs a completed session`);
       const settings = { vllmBin: readSessionOptions(session.options).vllmBin, serveOptions: serveOptions() };

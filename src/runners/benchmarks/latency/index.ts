@@ -3,11 +3,13 @@
  * (`batch_size`, `input_len`, `output_len`) and the iterations (`num_iters_warmup`,
  * `num_iters`, vLLM's defaults when absent); vLLM discards the warm-up iterations itself.
  * Metrics: latency avg/p50/p90/p99 in seconds per batch, tokens/s of the batch, and MFU when
- * the workload carries the point's `flops` and the GPUs' `peak_flops` (FLOP/s, all GPUs).
+ * the workload carries the point's `flops` and the GPUs' `peak_flops` (FLOP/s, all GPUs), and the
+ * engine's memory lines (log-memory.ts).
  */
 import { AutotuneError } from '../../../errors.js';
 import type { Measurement } from '../../../tuner/metrics.js';
 import type { RunRequest } from '../../../tuner/ports.js';
+import { memoryMetrics, parseLogMemory } from '../../log-memory.js';
 import type { BenchmarkKind } from '../kind.js';
 import { buildLatencyArgv, splitLatencyArgs, VLLM_LATENCY_DEFAULTS, type LatencyIterations, type LatencyPoint } from './args.js';
 import { classifyLatencyRun } from './classify.js';
@@ -44,6 +46,7 @@ export const latencyBenchmark: BenchmarkKind = {
     if (m === null) return null;
     const { point } = latencyPointOf(request);
     const out: Record<string, number> = {
+      ...memoryMetrics(parseLogMemory(log)),
       latency_avg_s: m.avgS,
       output_tokens_per_s: (point.batchSize * point.outputLen) / m.avgS,
       total_tokens_per_s: (point.batchSize * (point.inputLen + point.outputLen)) / m.avgS,
