@@ -36,6 +36,11 @@ export interface GridSpace {
 export const DEFAULT_OPERATOR_SET: OperatorSet = { name: 'default', env: {}, config: {} };
 export const DEFAULT_ENGINE: EngineConfig = { name: 'default', args: [] };
 
+/** A VLLM_FL_CONFIG payload (such as a best_config.yaml's) as an operator set, FlagGems on. */
+export function flagGemsOperatorSet(name: string, config: Readonly<Record<string, unknown>>): OperatorSet {
+  return { name, env: { USE_FLAGGEMS: '1' }, config };
+}
+
 function trialKey(space: GridSpace, point: GridPoint, ops: OperatorSet, engine: EngineConfig): string {
   return `${space.benchmark}:${point.key}${engine.name === DEFAULT_ENGINE.name ? '' : `:${engine.name}`}${ops.name === DEFAULT_OPERATOR_SET.name ? '' : `@${ops.name}`}`;
 }
