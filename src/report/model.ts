@@ -11,6 +11,7 @@ import { trialValue, type ResultRun } from '../tuner/results.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Direction, type Measurement } from '../tuner/metrics.js';
 import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 import { buildAxes, type AxesView } from './axes.js';
+import { buildGrid, type GridView } from './grid.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
 
 export interface ReportSession {
@@ -145,6 +146,8 @@ export interface ReportModel {
   readonly failures: readonly FailureRow[];
   /** For sessions over workload or engine points (grids, sweeps): the metric against each axis, and the Pareto data. */
   readonly axes: AxesView | null;
+  /** A sweep's (policy sweep) results: every point and configuration with its figures; null for a tuning session. */
+  readonly grid: GridView | null;
 }
 
 /** `--autotune-metric` shorthands of sessions stored before the objective was. */
@@ -344,6 +347,7 @@ export function buildReport(input: ReportInput): ReportModel {
       session.args,
       metric,
     ),
+    grid: session.policy === 'sweep' ? buildGrid(trials, runs) : null,
   };
 }
 
