@@ -4,6 +4,10 @@
  * the first engine configuration at that point. Pure.
  */
 import type { TrialSpec, WorkloadPoint } from '../types.js';
+import type { KindInfo } from './kinds.js';
+
+/** A grid's trials: one workload point with one configuration each, the point the stage. */
+export const GRID_KIND: KindInfo = { kind: 'point', role: 'operator', anchor: false };
 
 /** An operator set: the environment and VLLM_FL_CONFIG payload that select the kernels. */
 export interface OperatorSet {
@@ -57,7 +61,7 @@ export function gridTrials(space: GridSpace): TrialSpec[] {
         trials.push({
           key,
           prefix: suffix === '' ? point.key : `${point.key}_${suffix}`,
-          kind: 'point',
+          kind: GRID_KIND.kind,
           round: point.key,
           op: null,
           backend: null,
