@@ -250,6 +250,11 @@ describe('the examples', () => {
 
   it('latency-compare.yaml measures every point once per configuration, with its engine arguments and operator set', async () => {
     const b = box('typical');
+    const planned = await autotune(b, ['run', join(EXAMPLES, 'latency-compare.yaml'), '--dry-run']);
+    assert.equal(planned.exitCode, 0, planned.all);
+    assert.match(planned.stdout, /\noperators {4}4 configurations per point, side by side: engines graphs, eager x operator sets norms, vendor\n/);
+    assert.match(planned.stdout, /\ninvocations {2}8 \(1 run x 2 points x 4 configurations\)\n/);
+    assert.deepEqual(invocations(b), []);
     const r = await autotune(b, ['run', join(EXAMPLES, 'latency-compare.yaml'), '--quiet', '--no-progress']);
     assert.equal(r.exitCode, 0, r.all);
     const engines = { graphs: '--max-num-seqs 16', eager: '--enforce-eager --max-num-seqs 16' };
