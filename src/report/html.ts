@@ -33,7 +33,7 @@ svg .effect-missing{font-size:11px;fill:#b42318}
 svg .baseline-line{stroke:#8a949e;stroke-dasharray:4 3}
 svg .run-point,svg .run-legend{stroke-width:1.5}
 svg .role-baseline{fill:#5b6570;stroke:#5b6570}svg .role-gems{fill:#b07d10;stroke:#b07d10}
-svg .role-operator{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
+svg .role-operator,svg .role-configuration{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
 svg .run-point.warmup{fill:#fff}svg .run-failed{stroke:#b42318;stroke-width:2}
 svg .slow-ring{fill:none;stroke:#e07b00;stroke-width:1.5}
 svg .series-line{fill:none;stroke-width:1.5}svg .axis-missing{stroke:#b42318;stroke-width:2}

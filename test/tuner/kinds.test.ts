@@ -23,13 +23,13 @@ describe('trial kinds', () => {
       [['baseline', 'baseline', true], ['fake_gems', 'gems', false], ['gems_enable', 'gems', false], ['op', 'operator', false], ['combined', 'combined', false]],
     );
     const [point] = gridTrials({ benchmark: 'latency', points: [{ key: 'b1', workload: { batch_size: 1 } }], operatorSets: [DEFAULT_OPERATOR_SET], engines: [DEFAULT_ENGINE] });
-    assert.deepEqual(kindInfo(point?.kind), { kind: 'point', role: 'operator', anchor: false });
-    assert.deepEqual(kindInfo(engineTrial({ 'max-num-seqs': 8 }, 't1', null).kind), { kind: 'engine', role: 'operator', anchor: false });
+    assert.deepEqual(kindInfo(point?.kind), { kind: 'point', role: 'configuration', anchor: false });
+    assert.deepEqual(kindInfo(engineTrial({ 'max-num-seqs': 8 }, 't1', null).kind), { kind: 'engine', role: 'configuration', anchor: false });
   });
 
   it('reads a kind no space declares as a plain configuration', () => {
-    assert.deepEqual(kindInfo('speculative'), { kind: 'speculative', role: 'operator', anchor: false });
-    assert.deepEqual(kindInfo(undefined), { kind: '', role: 'operator', anchor: false });
+    assert.deepEqual(kindInfo('speculative'), { kind: 'speculative', role: 'configuration', anchor: false });
+    assert.deepEqual(kindInfo(undefined), { kind: '', role: 'configuration', anchor: false });
   });
 
   it('is named only by the search spaces: no reader compares a kind or a round with a literal', () => {

@@ -170,7 +170,7 @@ export function engineArgs(point: EnginePoint): string[] {
 }
 
 /** An engine study's trials: one engine-argument point each, its tier the stage. */
-export const ENGINE_KIND: KindInfo = { kind: 'engine', role: 'operator', anchor: false };
+export const ENGINE_KIND: KindInfo = { kind: 'engine', role: 'configuration', anchor: false };
 
 export function engineTrial(point: EnginePoint, tier: string, baseline: string | null): TrialSpec {
   const key = pointKey(point);

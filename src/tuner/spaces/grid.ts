@@ -7,7 +7,7 @@ import type { TrialSpec, WorkloadPoint } from '../types.js';
 import type { KindInfo } from './kinds.js';
 
 /** A grid's trials: one workload point with one configuration each, the point the stage. */
-export const GRID_KIND: KindInfo = { kind: 'point', role: 'operator', anchor: false };
+export const GRID_KIND: KindInfo = { kind: 'point', role: 'configuration', anchor: false };
 
 /** An operator set: the environment and VLLM_FL_CONFIG payload that select the kernels. */
 export interface OperatorSet {

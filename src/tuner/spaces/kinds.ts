@@ -10,7 +10,7 @@ import { ENGINE_KIND } from './engine.js';
 import { OPERATOR_STAGE_ORDER } from './operators.js';
 
 /** How the report's timeline marks a trial's runs. */
-export type TrialRole = 'baseline' | 'gems' | 'operator' | 'combined';
+export type TrialRole = 'baseline' | 'gems' | 'operator' | 'combined' | 'configuration';
 
 export interface KindInfo {
   readonly kind: TrialKind;
@@ -22,7 +22,7 @@ export interface KindInfo {
   readonly anchor: boolean;
 }
 
-const PLAIN: Omit<KindInfo, 'kind'> = { role: 'operator', anchor: false };
+const PLAIN: Omit<KindInfo, 'kind'> = { role: 'configuration', anchor: false };
 
 const DECLARED: ReadonlyMap<TrialKind, KindInfo> = new Map([...OPERATOR_STAGE_ORDER, GRID_KIND, ENGINE_KIND].map((k) => [k.kind, { kind: k.kind, role: k.role, anchor: k.anchor }]));
 
