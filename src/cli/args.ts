@@ -20,6 +20,7 @@ export const DEFAULT_SERVER_READY_TIMEOUT_S = 600;
 import { RUNNER_NAMES, type RunnerName } from '../runners/names.js';
 import type { SlurmOptions } from '../runners/slurm/options.js';
 import type { FailureClass, SearchMode } from '../tuner/spaces/engine.js';
+import type { EngineConfig, OperatorSet } from '../tuner/spaces/grid.js';
 import { engineRequestOf, parseRetryFailures, type EngineRequest } from './engine-options.js';
 import { parseGpuGroups } from './gpu-groups.js';
 import { editDistance, normalizedOption } from './option-names.js';
@@ -95,6 +96,8 @@ export interface RunOptions {
   readonly retryFailures: readonly FailureClass[] | null;
   /** One trial slot per group (a CUDA_VISIBLE_DEVICES value each); null: one slot, devices as inherited. */
   readonly gpuGroups: readonly string[] | null;
+  /** A latency study's configurations side by side (a job file's `compare`); null: the arguments and environment as they are. */
+  readonly compare: { readonly engines: readonly EngineConfig[]; readonly operatorSets: readonly OperatorSet[] } | null;
 }
 
 /** What tells vLLM's options apart from the rest (src/cli/vllm-args.ts). */
@@ -348,6 +351,7 @@ export function defaultRunOptions(): RunOptions {
     engineSearch: null,
     retryFailures: null,
     gpuGroups: null,
+    compare: null,
   };
 }
 

@@ -3,7 +3,7 @@
  * flag replaces the file's, and a vLLM flag given on the command line replaces the file's
  * occurrence of that flag. Pure.
  */
-import type { ArgValue, IntegerList, JobFile } from '../config/job-types.js';
+import type { ArgValue, ArgWords, IntegerList, JobFile } from '../config/job-types.js';
 import { AutotuneError } from '../errors.js';
 import { constraintParts, defaultDirection, fullMetricName, objectiveFor, shorthandOf, type Constraint, type Objective } from '../tuner/objective.js';
 import { DEFAULT_POLICY } from '../tuner/types.js';
@@ -13,6 +13,7 @@ import { checkBudget, checkRunner, defaultRunOptions, parseCsvName, type RunFlag
 import type { SlurmOptions } from '../runners/slurm/options.js';
 import { engineFromBlock } from './engine-options.js';
 import { parseGpuGroups } from './gpu-groups.js';
+import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, flagGemsOperatorSet, type EngineConfig, type OperatorSet } from '../tuner/spaces/grid.js';
 
 function argWords(key: string, value: ArgValue): string[] {
   const flag = key.startsWith('-') ? key : `--${key}`;
@@ -24,7 +25,7 @@ function argWords(key: string, value: ArgValue): string[] {
 }
 
 /** The file's `args` as command-line words. */
-export function jobArgWords(args: JobFile['args']): string[] {
+export function jobArgWords(args: ArgWords | undefined): string[] {
   if (args === undefined) return [];
   if (Array.isArray(args)) return args.map(String);
   return Object.entries(args as Readonly<Record<string, ArgValue>>).flatMap(([k, v]) => argWords(k, v));
@@ -101,6 +102,20 @@ function serveJobOptions(job: JobFile): Partial<RunOptions> {
   return out as Partial<RunOptions>;
 }
 
+/** The job's `compare` block: every engine configuration with every operator set; a key left out is the default alone. */
+function compareOf(block: NonNullable<JobFile['compare']>): NonNullable<RunOptions['compare']> {
+  const engines = Object.entries(block.engines ?? {}).map(([name, args]): EngineConfig => ({ name, args: jobArgWords(args) }));
+  const operatorSets = Object.entries(block.operator_sets ?? {}).map(([name, payload]): OperatorSet => {
+    // The loader has read every operator-set file into its payload; a path here is a bug.
+    if (typeof payload === 'string') throw new Error(`operator set ${name}: ${payload} was not read`);
+    return flagGemsOperatorSet(name, payload);
+  });
+  return {
+    engines: engines.length === 0 ? [DEFAULT_ENGINE] : engines,
+    operatorSets: operatorSets.length === 0 ? [DEFAULT_OPERATOR_SET] : operatorSets,
+  };
+}
+
 /** The job file's `slurm` block in the runner's words. */
 function slurmSettings(block: NonNullable<JobFile['slurm']>): Partial<SlurmOptions> {
   const out: { -readonly [K in keyof SlurmOptions]?: SlurmOptions[K] } = {};
@@ -155,6 +170,7 @@ export function jobRunOptions(job: JobFile): Partial<RunOptions> {
   set('csvName', job.csv_path === undefined ? undefined : parseCsvName(job.csv_path, 'csv_path'));
   if (job.engine !== undefined) set('engine', engineFromBlock(job.engine));
   if (job.env !== undefined) set('env', Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, String(v)])));
+  if (job.compare !== undefined) set('compare', compareOf(job.compare));
   if (job.mfu !== undefined) set('mfu', { modelConfig: job.mfu.model_config ?? null, gpu: job.mfu.gpu ?? null, peakTflops: job.mfu.peak_tflops ?? null });
   return out as Partial<RunOptions>;
 }

@@ -114,14 +114,19 @@ function latencyPlan(run: RunOptions): StudyPlan {
   const points = grid.points.length;
   const tp = given.tensorParallel ?? 1;
   const pp = given.pipelineParallel ?? 1;
+  const engines = run.compare?.engines.map((e) => e.name) ?? ['default'];
+  const opSets = run.compare?.operatorSets.map((o) => o.name) ?? ['default'];
+  const configs = engines.length * opSets.length;
+  const trials = points * configs;
   return {
     bench: 'latency',
-    stages: [{ name: `latency grid (batch sizes ${axes.batchSizes.join(',')} x input lens ${axes.inputLens.join(',')} x output lens ${axes.outputLens.join(',')})`, trials: points }],
-    trials: points,
-    invocations: points * run.numRuns,
+    stages: [{ name: `latency grid (batch sizes ${axes.batchSizes.join(',')} x input lens ${axes.inputLens.join(',')} x output lens ${axes.outputLens.join(',')})`, trials }],
+    trials,
+    invocations: trials * run.numRuns,
     lowerBound: false,
-    operators: 'one configuration per point',
-    invocationRule: `${plural(run.numRuns, 'run')} x ${plural(points, 'point')}`,
+    operators:
+      configs === 1 ? 'one configuration per point' : `${configs} configurations per point, side by side: engines ${engines.join(', ')} x operator sets ${opSets.join(', ')}`,
+    invocationRule: `${plural(run.numRuns, 'run')} x ${plural(points, 'point')}${configs === 1 ? '' : ` x ${configs} configurations`}`,
     points,
     skipped: grid.skipped.map((p) => ({ key: p.key, reason: p.reason })),
     gpus: { count: tp * pp, tp, pp },

@@ -1,4 +1,5 @@
 /** Human-readable console lines for engine events. Formatting only; no decisions. */
+import { kindInfo } from '../tuner/spaces/kinds.js';
 import type { EngineEvent } from '../tuner/session.js';
 import type { FinalResult } from '../tuner/policy.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
@@ -32,8 +33,8 @@ function describeMeasurement(m: Measurement): string {
 
 function trialName(t: TrialSpec): string {
   if (t.label !== undefined) return t.label;
-  if (t.kind === 'op') return `${t.op} (${t.backend}${t.attention === null ? '' : `, ${t.attention}`})`;
-  if (t.kind === 'combined') return `${t.prefix} [${Object.entries(t.opBackends).map(([op, b]) => `${op}:${b}`).join(', ')}]`;
+  if (t.op !== null) return `${t.op} (${t.backend}${t.attention === null ? '' : `, ${t.attention}`})`;
+  if (kindInfo(t.kind).role === 'combined') return `${t.prefix} [${Object.entries(t.opBackends).map(([op, b]) => `${op}:${b}`).join(', ')}]`;
   return t.prefix;
 }
 

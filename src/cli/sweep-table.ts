@@ -10,11 +10,13 @@ export function sweepTable(store: Store, sessionId: string): string[] {
   const session = getSession(store, sessionId);
   const trials = session === null ? [] : ((session.options['trials'] as { key: string; label?: string }[] | undefined) ?? []);
   const runs = loadRuns(store, sessionId).filter((r) => r.kind === 'measure' && r.outcome !== 'running' && r.outcome !== 'interrupted');
-  const lines = ['point                         avg s     p50 s     p90 s     p99 s   out tok/s   MFU'];
+  // Configuration names side by side can make a label longer than the usual column.
+  const width = Math.max(28, ...trials.map((t) => (t.label ?? t.key).length));
+  const lines = [`${'point'.padEnd(width + 2)}avg s     p50 s     p90 s     p99 s   out tok/s   MFU`];
   for (const t of trials) {
     const run = runs.findLast((r) => r.trialKey === t.key);
     const m = run?.metrics ?? null;
-    const label = (t.label ?? t.key).padEnd(28);
+    const label = (t.label ?? t.key).padEnd(width);
     if (run === undefined || m === null) {
       lines.push(`${label}  ${run === undefined ? 'not measured' : `${run.outcome}: ${run.failure ?? ''}`}`);
       continue;

@@ -9,10 +9,13 @@ export interface ConstraintObject {
 
 export type IntegerList = number | readonly number[];
 
+/** Benchmark arguments: a map {flag: value} or a list of command-line words. */
+export type ArgWords = Readonly<Record<string, ArgValue>> | readonly (string | number)[];
+
 export interface JobFile {
   readonly version: number;
   readonly bench?: 'throughput' | 'latency' | 'serve';
-  readonly args?: Readonly<Record<string, ArgValue>> | readonly (string | number)[];
+  readonly args?: ArgWords;
   readonly workload?: {
     readonly batch_sizes?: IntegerList;
     readonly input_lens?: IntegerList;
@@ -54,6 +57,15 @@ export interface JobFile {
   readonly vllm_bin?: string;
   readonly python?: string;
   readonly csv_path?: string;
+  /**
+   * Latency studies: configurations measured side by side at every point. An operator set is a
+   * VLLM_FL_CONFIG file, or its payload inline; the loader reads the files, so after
+   * loadJobFile every value is a mapping.
+   */
+  readonly compare?: {
+    readonly engines?: Readonly<Record<string, ArgWords>>;
+    readonly operator_sets?: Readonly<Record<string, string | Readonly<Record<string, unknown>>>>;
+  };
   readonly mfu?: { readonly model_config?: string; readonly gpu?: string; readonly peak_tflops?: number };
   /** Engine-parameter tiers (src/cli/engine-options.ts reads them). */
   readonly engine?: {

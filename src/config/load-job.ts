@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { AutotuneError } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
-import { JOB_VERSION, type JobFile } from './job-types.js';
+import { readReason } from './file-reason.js';
+import { readOperatorSetFile, type OperatorSetReader } from './operator-set-file.js';
+import { JOB_VERSION, type ArgWords, type JobFile } from './job-types.js';
 import { isMetricName, METRICS } from '../tuner/metrics.js';
 import { constraintParts, fullMetricName } from '../tuner/objective.js';
 import { HINT_KEYWORD, jobValidator, type SchemaError } from './schema.js';
@@ -85,7 +87,8 @@ function describe(e: SchemaError, source: YamlSource): Problem | null {
   const p = e.params as Record<string, unknown>;
   const problem = (path: PathSegment[], message: string, key = false): Problem => ({ line: source.lineOf(path, key), path, message });
   if (e.propertyName !== undefined) {
-    return problem([...at, e.propertyName], `\`${e.propertyName}\` is not a valid name here`, true);
+    const hint = hintOf(e.parentSchema);
+    return problem([...at, e.propertyName], `\`${e.propertyName}\` is not a valid name here${hint === null ? '' : `; expected ${hint}`}`, true);
   }
   switch (e.keyword) {
     case 'propertyNames':
@@ -115,6 +118,8 @@ function describe(e: SchemaError, source: YamlSource): Problem | null {
       return problem(at, `expected a value ${String(p['comparison'])} ${String(p['limit'])}, got ${show(e.data)}`);
     case 'minItems':
       return problem(at, `expected at least ${String(p['limit'])} item${p['limit'] === 1 ? '' : 's'}`);
+    case 'minProperties':
+      return problem(at, `expected at least ${String(p['limit'])} entr${p['limit'] === 1 ? 'y' : 'ies'}`);
     case 'uniqueItems': {
       const list = Array.isArray(e.data) ? e.data : [];
       return problem(at, `lists ${show(list[Number(p['i'])])} twice`);
@@ -132,6 +137,20 @@ function describe(e: SchemaError, source: YamlSource): Problem | null {
 
 const WORKLOAD_ARGS: Record<string, string> = { batch_sizes: 'batch-size', input_lens: 'input-len', output_lens: 'output-len', num_prompts: 'num-prompts' };
 
+/** The flags of benchmark arguments at `at` (a map or a list of words) that `check` refuses. */
+function flagProblems(at: readonly PathSegment[], args: ArgWords | undefined, check: (flag: string) => string | null, source: YamlSource): Problem[] {
+  if (args === undefined) return [];
+  // Map keys are flags by position; in a list only `--words` are (`-1` may be a value).
+  const flags: [PathSegment, string][] = Array.isArray(args)
+    ? args.flatMap((w, i): [PathSegment, string][] => (typeof w === 'string' && w.startsWith('--') && w !== '--' ? [[i, w]] : []))
+    : Object.keys(args).map((k): [PathSegment, string] => [k, k.startsWith('-') ? k : `--${k}`]);
+  return flags.flatMap(([key, flag]): Problem[] => {
+    const message = check(flag);
+    const path = [...at, key];
+    return message === null ? [] : [{ line: source.lineOf(path, !Array.isArray(args)), path, message }];
+  });
+}
+
 /** What the schema cannot say: reserved values, cross-key rules, the metric inside a constraint string. */
 function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null): Problem[] {
   const out: Problem[] = [];
@@ -148,19 +167,16 @@ function crossChecks(job: JobFile, source: YamlSource, argCheck: ArgCheck | null
   if (bench === 'latency' && workload.num_prompts !== undefined) add(['workload', 'num_prompts'], 'only throughput studies take num_prompts (latency: batch_sizes)');
   // A latency study measures every point of its grid with the operators the environment selects.
   if (bench === 'latency' && job.policy !== undefined) add(['policy'], 'a latency study measures every point of its grid; leave `policy` out');
-  if (bench === 'latency' && job.search !== undefined) add(['search'], 'a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)');
+  if (bench === 'latency' && job.search !== undefined) add(['search'], 'a latency study does not search operators; leave `search` out (compare operator sets with `compare.operator_sets`)');
   if (bench !== 'latency' && job.mfu !== undefined) add(['mfu'], 'only latency studies report MFU');
-  const args = job.args;
-  if (args !== undefined && argCheck !== null && bench !== 'serve') {
-    // Map keys are flags by position; in a list only `--words` are (`-1` may be a value).
-    const flags: [PathSegment, string][] = Array.isArray(args)
-      ? args.flatMap((w, i): [PathSegment, string][] => (typeof w === 'string' && w.startsWith('--') && w !== '--' ? [[i, w]] : []))
-      : Object.keys(args).map((k): [PathSegment, string] => [k, k.startsWith('-') ? k : `--${k}`]);
-    for (const [at, flag] of flags) {
-      const message = argCheck(flag, bench);
-      if (message !== null) out.push({ line: source.lineOf(['args', at], !Array.isArray(args)), path: ['args', at], message });
+  if (bench !== 'latency' && job.compare !== undefined) add(['compare'], 'only latency studies (bench: latency) compare configurations side by side');
+  if (argCheck !== null && bench !== 'serve') {
+    out.push(...flagProblems(['args'], job.args, (flag) => argCheck(flag, bench), source));
+    for (const [name, words] of Object.entries(job.compare?.engines ?? {})) {
+      out.push(...flagProblems(['compare', 'engines', name], words, (flag) => argCheck(flag, bench), source));
     }
   }
+  const args = job.args;
   if (args !== undefined && !Array.isArray(args)) {
     for (const key of Object.keys(args)) {
       const flag = key.replace(/^--/, '').replace(/_/g, '-');
@@ -182,8 +198,29 @@ function byLine(a: Problem, b: Problem): number {
   return (a.line ?? 0) - (b.line ?? 0) || formatPath(a.path).localeCompare(formatPath(b.path));
 }
 
-/** Checks a job file's text. Pure apart from the schema file it compiles once (and `argCheck`). */
-export function checkJobText(text: string, argCheck: ArgCheck | null = null): JobCheck {
+/** The job with its operator-set files read into their payloads, and the files that could not be. */
+function withOperatorSetFiles(job: JobFile, source: YamlSource, read: OperatorSetReader): { job: JobFile; problems: Problem[] } {
+  const sets = job.compare?.operator_sets;
+  if (job.compare === undefined || sets === undefined) return { job, problems: [] };
+  const problems: Problem[] = [];
+  const inlined = Object.fromEntries(
+    Object.entries(sets).map(([name, value]) => {
+      if (typeof value !== 'string') return [name, value];
+      const file = read(value);
+      if (file.ok) return [name, file.config];
+      const path = ['compare', 'operator_sets', name];
+      problems.push({ line: source.lineOf(path), path, message: file.reason });
+      return [name, value];
+    }),
+  );
+  return { job: { ...job, compare: { ...job.compare, operator_sets: inlined } }, problems };
+}
+
+/**
+ * Checks a job file's text. Pure apart from the schema file it compiles once, `argCheck`
+ * and `readOperatorSet` (without it, operator-set files are left unread).
+ */
+export function checkJobText(text: string, argCheck: ArgCheck | null = null, readOperatorSet: OperatorSetReader | null = null): JobCheck {
   const source = parseYamlSource(text);
   const syntax = source.syntaxProblems[0];
   if (syntax !== undefined) {
@@ -215,19 +252,12 @@ export function checkJobText(text: string, argCheck: ArgCheck | null = null): Jo
     }
     return { ok: false, problems: problems.sort(byLine) };
   }
-  const problems = crossChecks(value, source, argCheck);
-  return problems.length > 0 ? { ok: false, problems: problems.sort(byLine) } : { ok: true, job: value };
+  const files = readOperatorSet === null ? { job: value, problems: [] } : withOperatorSetFiles(value, source, readOperatorSet);
+  const problems = [...crossChecks(value, source, argCheck), ...files.problems];
+  return problems.length > 0 ? { ok: false, problems: problems.sort(byLine) } : { ok: true, job: files.job };
 }
 
-function readReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The validated job in `file`, or an E_CONFIG error with one line per problem. */
+/** The validated job in `file`, its operator-set files read, or an E_CONFIG error with one line per problem. */
 export function loadJobFile(file: string, argCheck: ArgCheck | null = null): JobFile {
   let text: string;
   try {
@@ -235,7 +265,7 @@ export function loadJobFile(file: string, argCheck: ArgCheck | null = null): Job
   } catch (error) {
     throw new AutotuneError('E_CONFIG', `${file}: cannot read the job file (${readReason(error)})`);
   }
-  const check = checkJobText(text, argCheck);
+  const check = checkJobText(text, argCheck, readOperatorSetFile);
   if (!check.ok) throw new AutotuneError('E_CONFIG', check.problems.map((p) => formatProblem(file, p)).join('\n'));
   return check.job;
 }

@@ -4,6 +4,7 @@
  * for machines. Pure.
  */
 import { escapeHtml, hrefOf, jsonForScript } from './escape.js';
+import type { GridView } from './grid.js';
 import type { ReportModel } from './model.js';
 import { MEMORY_METRICS } from './axes.js';
 import { metricInfo } from '../tuner/metrics.js';
@@ -23,6 +24,7 @@ code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:
 .card{border:1px solid #dde2e8;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:18px}
 .card span{color:#5b6570;font-size:12px}
 .ok{color:#1a7f37}.bad{color:#b42318}.muted{color:#5b6570}
+.scroll{overflow-x:auto}table.grid th{white-space:normal;vertical-align:bottom}table.grid td{white-space:nowrap}
 svg.chart{display:block;max-width:100%;height:auto;margin:6px 0}
 svg .grid{stroke:#eef1f4}svg .axis,svg .zero{stroke:#8a949e}svg .tick,svg .legend{font-size:11px;fill:#5b6570}
 svg .axis-title{font-size:12px;fill:#1d232a}svg .label{font-size:12px;fill:#1d232a}svg .label.chosen{font-weight:600}
@@ -33,7 +35,7 @@ svg .effect-missing{font-size:11px;fill:#b42318}
 svg .baseline-line{stroke:#8a949e;stroke-dasharray:4 3}
 svg .run-point,svg .run-legend{stroke-width:1.5}
 svg .role-baseline{fill:#5b6570;stroke:#5b6570}svg .role-gems{fill:#b07d10;stroke:#b07d10}
-svg .role-operator{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
+svg .role-operator,svg .role-configuration{fill:#2f6db5;stroke:#2f6db5}svg .role-combined{fill:#1a7f37;stroke:#1a7f37}
 svg .run-point.warmup{fill:#fff}svg .run-failed{stroke:#b42318;stroke-width:2}
 svg .slow-ring{fill:none;stroke:#e07b00;stroke-width:1.5}
 svg .series-line{fill:none;stroke-width:1.5}svg .axis-missing{stroke:#b42318;stroke-width:2}
@@ -155,6 +157,28 @@ function costSection(m: ReportModel): string {
 <table class="cost"><tr>${heads.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${body}</table>`;
 }
 
+/** Figures as sweep.csv has them, shortened for reading: MFU in percent, latencies to 0.1 ms. */
+function gridFigure(unit: string, value: number | undefined): string {
+  if (value === undefined) return '<span class="muted">-</span>';
+  if (unit === 'ratio') return escapeHtml(`${(value * 100).toFixed(1)}%`);
+  if (unit === 's') return escapeHtml(value.toFixed(4));
+  return escapeHtml(formatNumber(value));
+}
+
+function gridSection(grid: GridView): string {
+  const measured = grid.rows.filter((r) => r.outcome === 'ok').length;
+  const head = `<tr><th>point</th><th>configuration</th><th>outcome</th>${grid.columns.map((c) => `<th title="${escapeHtml(c.name)}">${escapeHtml(c.label)}<br><span class="muted">${escapeHtml(c.unit === 'ratio' ? '%' : c.label.endsWith(c.unit) ? '' : c.unit)}</span></th>`).join('')}</tr>`;
+  const body = grid.rows
+    .map(
+      (r) =>
+        `<tr data-trial="${escapeHtml(r.trialKey)}"><td><code>${escapeHtml(r.point)}</code></td><td>${escapeHtml(r.configuration)}</td><td class="${r.outcome === 'ok' ? 'ok' : r.outcome === 'not measured' || r.outcome === 'running' ? 'muted' : 'bad'}">${escapeHtml(r.outcome)}</td>${grid.columns.map((c) => `<td>${gridFigure(c.unit, r.metrics?.[c.name])}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  return `<h2>Grid</h2>
+<p>${measured} of ${grid.rows.length} point(s) and configuration(s) measured; each row is its measured run's figures, as sweep.csv has them at full precision. A sweep chooses nothing: it measures every point.</p>
+<div class="scroll"><table class="grid">${head}${body}</table></div>`;
+}
+
 /** Best first, trials without a result last, so the chart reads top-down. */
 function byEstimate(effects: ReportModel['effects']): ReportModel['effects'] {
   return [...effects].sort((x, y) => (y.estimate ?? -Infinity) - (x.estimate ?? -Infinity));
@@ -171,7 +195,9 @@ export function renderReportHtml(m: ReportModel): string {
     card(`${t.invocations}${t.plannedInvocations === null ? '' : ` / ${t.plannedInvocations}`}`, `invocations (${t.warmups} warm-up)`),
     card(escapeHtml(gpuH), `GPU-hours (${t.gpusPerRun} GPU${t.gpusPerRun === 1 ? '' : 's'} per run)`),
     card(`<span class="${t.failed > 0 ? 'bad' : 'ok'}">${t.failed}</span>`, failuresCard === '' ? 'failed runs' : `failed: ${failuresCard}`),
-    card(m.choice?.speedup == null ? '-' : escapeHtml(pct(m.choice.speedup)), 'chosen gain'),
+    m.grid === null
+      ? card(m.choice?.speedup == null ? '-' : escapeHtml(pct(m.choice.speedup)), 'chosen gain')
+      : card(`${m.grid.rows.filter((r) => r.outcome === 'ok').length} / ${m.grid.rows.length}`, 'points x configurations measured'),
   ].join('');
   const b = m.baseline;
   const baselineLine =
@@ -203,11 +229,11 @@ ${kv([
   ])}
 <h2>Hardware and software</h2>
 ${hardwareSection(m)}
-<h2>Validated choice</h2>
-${choiceSection(m)}
+${m.grid === null ? `<h2>Validated choice</h2>
+${choiceSection(m)}` : gridSection(m.grid)}
 ${axesSection(m)}
 ${costSection(m)}
-${m.effects.length === 0 && m.axes !== null ? '' : `<h2>Operator effects</h2>
+${m.grid !== null || (m.effects.length === 0 && m.axes !== null) ? '' : `<h2>Operator effects</h2>
 <p>${baselineLine} One bar per operator trial; whiskers are the policy's 95% intervals where it computed them; ✓ marks the chosen backend.</p>
 ${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}`}
 <h2>Timeline</h2>

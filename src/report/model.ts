@@ -11,6 +11,8 @@ import { trialValue, type ResultRun } from '../tuner/results.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Direction, type Measurement } from '../tuner/metrics.js';
 import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 import { buildAxes, type AxesView } from './axes.js';
+import { buildGrid, type GridView } from './grid.js';
+import { kindInfo, type TrialRole } from '../tuner/spaces/kinds.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
 
 export interface ReportSession {
@@ -76,7 +78,7 @@ export interface EffectRow {
   readonly source: EffectSource;
 }
 
-export type TimelineRole = 'baseline' | 'gems' | 'operator' | 'combined';
+export type TimelineRole = TrialRole;
 
 export interface TimelinePoint {
   readonly seq: number;
@@ -145,6 +147,8 @@ export interface ReportModel {
   readonly failures: readonly FailureRow[];
   /** For sessions over workload or engine points (grids, sweeps): the metric against each axis, and the Pareto data. */
   readonly axes: AxesView | null;
+  /** A sweep's (policy sweep) results: every point and configuration with its figures; null for a tuning session. */
+  readonly grid: GridView | null;
 }
 
 /** `--autotune-metric` shorthands of sessions stored before the objective was. */
@@ -183,23 +187,10 @@ function relativeSd(values: readonly number[]): number | null {
   return mean > 0 ? Math.sqrt(variance) / mean : null;
 }
 
-function roleOf(trial: TrialSpec | undefined): TimelineRole {
-  switch (trial?.kind) {
-    case 'baseline':
-      return 'baseline';
-    case 'fake_gems':
-    case 'gems_enable':
-      return 'gems';
-    case 'combined':
-      return 'combined';
-    default:
-      return 'operator';
-  }
-}
-
 export function trialLabel(trial: TrialSpec | undefined, fallback: string): string {
   if (trial === undefined) return fallback;
-  if (trial.kind === 'op') return `${trial.op ?? '?'} (${trial.backend ?? '?'}${trial.attention === null ? '' : `, ${trial.attention}`})`;
+  // A trial of one operator is named by it, whatever space made it.
+  if (trial.op !== null) return `${trial.op} (${trial.backend ?? '?'}${trial.attention === null ? '' : `, ${trial.attention}`})`;
   return trial.prefix;
 }
 
@@ -223,7 +214,7 @@ function effectRows(input: ReportInput, metric: string, baseline: number | null)
   const chosen = session.final?.opBackends ?? {};
   const chosenAttention = session.final?.attention ?? null;
   return trials
-    .filter((t) => t.kind === 'op' && t.op !== null && (byTrial.get(t.key)?.length ?? 0) > 0)
+    .filter((t) => t.op !== null && (byTrial.get(t.key)?.length ?? 0) > 0)
     .map((t) => {
       const trialRuns = byTrial.get(t.key) ?? [];
       const op = t.op ?? '';
@@ -257,7 +248,7 @@ export function buildReport(input: ReportInput): ReportModel {
   const metricView = metricOf(session.options);
   const metric = metricView.name;
   const trialByKey = new Map(trials.map((t) => [t.key, t]));
-  const baselineKeys = new Set(trials.filter((t) => t.kind === 'baseline').map((t) => t.key));
+  const baselineKeys = new Set(trials.filter((t) => kindInfo(t.kind).anchor).map((t) => t.key));
   const baselineRuns = runs.filter((r) => baselineKeys.has(r.trialKey) && finished(r));
   const baselineValue = metricValue(trialValue(session.policy, resultRuns(baselineRuns)), metric);
   const baselineMeasured = baselineRuns
@@ -283,7 +274,7 @@ export function buildReport(input: ReportInput): ReportModel {
       atSec: (r.startedAt - session.createdAt) / 1000,
       durationSec: r.durationMs === null ? null : r.durationMs / 1000,
       value: succeeded(r) ? metricValue(r.metrics, metric) : null,
-      role: roleOf(trial),
+      role: kindInfo(trial?.kind).role,
       kind: r.kind,
       outcome: r.outcome,
       label: trialLabel(trial, r.trialKey),
@@ -344,6 +335,7 @@ export function buildReport(input: ReportInput): ReportModel {
       session.args,
       metric,
     ),
+    grid: session.policy === 'sweep' ? buildGrid(trials, runs) : null,
   };
 }
 

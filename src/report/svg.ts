@@ -92,6 +92,7 @@ const ROLE_NAMES: Readonly<Record<TimelineRole, string>> = {
   gems: 'FlagGems baselines',
   operator: 'operator trial',
   combined: 'combined set',
+  configuration: 'configuration',
 };
 
 /**
@@ -140,7 +141,9 @@ export function timelineChart(points: readonly TimelinePoint[], baseline: number
     if (p.slow) parts.push(`<circle class="slow-ring" cx="${f(cx)}" cy="${f(y(p.value))}" r="7"/>`);
     parts.push(`<circle class="${cls}" cx="${f(cx)}" cy="${f(y(p.value))}" r="3.5"><title>${escapeHtml(tip)}</title></circle>`);
   }
-  const legend = (Object.keys(ROLE_NAMES) as TimelineRole[]).map((role, i) => {
+  // Only the roles this session's trials have: a grid's points are no FlagGems stage.
+  const roles = new Set(points.map((p) => p.role));
+  const legend = (Object.keys(ROLE_NAMES) as TimelineRole[]).filter((role) => roles.has(role)).map((role, i) => {
     const lx = left + 10 + i * 150;
     return `<circle class="run-legend role-${role}" cx="${lx}" cy="26" r="4"/><text class="legend" x="${lx + 8}" y="30">${escapeHtml(ROLE_NAMES[role])}</text>`;
   });

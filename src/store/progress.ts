@@ -1,4 +1,5 @@
 /** Read-only summaries for `status` and `list`. */
+import { kindInfo } from '../tuner/spaces/kinds.js';
 import type { TrialSpec } from '../tuner/types.js';
 import type { Store } from './db.js';
 import { toRunRecord, toTrialRecord, type RunRecord, type RunRow, type TrialRow } from './records.js';
@@ -75,7 +76,8 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
   const spec = trial === undefined ? null : toTrialRecord(trial).spec;
   const anchor =
     current !== undefined &&
-    spec?.round === '1a' &&
+    spec !== null &&
+    kindInfo(spec.kind).anchor &&
     store
       .statement('SELECT 1 FROM runs WHERE session_id = ? AND seq < ? AND trial_key != ? LIMIT 1')
       .get(sessionId, current.seq, current.trial_key) !== undefined;

@@ -8,6 +8,7 @@
 import { OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from './metrics.js';
 import { scoreOf, type Objective } from './objective.js';
 import { BACKEND_ORDER } from './types.js';
+import { OPERATOR_STAGES, OPERATOR_STAGE_ORDER } from './spaces/operators.js';
 import type { AttentionBackend, Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
 export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend' | 'attention'>;
@@ -147,7 +148,7 @@ class SessionResults {
     const order = [...(this.input.ops[op] ?? []), ...BACKEND_ORDER];
     const backends = [...new Set(order)];
     return backends.flatMap((backend) => {
-      const trials = this.tried((t) => t.kind === 'op' && t.op === op && t.backend === backend);
+      const trials = this.tried((t) => t.kind === OPERATOR_STAGES.op.kind && t.op === op && t.backend === backend);
       if (trials.length === 0) return [];
       return [{ backend, value: best(trials.map((t) => this.value(t)), this.input.objective) }];
     });
@@ -165,7 +166,7 @@ class SessionResults {
     const order = [...new Set([...(this.input.ops[op] ?? []), ...BACKEND_ORDER])];
     const chosen = this.input.chosen ?? null;
     return order.flatMap((backend): HistoryRow[] => {
-      const trials = this.tried((t) => t.kind === 'op' && t.op === op && t.backend === backend);
+      const trials = this.tried((t) => t.kind === OPERATOR_STAGES.op.kind && t.op === op && t.backend === backend);
       if (trials.length === 0) return [];
       const picked =
         chosen?.opBackends[op] === backend ? trials.find((t) => t.attention === chosen.attention) : undefined;
@@ -189,7 +190,7 @@ class SessionResults {
     const key =
       finalCombinedKey ??
       (policy === 'reference'
-        ? this.input.trials.findLast((t) => t.kind === 'combined' && t.prefix === 'combined_best')?.key
+        ? this.input.trials.findLast((t) => t.kind === OPERATOR_STAGES.combined.kind && t.prefix === 'combined_best')?.key
         : undefined);
     const trial = key === undefined ? undefined : this.tried((t) => t.key === key)[0];
     return trial === undefined ? null : this.value(trial);
@@ -229,19 +230,19 @@ function estimatedRow(op: string, backend: string, baseline: Measurement, e: Est
 
 export function historyRows(input: ResultsInput): HistoryRow[] {
   const session = new SessionResults(input);
-  const baseline = session.kindValue('baseline');
-  const rows: HistoryRow[] = [row('baseline', '', baseline, baseline === null ? null : 1)];
-  for (const [kind, name] of [
-    ['fake_gems', 'baseline_gems_fake_op'],
-    ['gems_enable', 'baseline_gems_enable'],
-  ] as const) {
-    const value = session.kindValue(kind);
-    if (value !== null) rows.push(row(name, '', value, ratioTo(value, baseline)));
+  // The stages with a row of their own, in round order: the anchor's first, the others only once measured.
+  const anchor = OPERATOR_STAGES.baseline;
+  const baseline = session.kindValue(anchor.kind);
+  const rows: HistoryRow[] = [row(anchor.historyRow, '', baseline, baseline === null ? null : 1)];
+  for (const stage of OPERATOR_STAGE_ORDER) {
+    if (stage === anchor || stage.historyRow === null) continue;
+    const value = session.kindValue(stage.kind);
+    if (value !== null) rows.push(row(stage.historyRow, '', value, ratioTo(value, baseline)));
   }
 
   const others: HistoryRow[] = [];
   const estimated = new Map(input.estimates.map((e) => [`${e.op}:${e.backend}`, e.estimate]));
-  const ops = [...new Set([...session.tried((t) => t.kind === 'op' && t.op !== null).map((t) => t.op as string), ...input.estimates.map((e) => e.op)])].sort();
+  const ops = [...new Set([...session.tried((t) => t.kind === OPERATOR_STAGES.op.kind && t.op !== null).map((t) => t.op as string), ...input.estimates.map((e) => e.op)])].sort();
   for (const op of ops) {
     if (input.policy === 'noise-aware') {
       others.push(...session.estimatedBackendRows(op, baseline));
@@ -272,7 +273,7 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
 
 export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
   const session = new SessionResults(input);
-  const baseline = session.kindValue('baseline');
+  const baseline = session.kindValue(OPERATOR_STAGES.baseline.kind);
   if (input.policy === 'noise-aware') return estimatedOpConfig(input, session, baseline);
   return Object.keys(input.ops).flatMap((op): OpConfigEntry[] => {
     const tried = session.backendValues(op);

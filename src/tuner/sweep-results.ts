@@ -22,7 +22,7 @@ export function csvField(field: string): string {
 }
 
 /** The engine configuration and operator set of a trial, as its file prefix names them after the point. */
-function configurationOf(t: Pick<TrialSpec, 'prefix' | 'round'>): string {
+export function configurationOf(t: Pick<TrialSpec, 'prefix' | 'round'>): string {
   return t.prefix.startsWith(`${t.round}_`) ? t.prefix.slice(t.round.length + 1) : 'default';
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { didYouMean, editDistance } from '../../src/config/did-you-mean.js';
 import { checkJobText, formatProblem, type JobCheck } from '../../src/config/load-job.js';
+import type { OperatorSetRead } from '../../src/config/operator-set-file.js';
 import { METRICS } from '../../src/tuner/metrics.js';
 import { constraintParts, defaultDirection, METRIC_SHORTHANDS } from '../../src/tuner/objective.js';
 import { ROOT } from '../support/cli.js';
@@ -74,7 +75,7 @@ describe('checkJobText', () => {
     ]);
     assert.deepEqual(problems(checkJobText('version: 1\nbench: latency\nworkload: {num_prompts: 3}\nsearch: {discover: false}\n')), [
       'j.yaml:3 workload.num_prompts: only throughput studies take num_prompts (latency: batch_sizes)',
-      'j.yaml:4 search: a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)',
+      'j.yaml:4 search: a latency study does not search operators; leave `search` out (compare operator sets with `compare.operator_sets`)',
       'j.yaml:4 search.discover: false needs search.ops (the operators to tune)',
     ]);
     assert.deepEqual(problems(checkJobText('version: 1\nbench: throughput\nmfu: {gpu: h100-sxm}\n')), ['j.yaml:3 mfu: only latency studies report MFU']);
@@ -85,6 +86,20 @@ describe('checkJobText', () => {
       'j.yaml:4 objective.constraints[0].value: missing (required)',
     ]);
     assert.deepEqual(problems(checkJobText('version: 1\ncsv_path: logs/\n')), ['j.yaml:2 csv_path: must name a file']);
+  });
+
+  it('reads operator-set files into their payloads through the reader it is given, and reports the others at their line', () => {
+    const text = 'version: 1\nbench: latency\ncompare:\n  engines: {eager: [--enforce-eager], seqs: {max-num-seqs: 8}}\n  operator_sets:\n    tuned: best.yaml\n    inline: {op_backends: {mm: [vendor]}}\n    gone: nope.yaml\n';
+    const read = (file: string): OperatorSetRead =>
+      file === 'best.yaml' ? { ok: true, config: { op_backends: { rms_norm: ['flagos'] } } } : { ok: false, reason: `cannot read ${file} (no such file)` };
+    assert.deepEqual(problems(checkJobText(text, null, read)), ['j.yaml:8 compare.operator_sets.gone: cannot read nope.yaml (no such file)']);
+    const ok = checkJobText(text.replace(/    gone: nope.yaml\n/, ''), null, read);
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.job.compare?.operator_sets, { tuned: { op_backends: { rms_norm: ['flagos'] } }, inline: { op_backends: { mm: ['vendor'] } } });
+    // Without a reader the file names stay as written (checkJobText alone touches no file).
+    const unread = checkJobText(text);
+    assert.ok(unread.ok);
+    assert.equal(unread.job.compare?.operator_sets?.['gone'], 'nope.yaml');
   });
 
   it('says a list where a mapping belongs', () => {

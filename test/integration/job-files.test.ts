@@ -95,8 +95,30 @@ const BROKEN: ReadonlyArray<{ kind: string; text: string; stderr: string[] }> = 
     text: 'version: 1\nbench: latency\nargs: {model: /m}\nworkload: {batch_sizes: [1, 8]}\npolicy: reference\nsearch: {ops: [mm]}\n',
     stderr: [
       'job.yaml:5 policy: a latency study measures every point of its grid; leave `policy` out',
-      'job.yaml:6 search: a latency study does not search operators; leave `search` out (compare operator sets with `autotune sweep latency --op-set`)',
+      'job.yaml:6 search: a latency study does not search operators; leave `search` out (compare operator sets with `compare.operator_sets`)',
     ],
+  },
+  {
+    kind: 'bad configurations to compare',
+    text: 'version: 1\nbench: latency\nargs: {model: /m}\ncompare:\n  engines:\n    default: {enforce-eager: true}\n    eager: --enforce-eager\n  operator_sets: {}\n',
+    stderr: [
+      'job.yaml:6 compare.engines.default: `default` is not a valid name here; expected lower-case letters, digits and -, not default',
+      'job.yaml:7 compare.engines.eager: expected a mapping or a list, got "--enforce-eager"',
+      'job.yaml:8 compare.operator_sets: expected at least 1 entry',
+    ],
+  },
+  {
+    kind: 'configurations to compare that cannot be run',
+    text: 'version: 1\nbench: latency\nargs: {model: /m}\ncompare:\n  engines:\n    eager: {enforce-eagre: true}\n  operator_sets:\n    tuned: missing.yaml\n',
+    stderr: [
+      'job.yaml:6 compare.engines.eager.enforce-eagre: `--enforce-eagre` is not a `vllm bench latency` option; did you mean `--enforce-eager`?',
+      'job.yaml:8 compare.operator_sets.tuned: cannot read missing.yaml (no such file)',
+    ],
+  },
+  {
+    kind: 'configurations to compare in a throughput study',
+    text: 'version: 1\nargs: {model: /m}\ncompare: {engines: {eager: [--enforce-eager]}}\n',
+    stderr: ['job.yaml:3 compare: only latency studies (bench: latency) compare configurations side by side'],
   },
   {
     kind: 'empty file',
@@ -148,6 +170,7 @@ describe('the examples', () => {
       'moe-tp.yaml': 'throughput study, 11 trials planned',
       'decode-heavy.yaml': 'throughput study, 10 trials planned',
       'latency-grid.yaml': 'latency study, 6 trials planned',
+      'latency-compare.yaml': 'latency study, 8 trials planned',
     };
     assert.deepEqual(readdirSync(EXAMPLES).sort(), Object.keys(expected).sort());
     for (const [name, summary] of Object.entries(expected)) {
@@ -220,6 +243,65 @@ describe('the examples', () => {
       });
       assert.equal(options.numRuns, 1);
       assert.equal(options.csvName, 'sweep.csv');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('latency-compare.yaml measures every point once per configuration, with its engine arguments and operator set', async () => {
+    const b = box('typical');
+    const planned = await autotune(b, ['run', join(EXAMPLES, 'latency-compare.yaml'), '--dry-run']);
+    assert.equal(planned.exitCode, 0, planned.all);
+    assert.match(planned.stdout, /\noperators {4}4 configurations per point, side by side: engines graphs, eager x operator sets norms, vendor\n/);
+    assert.match(planned.stdout, /\ninvocations {2}8 \(1 run x 2 points x 4 configurations\)\n/);
+    assert.deepEqual(invocations(b), []);
+    const r = await autotune(b, ['run', join(EXAMPLES, 'latency-compare.yaml'), '--quiet', '--no-progress']);
+    assert.equal(r.exitCode, 0, r.all);
+    const engines = { graphs: '--max-num-seqs 16', eager: '--enforce-eager --max-num-seqs 16' };
+    const opSets = { norms: { op_backends: { rms_norm: ['flagos'], fused_add_rms_norm: ['flagos'] } }, vendor: { op_backends: { rms_norm: ['vendor'] } } };
+    const expected = [1, 16].flatMap((batch) =>
+      Object.entries(engines).flatMap(([engine, args]) =>
+        Object.entries(opSets).map(([opSet, config]) => ({
+          key: `latency:b${batch}-i512-o64:${engine}@${opSet}`,
+          argv: `bench latency --model /models/Qwen3-8B --load-format dummy ${args} --batch-size ${batch} --input-len 512 --output-len 64 --num-iters-warmup 3 --num-iters 5`,
+          flagGems: '1',
+          config,
+        })),
+      ),
+    );
+    const runs = invocations(b);
+    assert.deepEqual(
+      runs.map((run) => ({ key: run.runKey?.split(':').slice(3).join(':'), argv: (run.argv ?? []).slice(0, -2).join(' '), flagGems: run.env?.['USE_FLAGGEMS'], config: run.config })),
+      expected,
+    );
+    const csv = readFileSync(join(onlyRunDir(b), 'sweep.csv'), 'utf8').split('\r\n').filter((l) => l !== '');
+    assert.deepEqual(
+      csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')),
+      [1, 16].flatMap((batch) => ['graphs_norms', 'graphs_vendor', 'eager_norms', 'eager_vendor'].map((c) => `b${batch}-i512-o64,${c}`)),
+    );
+    assert.ok(csv.slice(1).every((l) => l.split(',').includes('ok')), csv.join('\n'));
+    assert.match(r.stdout, /^b16-i512-o64 \(eager, vendor\) +\d+\.\d{4} /m);
+  });
+
+  it('a latency job reads an operator set from its file, as `--op-set` does, and stores its payload with the session', async () => {
+    const b = box('typical');
+    writeFileSync(join(b.dir, 'best.yaml'), 'op_backends:\n  rms_norm: [vendor]\n');
+    writeFileSync(join(b.dir, 'job.yaml'), 'version: 1\nbench: latency\nargs: {model: m, num-iters: 2}\nworkload: {batch_sizes: [1, 2], input_lens: 64, output_lens: 8}\ncompare:\n  operator_sets: {tuned: best.yaml}\n');
+    const r = await autotune(b, ['run', 'job.yaml', '--quiet', '--no-progress']);
+    assert.equal(r.exitCode, 0, r.all);
+    const runs = invocations(b);
+    assert.deepEqual(runs.map((run) => run.runKey?.split(':').slice(3).join(':')), ['latency:b1-i64-o8@tuned', 'latency:b2-i64-o8@tuned']);
+    for (const run of runs) {
+      assert.equal(run.env?.['USE_FLAGGEMS'], '1');
+      assert.deepEqual(run.config, { op_backends: { rms_norm: ['vendor'] } });
+      assert.match((run.argv ?? []).join(' '), /^bench latency --model m --batch-size [12] --input-len 64 --output-len 8 --num-iters-warmup 10 --num-iters 2 --output-json /);
+    }
+    // The payload is stored with the session: the file is not read again.
+    const db = new Database(join(b.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT options_json FROM sessions').get() as { options_json: string };
+      const trials = (JSON.parse(row.options_json) as { trials: { config: unknown }[] }).trials;
+      assert.deepEqual(trials.map((t) => t.config), [{ op_backends: { rms_norm: ['vendor'] } }, { op_backends: { rms_norm: ['vendor'] } }]);
     } finally {
       db.close();
     }

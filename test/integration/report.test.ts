@@ -40,6 +40,7 @@ interface ReportData {
   hardware: { gpus: { name: string }[]; software: { vllm: string | null } } | null;
   metric: { name: string; direction: string };
   axes: AxesData | null;
+  grid: { columns: { name: string; unit: string }[]; rows: { trialKey: string; point: string; configuration: string; outcome: string; metrics: Record<string, number> | null }[] } | null;
 }
 
 function withFakeGpu(box: Sandbox): Sandbox {
@@ -243,6 +244,22 @@ describe('autotune report of a sweep', () => {
       assert.equal(p.perGpu, (m['output_tokens_per_s'] ?? NaN) / 2);
     }
     assert.ok(axes.paretoFront !== null && axes.paretoFront.length >= 1);
+    // The grid: every point with its measured run's figures, as export has them; no operator choice to validate.
+    const grid = data.grid;
+    assert.ok(grid !== null);
+    assert.deepEqual(grid.rows.map((r) => [r.point, r.configuration, r.outcome]), [1, 4, 16].flatMap((b) => [128, 512].map((i) => [`b${b}-i${i}-o32`, 'default', 'ok'])));
+    for (const row of grid.rows) {
+      const measured = exported.runs.find((r) => r.trial === row.trialKey && r.kind === 'measure' && r.outcome === 'ok');
+      assert.deepEqual(row.metrics, measured?.metrics, row.trialKey);
+    }
+    assert.deepEqual(
+      grid.columns.map((c) => c.name),
+      // As sweep.csv has them: the throughput and latency figures, MFU, then the memory lines of the engine's log.
+      [
+        'total_tokens_per_s', 'output_tokens_per_s', 'latency_avg_s', 'latency_p50_s', 'latency_p90_s', 'latency_p99_s', 'mfu',
+        'model_memory_gib', 'kv_cache_gib', 'kv_cache_tokens', 'max_concurrency', 'cuda_graph_capture_s', 'cuda_graph_memory_gib',
+      ],
+    );
 
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];
@@ -265,6 +282,16 @@ describe('autotune report of a sweep', () => {
     assert.equal(await page.locator('svg.pareto circle.pareto-point.front').count(), axes.paretoFront.length);
     // A sweep has no operator trials: no empty operator chart.
     assert.equal(await page.locator('svg.effects').count(), 0);
+    const headings = await page.locator('h2').allTextContents();
+    assert.ok(headings.includes('Grid') && !headings.includes('Validated choice'), headings.join(', '));
+    assert.equal(await page.getByText('validated', { exact: true }).count(), 0);
+    const rows = page.locator('table.grid tr[data-trial]');
+    assert.equal(await rows.count(), 6);
+    const first = grid.rows[0];
+    const cells = await rows.first().locator('td').allTextContents();
+    assert.deepEqual(cells.slice(0, 3), [first?.point, 'default', 'ok']);
+    const avg = grid.columns.findIndex((c) => c.name === 'latency_avg_s');
+    assert.equal(cells[3 + avg], first?.metrics?.['latency_avg_s']?.toFixed(4));
     assert.deepEqual(errors, []);
     mkdirSync(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: join(OUTPUT_DIR, 'report-sweep.png'), fullPage: true });

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { AutotuneError } from '../../errors.js';
 import { latencyAxisDefaults, splitLatencyArgs, VLLM_LATENCY_DEFAULTS } from '../../runners/benchmarks/latency/args.js';
 import { openStore } from '../../store/db.js';
@@ -17,7 +16,8 @@ import { gpuCount, latencyPointWork } from '../../tuner/mfu.js';
 import { modelShapeFromConfig, type ModelShape } from '../../tuner/model-config.js';
 import { objectiveFor, type Objective } from '../../tuner/objective.js';
 import { peakTflops, type PeakDtype } from '../../tuner/peak-tflops.js';
-import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials, type EngineConfig, type OperatorSet } from '../../tuner/spaces/grid.js';
+import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, flagGemsOperatorSet, gridTrials, type EngineConfig, type OperatorSet } from '../../tuner/spaces/grid.js';
+import { readOperatorSetFile } from '../../config/operator-set-file.js';
 import { checkRunner, DEFAULT_TIMEOUT_SEC, RUNNER_FLAGS, withRunnerFlag, type RunnerChoice, type RunOptions } from '../args.js';
 import { DEFAULT_SLURM_OPTIONS } from '../../runners/slurm/options.js';
 import { startWorker, workerBanner } from '../background.js';
@@ -151,14 +151,9 @@ function operatorSets(specs: readonly string[]): OperatorSet[] {
   if (specs.length === 0) return [DEFAULT_OPERATOR_SET];
   return specs.map((s) => {
     const [name, file] = named('--op-set', s);
-    let config: unknown;
-    try {
-      config = parseYaml(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new AutotuneError('E_CONFIG', `--op-set ${name}: cannot read ${file}: ${(error as Error).message.split('\n')[0]}`);
-    }
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new AutotuneError('E_CONFIG', `--op-set ${name}: ${file} is not a YAML mapping`);
-    return { name, env: { USE_FLAGGEMS: '1' }, config: config as Record<string, unknown> };
+    const read = readOperatorSetFile(file);
+    if (!read.ok) throw new AutotuneError('E_CONFIG', `--op-set ${name}: ${read.reason}`);
+    return flagGemsOperatorSet(name, read.config);
   });
 }
 
@@ -288,8 +283,8 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     axes: run.workload,
     passthrough: run.passthrough,
     mfu: run.mfu,
-    engines: [DEFAULT_ENGINE],
-    operatorSets: [DEFAULT_OPERATOR_SET],
+    engines: run.compare?.engines ?? [DEFAULT_ENGINE],
+    operatorSets: run.compare?.operatorSets ?? [DEFAULT_OPERATOR_SET],
     numRuns: run.numRuns,
     objective: run.objective,
     timeoutSec: run.timeoutSec,

@@ -117,7 +117,8 @@ class ScreeningSession {
     this.budget.spend();
     const seq = this.seq++;
     this.ordinals.set(trial.key, ordinal + 1);
-    const enabled = trial.kind === 'gems_enable' ? (o.executedOps ?? []).map((op) => `${op}:flagos`) : Object.entries(trial.opBackends).map(([op, b]) => `${op}:${b}`);
+    // A trial that records the executed-op list enables what FlagGems executed.
+    const enabled = trial.recordOplist ? (o.executedOps ?? []).map((op) => `${op}:flagos`) : Object.entries(trial.opBackends).map(([op, b]) => `${op}:${b}`);
     const value = score(this.ctx.objective, o);
     if (value !== null && value > 0) {
       const fresh = enabled.some((k) => !this.warm.has(k));
@@ -125,7 +126,7 @@ class ScreeningSession {
       for (const c of factors ?? []) this.withCount.set(c, (this.withCount.get(c) ?? 0) + 1);
       // The session's very first run pays for every cache there is: not a measurement.
       if (seq > 0) {
-        const gems = trial.kind === 'gems_enable' || Object.values(trial.opBackends).includes('flagos');
+        const gems = trial.recordOplist || Object.values(trial.opBackends).includes('flagos');
         this.runs.push({ seq, y: Math.log(value), factors: factors ?? [], label, ordinal, fresh, gems, anchor: trial.key === this.baseline.key });
       }
     }

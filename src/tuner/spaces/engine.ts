@@ -3,6 +3,7 @@
  * into ordered tiers, the points they span, the trial of each point (its engine arguments go
  * into the benchmark argv), and the checks that reject a point before it runs. Pure.
  */
+import type { KindInfo } from './kinds.js';
 import type { TrialSpec } from '../types.js';
 
 /** One value of an engine argument; null leaves the argument out (vLLM's default). */
@@ -168,12 +169,15 @@ export function engineArgs(point: EnginePoint): string[] {
   return present(point).flatMap(([k, v]) => (v === true ? [`--${k}`] : v === false ? [`--no-${k}`] : [`--${k}`, String(v)]));
 }
 
+/** An engine study's trials: one engine-argument point each, its tier the stage. */
+export const ENGINE_KIND: KindInfo = { kind: 'engine', role: 'configuration', anchor: false };
+
 export function engineTrial(point: EnginePoint, tier: string, baseline: string | null): TrialSpec {
   const key = pointKey(point);
   return {
     key,
     prefix: prefixOf(point),
-    kind: 'engine',
+    kind: ENGINE_KIND.kind,
     round: tier,
     op: null,
     backend: null,

@@ -4,6 +4,10 @@
  * the first engine configuration at that point. Pure.
  */
 import type { TrialSpec, WorkloadPoint } from '../types.js';
+import type { KindInfo } from './kinds.js';
+
+/** A grid's trials: one workload point with one configuration each, the point the stage. */
+export const GRID_KIND: KindInfo = { kind: 'point', role: 'configuration', anchor: false };
 
 /** An operator set: the environment and VLLM_FL_CONFIG payload that select the kernels. */
 export interface OperatorSet {
@@ -36,6 +40,11 @@ export interface GridSpace {
 export const DEFAULT_OPERATOR_SET: OperatorSet = { name: 'default', env: {}, config: {} };
 export const DEFAULT_ENGINE: EngineConfig = { name: 'default', args: [] };
 
+/** A VLLM_FL_CONFIG payload (such as a best_config.yaml's) as an operator set, FlagGems on. */
+export function flagGemsOperatorSet(name: string, config: Readonly<Record<string, unknown>>): OperatorSet {
+  return { name, env: { USE_FLAGGEMS: '1' }, config };
+}
+
 function trialKey(space: GridSpace, point: GridPoint, ops: OperatorSet, engine: EngineConfig): string {
   return `${space.benchmark}:${point.key}${engine.name === DEFAULT_ENGINE.name ? '' : `:${engine.name}`}${ops.name === DEFAULT_OPERATOR_SET.name ? '' : `@${ops.name}`}`;
 }
@@ -52,7 +61,7 @@ export function gridTrials(space: GridSpace): TrialSpec[] {
         trials.push({
           key,
           prefix: suffix === '' ? point.key : `${point.key}_${suffix}`,
-          kind: 'point',
+          kind: GRID_KIND.kind,
           round: point.key,
           op: null,
           backend: null,

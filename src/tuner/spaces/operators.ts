@@ -5,13 +5,15 @@
  * noise-aware and screening policies take their trials from here. Pure.
  */
 import { OOT_OPS } from '../plugin-ops.js';
-import type { AttentionBackend, Backend, RoundId, TrialKind, TrialSpec } from '../types.js';
+import type { AttentionBackend, Backend, RoundId, TrialSpec } from '../types.js';
+import type { KindInfo } from './kinds.js';
 
-/** One stage of the space: its round id, the kind of its trials and its console title. */
-export interface OperatorStage {
+/** One stage of the space: its round id, the kind of its trials (and what readers know of it) and its console title. */
+export interface OperatorStage extends KindInfo {
   readonly round: RoundId;
-  readonly kind: TrialKind;
   readonly title: string;
+  /** The history.csv row its pooled runs make (operator and combined trials make their own). */
+  readonly historyRow: string | null;
 }
 
 /**
@@ -19,11 +21,11 @@ export interface OperatorStage {
  * stage's baseline), one operator on one backend (2), the kept operators together (3).
  */
 export const OPERATOR_STAGES = {
-  baseline: { round: '1a', kind: 'baseline', title: 'Round 1a: Baseline (no FlagGems, no OOT)' },
-  fakeGems: { round: '1b', kind: 'fake_gems', title: 'Round 1b: Baseline (gems_fake_op whitelist)' },
-  gemsEnable: { round: '1c', kind: 'gems_enable', title: 'Round 1c: FlagGems enable-all (capture ops)' },
-  op: { round: '2', kind: 'op', title: 'Round 2: Per-operator tuning' },
-  combined: { round: '3', kind: 'combined', title: 'Round 3: Combined best operators' },
+  baseline: { round: '1a', kind: 'baseline', role: 'baseline', anchor: true, historyRow: 'baseline', title: 'Round 1a: Baseline (no FlagGems, no OOT)' },
+  fakeGems: { round: '1b', kind: 'fake_gems', role: 'gems', anchor: false, historyRow: 'baseline_gems_fake_op', title: 'Round 1b: Baseline (gems_fake_op whitelist)' },
+  gemsEnable: { round: '1c', kind: 'gems_enable', role: 'gems', anchor: false, historyRow: 'baseline_gems_enable', title: 'Round 1c: FlagGems enable-all (capture ops)' },
+  op: { round: '2', kind: 'op', role: 'operator', anchor: false, historyRow: null, title: 'Round 2: Per-operator tuning' },
+  combined: { round: '3', kind: 'combined', role: 'combined', anchor: false, historyRow: null, title: 'Round 3: Combined best operators' },
 } as const satisfies Readonly<Record<string, OperatorStage>>;
 
 /** The stages in the order a session runs them. */

@@ -21,7 +21,8 @@ export function isDeterministicFailure(o: Observation): boolean {
 
 /** Runs with FlagGems kernels in them are noisier (guide, section 4): they get their own noise estimate. */
 function usesFlagGemsKernels(trial: TrialSpec): boolean {
-  return trial.kind === 'gems_enable' || Object.values(trial.opBackends).includes('flagos');
+  // A trial recording the executed-op list has FlagGems enable every operator it executes.
+  return trial.recordOplist || Object.values(trial.opBackends).includes('flagos');
 }
 
 export class Session {
