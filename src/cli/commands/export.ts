@@ -24,6 +24,7 @@ import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
 import { serveOptions } from '../serve-options.js';
+import { isServeSession, serveFigures, serveFiguresCsv } from '../serve-figures-view.js';
 
 function exportJson(store: Store, session: SessionRecord): string {
   const runs = loadRuns(store, session.id).map((r) => ({
@@ -55,6 +56,8 @@ function exportJson(store: Store, session: SessionRecord): string {
     final: session.final,
     // The reference format stays as it was; noise-aware rows say which numbers are estimates.
     ...(session.policy !== 'noise-aware' ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
+    // A serving session's figures per trial (a bench's per case): mean, sd, min, max over measured runs.
+    ...(isServeSession(session) ? { serving: serveFigures(store, session) } : {}),
     runs,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -110,7 +113,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const recipeDir = args.values['--recipe'];
     const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined ? '-' : undefined);
     if (csvPath !== undefined) {
-      emit(csvPath, session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
+      emit(csvPath, isServeSession(session) ? serveFiguresCsv(store, session) : session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
     }
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));
