@@ -7,7 +7,8 @@
  * compared per case with a baseline (a previous bench session or results file) when asked.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { AutotuneError } from '../../errors.js';
 import { maxModelLenArg } from '../../runners/benchmarks/serve/args.js';
 import { detectModel, type Endpoint } from '../../runners/benchmarks/serve/generator.js';
@@ -20,6 +21,7 @@ import { reapLeftServers } from '../reap.js';
 import { caseKey, caseRuns, parseCases, planCases, splitNumRuns } from '../../tuner/serve-cases.js';
 import { caseFigures, runGoodput, type CaseRunResult } from '../../tuner/serve-report.js';
 import { runMeasurement, type ServeStudy } from '../../tuner/serve-study.js';
+import type { RequestRecord, ServeSummary } from '../../tuner/serve-metrics.js';
 import { runsDelta, spreadOf } from '../../tuner/serve-figures.js';
 import type { RunResult } from '../../tuner/ports.js';
 import { openStore } from '../../store/db.js';
@@ -81,6 +83,14 @@ function newRunDir(outputDir: string, now: Date): string {
   return dir;
 }
 
+/** The built-in generator prints nothing: its run's log is the outcome and figures, its requests one a line beside it. */
+async function writeBuiltinLog(logPath: string, key: string, warmup: boolean, outcome: string, failure: string | null, summary: ServeSummary | null, requests: readonly RequestRecord[] | null): Promise<void> {
+  await mkdir(dirname(logPath), { recursive: true });
+  const figures = summary === null ? '' : `, ${summary.completed} ok, ${summary.failed ?? 0} failed, ${(summary.outputThroughput ?? 0).toFixed(2)} output tok/s, mean TTFT ${(summary.latency.ttft?.meanMs ?? 0).toFixed(2)} ms, mean TPOT ${(summary.latency.tpot?.meanMs ?? 0).toFixed(2)} ms`;
+  await writeFile(logPath, `${key} ${warmup ? 'warm-up' : 'run'}: ${outcome}${figures}${failure === null ? '' : ` (${failure})`}\n`);
+  if (requests !== null && requests.length > 0) await writeFile(logPath.replace(/\.log$/, '.requests.jsonl'), `${requests.map((q, i) => JSON.stringify({ case: key, request: i, ...q })).join('\n')}\n`);
+}
+
 function processEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
@@ -128,7 +138,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
   for (const note of reapLeftServers(outputDir)) say(note);
   const now = new Date();
-  const runDir = newRunDir(outputDir, now);
+  // Absolute: the run rows keep their files' paths, which must not depend on where a reader runs.
+  const runDir = resolve(newRunDir(outputDir, now));
   const env = processEnv();
   const study: ServeStudy = {
     cases,
@@ -257,6 +268,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         failure,
         executedOps: null,
       };
+      if (generator === 'builtin') await writeBuiltinLog(logPath, key, run.warmup, outcome, failure, r.summary, r.requests);
       session.finish(runId, stored);
       say(`${key} ${run.warmup ? 'warm-up' : 'run'} ${run.index + 1}/${warmups + measured}: ${outcome}${failure === null ? '' : ` (${failure})`}`);
     }
