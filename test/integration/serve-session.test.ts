@@ -197,16 +197,18 @@ describe('serving sessions (--bench serve)', () => {
     await assertNoServerLeft(box, sessionIdOf(box));
   });
 
-  it('resumes after a kill -9 of the daemon mid-trial: the orphaned server is reaped, no completed run is lost or repeated', async () => {
+  it('resumes after a kill -9 of the daemon mid-trial: the orphaned server, still alive, is reaped before anything runs, no completed run is lost or repeated', async () => {
     const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '1' });
     boxes.push(box);
     const args = [...SERVE, '--ops', 'mul,silu', '--autotune-seed', '9'];
     const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
     // Mid-trial: a few runs done, and a server of the current trial up.
     for (let i = 0; i < 1200; i++) {
-      const done = sessionIdOf(box) === null ? 0 : runs(box).filter((x) => x.outcome !== 'running').length;
-      const up = serverStarts(box).some((s) => alive(s.pid ?? 0));
-      if (done >= 3 && up) break;
+      const all = sessionIdOf(box) === null ? [] : runs(box);
+      const done = all.filter((x) => x.outcome !== 'running').length;
+      // A run in flight whose server is up (not between two trials' servers).
+      const inFlight = all.find((x) => x.outcome === 'running' && x.handle !== null);
+      if (done >= 3 && inFlight !== undefined && alive(Number(inFlight.handle)) && serverStarts(box).filter((s) => alive(s.pid ?? 0)).length === 1) break;
       await sleep(50);
     }
     child.kill('SIGKILL');
@@ -216,8 +218,35 @@ describe('serving sessions (--bench serve)', () => {
     assert.ok(id !== null);
     const before = runs(box).filter((x) => x.outcome !== 'running');
 
-    const resumed = await autotune(box, ['resume', id, '--quiet']);
+    // The trial's server outlives its daemon (its console goes to its log file, not through the daemon).
+    const started = serverStarts(box);
+    const orphans = started.filter((s) => alive(s.pid ?? 0));
+    assert.equal(orphans.length, 1, 'the trial\'s vllm serve is still alive after the kill -9');
+    const orphan = orphans[0] as Invocation;
+    const orphanArgv = orphan.argv ?? [];
+    const orphanPort = Number(orphanArgv[orphanArgv.indexOf('--port') + 1]);
+    // (Killed during its start-up, it goes on to bind its port on its own.)
+    let bound = false;
+    for (let i = 0; i < 100 && !bound; i++) bound = (await portIsBound(orphanPort)) || (await sleep(50), false);
+    assert.equal(bound, true, 'and holds its port');
+    assert.equal(alive(orphan.pid ?? 0), true);
+    const running = runs(box).find((x) => x.outcome === 'running');
+    assert.equal(running?.handle, String(orphan.pid), 'the run in flight recorded that server as its handle');
+
+    // Resume reaps it before it starts anything: when the next server starts, the orphan is gone.
+    const resuming = execa(process.execPath, [CLI, 'resume', id, '--quiet', '--no-progress'], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
+    let orphanGoneAtNextStart: boolean | null = null;
+    while (resuming.exitCode === undefined || resuming.exitCode === null) {
+      if (orphanGoneAtNextStart === null && serverStarts(box).length > started.length) orphanGoneAtNextStart = !alive(orphan.pid ?? 0);
+      if (orphanGoneAtNextStart !== null) break;
+      await Promise.race([sleep(10), resuming]);
+    }
+    const resumed = await resuming;
     assert.equal(resumed.exitCode, 0, resumed.all);
+    assert.equal(orphanGoneAtNextStart, true, 'the orphan was killed before the resumed session started its next server');
+    assert.match(resumed.all as string, new RegExp(`killed benchmark process group ${orphan.pid ?? 0} \\(run ${running?.seq ?? 0}\\), left running by the previous worker`));
+    assert.equal(alive(orphan.pid ?? 0), false, 'the orphan is gone');
+    assert.equal(await portIsBound(orphanPort), false, 'its port is free');
     const afterwards = runs(box);
     for (const b of before) {
       const same = afterwards.find((x) => x.seq === b.seq);
