@@ -160,6 +160,29 @@ describe('serving sessions (--bench serve)', () => {
     assert.match(exported.stdout as string, /"ttft_p99_ms"/);
   });
 
+  it('with two GPU groups (--gpu-groups "0 1") each server gets its group and the session chooses as on one', async () => {
+    const outcome = async (extra: string[]): Promise<{ box: Sandbox; best: string }> => {
+      // Real time: the TTFT limit is judged on the simulated server's own timing.
+      const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '1' });
+      boxes.push(box);
+      const r = await autotune(box, [...SERVE, '--ops', 'mul,silu,mm', '--autotune-seed', '3', ...extra]);
+      assert.equal(r.exitCode, 0, r.all);
+      const id = sessionIdOf(box) ?? '';
+      await assertNoServerLeft(box, id);
+      return { box, best: readFileSync(join(onlyRunDir(box), 'best_config.yaml'), 'utf8') };
+    };
+    const one = await outcome([]);
+    const two = await outcome(['--gpu-groups', '0 1']);
+    // The chosen set is the same (the ground truth under the SLO, as in the first test); the
+    // verdicts on the way may differ by noise, as between any two sessions.
+    assert.equal(two.best, one.best);
+    for (const op of ['mul', 'silu']) assert.match(two.best, new RegExp(`${op}:`), two.best);
+    assert.doesNotMatch(two.best, /\bmm:/, two.best);
+    const groups = serverStarts(two.box).map((s) => s.env?.['CUDA_VISIBLE_DEVICES']);
+    assert.ok(groups.length > 0 && groups.every((g) => g === '0' || g === '1'), `every server on one of the groups: ${groups.join(' ')}`);
+    assert.ok(serverStarts(one.box).every((s) => s.env?.['CUDA_VISIBLE_DEVICES'] == null), 'without groups the devices are left as they are');
+  });
+
   it('runs a job file with bench: serve, vllm bench serve as the load generator and its pass-through arguments', async () => {
     const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '0.2' });
     boxes.push(box);
