@@ -108,9 +108,11 @@ describe('autotune bench serve', () => {
     assert.ok(header?.startsWith('trial,label,runs,failed_runs,output_tokens_per_s,total_tokens_per_s,requests_per_s,goodput_requests_per_s,ttft_mean_ms,ttft_median_ms,ttft_p99_ms,tpot_mean_ms'), header);
     assert.match(row ?? '', /^serve:64x16@4\/8,64x16@4\/8,2,0,/);
 
-    const report = await autotune(box, ['report', session.id]);
+    assert.ok(existsSync(join(first ?? '', 'report.html')), 'written when the benchmark ended');
+    const out = join(box.dir, 'bench-report.html');
+    const report = await autotune(box, ['report', session.id, '--out', out]);
     assert.equal(report.exitCode, 0, report.all);
-    assert.ok(existsSync(join(first ?? '', 'report.html')));
+    assert.match(readFileSync(out, 'utf8'), /64x16@4\/8/);
     const resume = await autotune(box, ['resume', session.id]);
     assert.equal(resume.exitCode, 1, resume.all);
     assert.match(resume.stderr as string, /is an `autotune bench serve` benchmark: it is run again, not resumed/);

@@ -27,6 +27,8 @@ import type { RunResult } from '../../tuner/ports.js';
 import { openStore } from '../../store/db.js';
 import { BenchSession } from '../bench-session.js';
 import { loadServeBaseline } from '../serve-baseline.js';
+import { defaultReportPath, writeSessionReport } from '../session-report.js';
+import { getSession } from '../../store/sessions.js';
 import { defaultDbPath } from '../session-files.js';
 import { parseSlos, requiredPercentiles, type Slo } from '../../tuner/slo.js';
 import { serveTable } from '../serve-table.js';
@@ -177,6 +179,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const end = (state: 'completed' | 'stopped' | 'failed', summary: string): void => {
     ended = true;
     session.end(state, summary);
+    // As a tuning session's, its report shows where it ended; a failure here is only a note.
+    try {
+      const current = getSession(store, session.id);
+      if (current !== null) writeSessionReport(store, current, defaultReportPath(current), Date.now());
+    } catch (error) {
+      say(`could not write report.html: ${error instanceof Error ? error.message : String(error)}`);
+    }
   };
   try {
     let baseUrl: string;
