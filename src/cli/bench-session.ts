@@ -32,7 +32,7 @@ export function isBenchServeSession(session: Pick<SessionRecord, 'policy' | 'opt
 }
 
 /** The case as a trial: its key, file prefix and workload point. */
-export function caseTrial(c: ServeCase): TrialSpec {
+function caseTrial(c: ServeCase): TrialSpec {
   const key = caseKey(c);
   return {
     key: `serve:${key}`,

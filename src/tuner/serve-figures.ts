@@ -6,7 +6,7 @@
 import type { ResultRun } from './results.js';
 
 /** What `export --csv`, `export --json` and `status` show of a serving session, in this order. */
-export const SERVE_FIGURE_METRICS = [
+const SERVE_FIGURE_METRICS = [
   'output_tokens_per_s',
   'total_tokens_per_s',
   'requests_per_s',

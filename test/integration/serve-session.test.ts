@@ -158,6 +158,23 @@ describe('serving sessions (--bench serve)', () => {
     const exported = await autotune(box, ['export', id ?? '', '--json', '-']);
     assert.equal(exported.exitCode, 0, exported.all);
     assert.match(exported.stdout as string, /"ttft_p99_ms"/);
+    // The latency figures per configuration: export --json's serving, export --csv, status.
+    const serving = (JSON.parse(exported.stdout as string) as { serving: Array<{ trialKey: string; runs: number; figures: Record<string, { mean: number; n: number }> }> }).serving;
+    const baseRow = serving.find((x) => x.trialKey === 'baseline');
+    const measuredBase = all.filter((x) => x.trial_key === 'baseline' && x.outcome === 'ok' && (metrics(box, x.id)['ttft_p99_ms'] ?? null) !== null);
+    assert.ok(baseRow !== undefined && baseRow.runs > 0);
+    for (const name of ['ttft_mean_ms', 'ttft_median_ms', 'ttft_p99_ms', 'tpot_mean_ms', 'tpot_median_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_median_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_median_ms', 'e2el_p99_ms', 'goodput_requests_per_s']) {
+      assert.equal(baseRow.figures[name]?.n, baseRow.runs, name);
+    }
+    assert.ok(baseRow.runs <= measuredBase.length, 'measured runs only (warm-ups left out)');
+    const csv = (await autotune(box, ['export', id ?? '', '--csv', '-'])).stdout as string;
+    const [header, ...rows] = csv.split('\r\n');
+    for (const column of ['ttft_mean_ms', 'ttft_median_ms', 'ttft_p99_ms', 'tpot_p99_ms', 'itl_median_ms', 'e2el_p99_ms', 'goodput_requests_per_s']) assert.ok(header?.split(',').includes(column), `${column} in ${header}`);
+    const ttftAt = header?.split(',').indexOf('ttft_p99_ms') ?? -1;
+    assert.equal(Number(rows.find((r) => r.startsWith('baseline,'))?.split(',')[ttftAt]), baseRow.figures['ttft_p99_ms']?.mean);
+    const status = (await autotune(box, ['status', id ?? ''])).stdout as string;
+    assert.match(status, /^trial +runs +out tok\/s +goodput +TTFT mean +TTFT med +TTFT p99 +TPOT mean/m);
+    assert.match(status, new RegExp(`^baseline +${baseRow.runs} `, 'm'));
   });
 
   it('with two GPU groups (--gpu-groups "0 1") each server gets its group and the session chooses as on one', async () => {
