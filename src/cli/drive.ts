@@ -29,6 +29,7 @@ import { createDisplay, SILENT, type Display } from './progress/display.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 import { serveOptions } from './serve-options.js';
 import { serveRunner } from './serve-study-options.js';
+import { gpuSlots, SlotRunner } from '../runners/slots.js';
 
 const HEARTBEAT_MS = 2_000;
 
@@ -138,23 +139,24 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const trialEnv = envReport(baseEnv, session.env);
     log.info({ event: 'environment', dropped: trialEnv.dropped, kept: trialEnv.kept }, formatEnvReport(trialEnv));
     print(formatEnvReport(trialEnv));
-    // A serving session's runner starts each trial's server; its lifecycle stops it.
+    // A serving session's runner starts each trial's server (one per slot); its lifecycle stops it.
     const serving = opts.serve === undefined ? null : serveRunner(opts.serve, opts.objective, opts.seed);
     const groups = opts.gpuGroups?.length ?? 1;
-    if (groups > 1 && serving === null && runnerName === 'local' && POLICIES[opts.policy].open === undefined) {
+    if (groups > 1 && runnerName === 'local' && POLICIES[opts.policy].open === undefined) {
       // Said once so that idle GPUs are not a surprise: this policy decides each run from the last.
       const message = `Policy ${opts.policy} measures one run at a time: ${groups - 1} of the ${groups} GPU groups ${groups === 2 ? 'stays' : 'stay'} idle (sweeps run one point per group)`;
       log.warn({ event: 'slots-idle', policy: opts.policy, groups }, message);
       print(message);
     }
+    const servingRunner = serving === null ? null : new SlotRunner(serving.runner, gpuSlots(opts.gpuGroups));
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
-      runner: serving?.runner ?? createRunner(runnerName, { ...(opts.slurm === undefined ? {} : { slurm: opts.slurm }), gpuGroups: opts.gpuGroups ?? null }),
+      runner: servingRunner ?? createRunner(runnerName, { ...(opts.slurm === undefined ? {} : { slurm: opts.slurm }), gpuGroups: opts.gpuGroups ?? null }),
       ...(serving === null ? {} : { lifecycle: serving.lifecycle }),
-      // A serving session's runner starts one server at a time; SLURM's slots are its jobs in flight.
-      slots: serving !== null ? 1 : runnerName === 'slurm' ? (opts.slurm?.maxJobs ?? 1) : (opts.gpuGroups?.length ?? 1),
-      ...(opts.gpuGroups === undefined || serving !== null ? {} : { slotNames: opts.gpuGroups }),
+      // SLURM's slots are its jobs in flight; local ones (a serving session's too) its GPU groups.
+      slots: runnerName === 'slurm' && serving === null ? (opts.slurm?.maxJobs ?? 1) : (opts.gpuGroups?.length ?? 1),
+      ...(opts.gpuGroups === undefined ? {} : { slotNames: opts.gpuGroups }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
         askOutputJson: !userSetOutputJson(session.args),

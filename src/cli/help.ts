@@ -77,7 +77,8 @@ over the cases once per run and is stopped when the next trial starts or the ses
 
 Serving benchmark (autotune bench serve): one configuration over a case matrix, against a
 server autotune starts (vllm serve MODEL <args after -->, loopback, a free port, stopped
-after) or one you run (--base-url). Results: a table and serve_results.json in a run directory.
+after) or one you run (--base-url). Results: a table, serve_results.json in a run directory
+and a session of the database.
   --cases LIST           INPUTxOUTPUT@CONCURRENCY[/PROMPTS] or INPUTxOUTPUTrRATE[/PROMPTS],
                          comma-separated, and presets core / extended (default core)
   --num-runs N           runs per case, the first a discarded warm-up (default 4)
@@ -87,8 +88,11 @@ after) or one you run (--base-url). Results: a table and serve_results.json in a
   --endpoint E           completions (default) or chat (built-in generator)
   --server-ready-timeout S  seconds to wait for the server (default 600)
   --server-log FILE      the log of a --base-url server, for the memory columns
-  --baseline PATH        a serve_results.json (or its run directory) to compare with
+  --baseline REF        a previous bench session (id or run directory) or a serve_results.json
+                         to compare with, per case: change of the means [range over the runs]
   --request-timeout S    per request (default 600)
+  --autotune-db PATH     the database it is recorded in (default <output-dir>/autotune.db);
+                         status, export and report read it like any session
   --json                 print serve_results.json instead of the table
 
 Sweep options (autotune sweep latency): --num-runs N (invocations per point, default 1),

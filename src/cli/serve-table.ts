@@ -1,15 +1,19 @@
 /** The results table of `autotune bench serve`. Pure: lines in, lines out. */
 import type { ServerMemory } from '../runners/benchmarks/serve/server-log.js';
-import type { BaselineDelta, CaseFigures } from '../tuner/serve-report.js';
+import type { RunsDelta } from '../tuner/serve-figures.js';
+import type { CaseFigures } from '../tuner/serve-report.js';
 
 export interface TableRow {
   readonly key: string;
   readonly figures: CaseFigures;
-  readonly delta: BaselineDelta | null;
+  /** Against the baseline's runs: output tokens/s and mean TPOT. */
+  readonly delta: { readonly outputTokensPerSec: RunsDelta | null; readonly tpotMeanMs: RunsDelta | null } | null;
 }
 
 const num = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
-const pct = (v: number | null): string => (v === null ? '-' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
+const pct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+/** `+3.2% [+1.0%, +5.1%]`: the change of the means, and the range the runs allow. */
+const change = (d: RunsDelta | null): string => (d === null ? '-' : `${pct(d.delta)} [${pct(d.low)}, ${pct(d.high)}]`);
 const int = (v: number | null): string => (v === null ? '-' : Math.round(v).toLocaleString('en-US'));
 
 export function serveTable(rows: readonly TableRow[], memory: ServerMemory | null, withSlo: boolean, withBaseline: boolean): string[] {
@@ -32,10 +36,10 @@ export function serveTable(rows: readonly TableRow[], memory: ServerMemory | nul
       int(memory?.kvCacheTokens ?? null),
     ];
     if (withSlo) cells.push(num(f.goodput), f.sloMet === null ? '-' : f.sloMet ? 'met' : 'BROKEN');
-    if (withBaseline) cells.push(pct(r.delta?.outputTokensPerSec ?? null), pct(r.delta?.tpotMeanMs ?? null));
+    if (withBaseline) cells.push(change(r.delta?.outputTokensPerSec ?? null), change(r.delta?.tpotMeanMs ?? null));
     return cells;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...body.map(line), '(latencies in ms; decode tok/s = 1000 / mean TPOT, one stream)'];
+  return [line(header), ...body.map(line), `(latencies in ms; decode tok/s = 1000 / mean TPOT, one stream${withBaseline ? '; vs base: change of the means [lowest run vs highest baseline run, highest vs lowest]' : ''})`];
 }

@@ -10,6 +10,7 @@ import { AutotuneError } from '../errors.js';
 import type { ServerMemory } from '../runners/benchmarks/serve/server-log.js';
 import type { CaseFigures, CaseRunResult } from '../tuner/serve-report.js';
 import type { CaseLoad } from '../tuner/serve-cases.js';
+import { spreadOf, type Spread } from '../tuner/serve-figures.js';
 import { atomicWriteFile } from './atomic-write.js';
 
 export const SERVE_RESULTS_FILE = 'serve_results.json';
@@ -28,6 +29,8 @@ export interface StoredServeCase {
 export interface ServeResultsDoc {
   readonly format: typeof SERVE_RESULTS_FORMAT;
   readonly createdAt: string;
+  /** The session that holds its runs in the database. */
+  readonly session: string;
   readonly model: string;
   /** The server benchmarked; started by autotune or the user's own. */
   readonly baseUrl: string | null;
@@ -50,8 +53,9 @@ export function writeServeResults(runDir: string, doc: ServeResultsDoc): string 
 
 const numberOrNull = { type: ['number', 'null'] } as const;
 const FIGURES = ['outputTokensPerSec', 'totalTokensPerSec', 'requestsPerSec', 'decodeTokensPerSec', 'ttftMeanMs', 'ttftP99Ms', 'tpotMeanMs', 'tpotP99Ms', 'e2elP99Ms'] as const;
+const MEAN_OF = { type: 'object', properties: { meanMs: { type: 'number' } } } as const;
 
-/** What a baseline must hold: each case's key and figures; the rest is not read. */
+/** What a baseline must hold: each case's key and figures, and its runs when it has them; the rest is not read. */
 const BASELINE_SCHEMA = {
   type: 'object',
   required: ['format', 'cases'],
@@ -65,21 +69,65 @@ const BASELINE_SCHEMA = {
         properties: {
           key: { type: 'string' },
           figures: { type: 'object', required: [...FIGURES], properties: Object.fromEntries(FIGURES.map((f) => [f, numberOrNull])) },
+          runs: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['warmup', 'outcome', 'summary'],
+              properties: {
+                warmup: { type: 'boolean' },
+                outcome: { type: 'string' },
+                summary: {
+                  type: ['object', 'null'],
+                  properties: { outputThroughput: numberOrNull, latency: { type: 'object', properties: { ttft: MEAN_OF, tpot: MEAN_OF } } },
+                },
+              },
+            },
+          },
         },
       },
     },
   },
 } as const;
 
-export interface BaselineCase {
+interface BaselineFileCase {
   readonly key: string;
   readonly figures: Pick<CaseFigures, (typeof FIGURES)[number]>;
+  readonly runs?: ReadonlyArray<{
+    readonly warmup: boolean;
+    readonly outcome: string;
+    readonly summary: { readonly outputThroughput?: number | null; readonly latency?: { readonly ttft?: { readonly meanMs?: number }; readonly tpot?: { readonly meanMs?: number } } } | null;
+  }>;
 }
 
-const validate = new Ajv({ allErrors: false }).compile<{ format: string; cases: BaselineCase[] }>(BASELINE_SCHEMA);
+/** A baseline case: output tokens/s, mean TPOT and mean TTFT over its measured runs. */
+export interface BaselineCase {
+  readonly outputTokensPerSec: Spread | null;
+  readonly tpotMeanMs: Spread | null;
+  readonly ttftMeanMs: Spread | null;
+}
 
-/** A baseline file, or the results file of a run directory; figures by case key. */
-export function readServeBaseline(path: string): Map<string, BaselineCase['figures']> {
+const validate = new Ajv({ allErrors: false }).compile<{ format: string; cases: BaselineFileCase[] }>(BASELINE_SCHEMA);
+
+/** The runs' spread when the file lists its runs (every results file does), else the case's mean as one value. */
+function baselineCase(c: BaselineFileCase): BaselineCase {
+  const ok = (c.runs ?? []).filter((r) => !r.warmup && r.outcome === 'ok' && r.summary !== null);
+  const values = (pick: (s: NonNullable<NonNullable<BaselineFileCase['runs']>[number]['summary']>) => number | null | undefined, mean: number | null): Spread | null => {
+    const v = ok.flatMap((r) => {
+      const x = r.summary === null ? undefined : pick(r.summary);
+      return typeof x === 'number' ? [x] : [];
+    });
+    return spreadOf(v.length > 0 ? v : mean === null ? [] : [mean]);
+  };
+  return {
+    outputTokensPerSec: values((s) => s.outputThroughput, c.figures.outputTokensPerSec),
+    tpotMeanMs: values((s) => s.latency?.tpot?.meanMs, c.figures.tpotMeanMs),
+    ttftMeanMs: values((s) => s.latency?.ttft?.meanMs, c.figures.ttftMeanMs),
+  };
+}
+
+/** A baseline file, or the results file of a run directory; by case key. */
+export function readServeBaseline(path: string): Map<string, BaselineCase> {
   let file = path;
   try {
     if (statSync(path).isDirectory()) file = join(path, SERVE_RESULTS_FILE);
@@ -95,7 +143,7 @@ export function readServeBaseline(path: string): Map<string, BaselineCase['figur
   if (!validate(data)) {
     throw new AutotuneError('E_USAGE', `--baseline: ${file} is not a results file of autotune bench serve (${validate.errors?.[0]?.instancePath ?? ''} ${validate.errors?.[0]?.message ?? ''})`);
   }
-  return new Map(data.cases.map((c) => [c.key, c.figures]));
+  return new Map(data.cases.map((c) => [c.key, baselineCase(c)]));
 }
 
 /** `server.json` in the run directory while autotune's server runs: what a later invocation needs to reap it. */

@@ -79,7 +79,8 @@ export interface Runner {
  * `prepare`, before every run, and stops it in `dispose`, once, however the session ends.
  */
 export interface RunLifecycle {
-  prepare(trial: TrialSpec): Promise<void>;
+  /** Before a run of `trial` on `slot` (the engine's choice, 0 with one slot). */
+  prepare(trial: TrialSpec, slot: number): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Figures of a serving benchmark over a case matrix: each case's measured runs (warm-ups
- * excluded) averaged, and compared with a baseline benchmark of the same cases. Pure.
+ * excluded) averaged. Pure.
  */
 import type { RunOutcome } from './types.js';
 import { decodeTokensPerSec, type ServeSummary } from './serve-metrics.js';
@@ -65,25 +65,5 @@ export function caseFigures(runs: readonly CaseRunResult[], slos: readonly Slo[]
     e2elP99Ms: meanOf(s.map((x) => x.latency.e2el?.percentilesMs['99'])),
     goodput: slos.length === 0 ? null : meanOf(ok.map((r) => r.goodput)),
     sloMet: slos.length === 0 ? null : ok.length > 0 && ok.length === measured.length && s.every((x) => checkSlos(x, slos).every((c) => c.met)),
-  };
-}
-
-export interface BaselineDelta {
-  /** Relative change of output tokens/s (positive: faster than the baseline). */
-  readonly outputTokensPerSec: number | null;
-  /** Relative change of mean TPOT and TTFT (negative: lower latency than the baseline). */
-  readonly tpotMeanMs: number | null;
-  readonly ttftMeanMs: number | null;
-}
-
-const relative = (now: number | null, then: number | null): number | null => (now === null || then === null || then === 0 ? null : now / then - 1);
-
-type Compared = Pick<CaseFigures, 'outputTokensPerSec' | 'tpotMeanMs' | 'ttftMeanMs'>;
-
-export function compareFigures(current: Compared, baseline: Compared): BaselineDelta {
-  return {
-    outputTokensPerSec: relative(current.outputTokensPerSec, baseline.outputTokensPerSec),
-    tpotMeanMs: relative(current.tpotMeanMs, baseline.tpotMeanMs),
-    ttftMeanMs: relative(current.ttftMeanMs, baseline.ttftMeanMs),
   };
 }

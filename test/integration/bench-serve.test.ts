@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pickFreePort, portIsBound } from '../../src/runners/benchmarks/serve/server.js';
@@ -68,6 +68,61 @@ describe('autotune bench serve', () => {
     server.kill('SIGTERM');
   });
 
+  it('records the benchmark as a session: list, status, export and report read it; a later one compares with it by id', async () => {
+    const listed = await autotune(box, ['list', '--json', '--db', join(box.dir, 'autotune_logs', 'autotune.db')]);
+    assert.equal(listed.exitCode, 0, listed.all);
+    const sessions = JSON.parse(listed.stdout as string) as Array<{ id: string; state: string; policy: string; runDir: string; runs: { done: number; ok: number } }>;
+    const [first] = runDirs(box.dir);
+    const session = sessions.find((x) => x.runDir === first);
+    assert.ok(session !== undefined, `the first bench is a session: ${listed.stdout as string}`);
+    assert.equal(session.state, 'completed');
+    assert.deepEqual([session.runs.done, session.runs.ok], [6, 6], 'two cases x (1 warm-up + 2 measured)');
+
+    const status = await autotune(box, ['status', session.id]);
+    assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.stdout as string, /^trial +runs +out tok\/s +goodput +TTFT mean +TTFT med +TTFT p99 +TPOT mean +TPOT med +TPOT p99 +ITL mean +ITL med +ITL p99 +E2E mean +E2E med +E2E p99$/m);
+    assert.match(status.stdout as string, /^64x16@4\/8 +2 +\d+\.\d±\d+\.\d /m);
+    assert.match(status.stdout as string, /^32x8r100\/6 +2 /m);
+    assert.doesNotMatch(status.stdout as string, /9000x100/, 'a skipped case has no row');
+
+    const json = JSON.parse((await autotune(box, ['export', session.id, '--json', '-'])).stdout as string) as {
+      runs: Array<{ trial: string; kind: string; outcome: string; logPath: string; metrics: Record<string, number> }>;
+      serving: Array<{ trialKey: string; runs: number; figures: Record<string, { mean: number; sd: number; n: number }> }>;
+    };
+    assert.deepEqual(json.runs.map((x) => `${x.trial}:${x.kind}`), ['serve:64x16@4/8:warmup', 'serve:64x16@4/8:measure', 'serve:64x16@4/8:measure', 'serve:32x8r100/6:warmup', 'serve:32x8r100/6:measure', 'serve:32x8r100/6:measure']);
+    const results = JSON.parse(readFileSync(join(first ?? '', 'serve_results.json'), 'utf8')) as { session: string; cases: Array<{ runs: Array<{ warmup: boolean; summary: { outputThroughput: number; latency: { ttft: { meanMs: number; percentilesMs: Record<string, number> } } } }> }> };
+    assert.equal(results.session, session.id);
+    const measured = json.runs.filter((x) => x.kind === 'measure');
+    const fileRuns = results.cases.flatMap((c) => c.runs.filter((x) => !x.warmup));
+    assert.deepEqual(measured.map((x) => x.metrics['output_tokens_per_s']), fileRuns.map((x) => x.summary.outputThroughput), 'the stored metrics are the runs\' own figures');
+    assert.deepEqual(measured.map((x) => x.metrics['ttft_p99_ms']), fileRuns.map((x) => x.summary.latency.ttft.percentilesMs['99']));
+    for (const x of json.runs) assert.ok(existsSync(x.logPath), `${x.logPath} is in the run directory`);
+    for (const name of ['ttft_mean_ms', 'ttft_median_ms', 'ttft_p99_ms', 'tpot_mean_ms', 'tpot_median_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_median_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_median_ms', 'e2el_p99_ms', 'goodput_requests_per_s', 'kv_cache_tokens']) {
+      assert.equal(json.serving[0]?.figures[name]?.n, 2, name);
+    }
+    const outs = fileRuns.slice(0, 2).map((x) => x.summary.outputThroughput);
+    assert.ok(Math.abs((json.serving[0]?.figures['output_tokens_per_s']?.mean ?? 0) - ((outs[0] ?? 0) + (outs[1] ?? 0)) / 2) < 1e-9);
+
+    const csv = (await autotune(box, ['export', session.id, '--csv', '-'])).stdout as string;
+    const [header, row] = csv.split('\r\n');
+    assert.ok(header?.startsWith('trial,label,runs,failed_runs,output_tokens_per_s,total_tokens_per_s,requests_per_s,goodput_requests_per_s,ttft_mean_ms,ttft_median_ms,ttft_p99_ms,tpot_mean_ms'), header);
+    assert.match(row ?? '', /^serve:64x16@4\/8,64x16@4\/8,2,0,/);
+
+    assert.ok(existsSync(join(first ?? '', 'report.html')), 'written when the benchmark ended');
+    const out = join(box.dir, 'bench-report.html');
+    const report = await autotune(box, ['report', session.id, '--out', out]);
+    assert.equal(report.exitCode, 0, report.all);
+    assert.match(readFileSync(out, 'utf8'), /64x16@4\/8/);
+    const resume = await autotune(box, ['resume', session.id]);
+    assert.equal(resume.exitCode, 1, resume.all);
+    assert.match(resume.stderr as string, /is an `autotune bench serve` benchmark: it is run again, not resumed/);
+
+    const again = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '64x16@4/8,32x8r100/6', '--num-runs', '3', '--baseline', session.id, '--', '--max-model-len', '8192']);
+    assert.equal(again.exitCode, 0, again.all);
+    assert.match(again.stdout as string, /vs base out +vs base TPOT/);
+    for (const c of ['64x16@4\\/8', '32x8r100\\/6']) assert.match(again.stdout as string, new RegExp(`^${c} .* [-+]\\d+\\.\\d% \\[[-+]\\d+\\.\\d%, [-+]\\d+\\.\\d%\\] +[-+]\\d+\\.\\d% \\[`, 'm'));
+  });
+
   it('runs vllm bench serve as the load generator', async () => {
     const r = await autotune(box, ['bench', 'serve', '--model', MODEL, '--cases', '32x8@2/6', '--num-runs', '2', '--load-generator', 'vllm', '--json']);
     assert.equal(r.exitCode, 0, r.all);
@@ -84,6 +139,9 @@ describe('autotune bench serve', () => {
     assert.equal(r.exitCode, 1, r.all);
     assert.match(r.stderr as string, /^autotune: server failed to start \(oom\): CUDA out of memory: torch\.OutOfMemoryError/m);
     assert.doesNotMatch(r.stderr as string, /\n\s+at /, 'no stack trace');
+    const listed = JSON.parse((await autotune(box, ['list', '--json', '--db', join(box.dir, 'autotune_logs', 'autotune.db')])).stdout as string) as Array<{ state: string; lastError: string | null }>;
+    assert.equal(listed[0]?.state, 'failed');
+    assert.match(listed[0]?.lastError ?? '', /^server failed to start \(oom\)/);
   });
 
   it('a server dying mid-load fails the benchmark with the cause from its log', async () => {

@@ -158,6 +158,46 @@ describe('serving sessions (--bench serve)', () => {
     const exported = await autotune(box, ['export', id ?? '', '--json', '-']);
     assert.equal(exported.exitCode, 0, exported.all);
     assert.match(exported.stdout as string, /"ttft_p99_ms"/);
+    // The latency figures per configuration: export --json's serving, export --csv, status.
+    const serving = (JSON.parse(exported.stdout as string) as { serving: Array<{ trialKey: string; runs: number; figures: Record<string, { mean: number; n: number }> }> }).serving;
+    const baseRow = serving.find((x) => x.trialKey === 'baseline');
+    const measuredBase = all.filter((x) => x.trial_key === 'baseline' && x.outcome === 'ok' && (metrics(box, x.id)['ttft_p99_ms'] ?? null) !== null);
+    assert.ok(baseRow !== undefined && baseRow.runs > 0);
+    for (const name of ['ttft_mean_ms', 'ttft_median_ms', 'ttft_p99_ms', 'tpot_mean_ms', 'tpot_median_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_median_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_median_ms', 'e2el_p99_ms', 'goodput_requests_per_s']) {
+      assert.equal(baseRow.figures[name]?.n, baseRow.runs, name);
+    }
+    assert.ok(baseRow.runs <= measuredBase.length, 'measured runs only (warm-ups left out)');
+    const csv = (await autotune(box, ['export', id ?? '', '--csv', '-'])).stdout as string;
+    const [header, ...rows] = csv.split('\r\n');
+    for (const column of ['ttft_mean_ms', 'ttft_median_ms', 'ttft_p99_ms', 'tpot_p99_ms', 'itl_median_ms', 'e2el_p99_ms', 'goodput_requests_per_s']) assert.ok(header?.split(',').includes(column), `${column} in ${header}`);
+    const ttftAt = header?.split(',').indexOf('ttft_p99_ms') ?? -1;
+    assert.equal(Number(rows.find((r) => r.startsWith('baseline,'))?.split(',')[ttftAt]), baseRow.figures['ttft_p99_ms']?.mean);
+    const status = (await autotune(box, ['status', id ?? ''])).stdout as string;
+    assert.match(status, /^trial +runs +out tok\/s +goodput +TTFT mean +TTFT med +TTFT p99 +TPOT mean/m);
+    assert.match(status, new RegExp(`^baseline +${baseRow.runs} `, 'm'));
+  });
+
+  it('with two GPU groups (--gpu-groups "0 1") each server gets its group and the session chooses as on one', async () => {
+    const outcome = async (extra: string[]): Promise<{ box: Sandbox; best: string }> => {
+      // Real time: the TTFT limit is judged on the simulated server's own timing.
+      const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '1' });
+      boxes.push(box);
+      const r = await autotune(box, [...SERVE, '--ops', 'mul,silu,mm', '--autotune-seed', '3', ...extra]);
+      assert.equal(r.exitCode, 0, r.all);
+      const id = sessionIdOf(box) ?? '';
+      await assertNoServerLeft(box, id);
+      return { box, best: readFileSync(join(onlyRunDir(box), 'best_config.yaml'), 'utf8') };
+    };
+    const one = await outcome([]);
+    const two = await outcome(['--gpu-groups', '0 1']);
+    // The chosen set is the same (the ground truth under the SLO, as in the first test); the
+    // verdicts on the way may differ by noise, as between any two sessions.
+    assert.equal(two.best, one.best);
+    for (const op of ['mul', 'silu']) assert.match(two.best, new RegExp(`${op}:`), two.best);
+    assert.doesNotMatch(two.best, /\bmm:/, two.best);
+    const groups = serverStarts(two.box).map((s) => s.env?.['CUDA_VISIBLE_DEVICES']);
+    assert.ok(groups.length > 0 && groups.every((g) => g === '0' || g === '1'), `every server on one of the groups: ${groups.join(' ')}`);
+    assert.ok(serverStarts(one.box).every((s) => s.env?.['CUDA_VISIBLE_DEVICES'] == null), 'without groups the devices are left as they are');
   });
 
   it('runs a job file with bench: serve, vllm bench serve as the load generator and its pass-through arguments', async () => {
@@ -197,16 +237,18 @@ describe('serving sessions (--bench serve)', () => {
     await assertNoServerLeft(box, sessionIdOf(box));
   });
 
-  it('resumes after a kill -9 of the daemon mid-trial: the orphaned server is reaped, no completed run is lost or repeated', async () => {
+  it('resumes after a kill -9 of the daemon mid-trial: the orphaned server, still alive, is reaped before anything runs, no completed run is lost or repeated', async () => {
     const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '1' });
     boxes.push(box);
     const args = [...SERVE, '--ops', 'mul,silu', '--autotune-seed', '9'];
     const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
     // Mid-trial: a few runs done, and a server of the current trial up.
     for (let i = 0; i < 1200; i++) {
-      const done = sessionIdOf(box) === null ? 0 : runs(box).filter((x) => x.outcome !== 'running').length;
-      const up = serverStarts(box).some((s) => alive(s.pid ?? 0));
-      if (done >= 3 && up) break;
+      const all = sessionIdOf(box) === null ? [] : runs(box);
+      const done = all.filter((x) => x.outcome !== 'running').length;
+      // A run in flight whose server is up (not between two trials' servers).
+      const inFlight = all.find((x) => x.outcome === 'running' && x.handle !== null);
+      if (done >= 3 && inFlight !== undefined && alive(Number(inFlight.handle)) && serverStarts(box).filter((s) => alive(s.pid ?? 0)).length === 1) break;
       await sleep(50);
     }
     child.kill('SIGKILL');
@@ -216,8 +258,35 @@ describe('serving sessions (--bench serve)', () => {
     assert.ok(id !== null);
     const before = runs(box).filter((x) => x.outcome !== 'running');
 
-    const resumed = await autotune(box, ['resume', id, '--quiet']);
+    // The trial's server outlives its daemon (its console goes to its log file, not through the daemon).
+    const started = serverStarts(box);
+    const orphans = started.filter((s) => alive(s.pid ?? 0));
+    assert.equal(orphans.length, 1, 'the trial\'s vllm serve is still alive after the kill -9');
+    const orphan = orphans[0] as Invocation;
+    const orphanArgv = orphan.argv ?? [];
+    const orphanPort = Number(orphanArgv[orphanArgv.indexOf('--port') + 1]);
+    // (Killed during its start-up, it goes on to bind its port on its own.)
+    let bound = false;
+    for (let i = 0; i < 100 && !bound; i++) bound = (await portIsBound(orphanPort)) || (await sleep(50), false);
+    assert.equal(bound, true, 'and holds its port');
+    assert.equal(alive(orphan.pid ?? 0), true);
+    const running = runs(box).find((x) => x.outcome === 'running');
+    assert.equal(running?.handle, String(orphan.pid), 'the run in flight recorded that server as its handle');
+
+    // Resume reaps it before it starts anything: when the next server starts, the orphan is gone.
+    const resuming = execa(process.execPath, [CLI, 'resume', id, '--quiet', '--no-progress'], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
+    let orphanGoneAtNextStart: boolean | null = null;
+    while (resuming.exitCode === undefined || resuming.exitCode === null) {
+      if (orphanGoneAtNextStart === null && serverStarts(box).length > started.length) orphanGoneAtNextStart = !alive(orphan.pid ?? 0);
+      if (orphanGoneAtNextStart !== null) break;
+      await Promise.race([sleep(10), resuming]);
+    }
+    const resumed = await resuming;
     assert.equal(resumed.exitCode, 0, resumed.all);
+    assert.equal(orphanGoneAtNextStart, true, 'the orphan was killed before the resumed session started its next server');
+    assert.match(resumed.all as string, new RegExp(`killed benchmark process group ${orphan.pid ?? 0} \\(run ${running?.seq ?? 0}\\), left running by the previous worker`));
+    assert.equal(alive(orphan.pid ?? 0), false, 'the orphan is gone');
+    assert.equal(await portIsBound(orphanPort), false, 'its port is free');
     const afterwards = runs(box);
     for (const b of before) {
       const same = afterwards.find((x) => x.seq === b.seq);

@@ -1,11 +1,14 @@
 /**
  * `autotune bench serve`: one configuration benchmarked over a case matrix, against a server
  * the user runs (`--base-url`) or one autotune starts (`--model M [-- engine args]`), which is
- * stopped, whole process tree, whatever happens. Writes `serve_results.json` and the server's
- * log in a run directory, prints the results table.
+ * stopped, whole process tree, whatever happens. Recorded as a session of the database (one
+ * trial per case, one run row per warm-up and measured run, bench-session.ts); writes
+ * `serve_results.json` and the server's log in its run directory, prints the results table,
+ * compared per case with a baseline (a previous bench session or results file) when asked.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { AutotuneError } from '../../errors.js';
 import { maxModelLenArg } from '../../runners/benchmarks/serve/args.js';
 import { detectModel, type Endpoint } from '../../runners/benchmarks/serve/generator.js';
@@ -13,10 +16,20 @@ import { runLoad, type LoadGenerator } from '../../runners/benchmarks/serve/load
 import { httpGet, startServer, DEFAULT_SERVER_READY_TIMEOUT_S, type RunningServer } from '../../runners/benchmarks/serve/server.js';
 import { parseServerMemory, type ServerMemory } from '../../runners/benchmarks/serve/server-log.js';
 import { makeDirs } from '../../store/dirs.js';
-import { readServeBaseline, removeServerRecord, writeServerRecord, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
+import { removeServerRecord, writeServerRecord, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
 import { reapLeftServers } from '../reap.js';
 import { caseKey, caseRuns, parseCases, planCases, splitNumRuns } from '../../tuner/serve-cases.js';
-import { caseFigures, compareFigures, runGoodput, type CaseRunResult } from '../../tuner/serve-report.js';
+import { caseFigures, runGoodput, type CaseRunResult } from '../../tuner/serve-report.js';
+import { runMeasurement, type ServeStudy } from '../../tuner/serve-study.js';
+import type { RequestRecord, ServeSummary } from '../../tuner/serve-metrics.js';
+import { runsDelta, spreadOf } from '../../tuner/serve-figures.js';
+import type { RunResult } from '../../tuner/ports.js';
+import { openStore } from '../../store/db.js';
+import { BenchSession } from '../bench-session.js';
+import { loadServeBaseline } from '../serve-baseline.js';
+import { defaultReportPath, writeSessionReport } from '../session-report.js';
+import { getSession } from '../../store/sessions.js';
+import { defaultDbPath } from '../session-files.js';
 import { parseSlos, requiredPercentiles, type Slo } from '../../tuner/slo.js';
 import { serveTable } from '../serve-table.js';
 import { parseVerbArgs } from '../verb-args.js';
@@ -36,6 +49,7 @@ const VALUES = [
   '--vllm-bin',
   '--request-timeout',
   '--autotune-seed',
+  '--autotune-db',
 ];
 
 function positiveNumber(name: string, text: string | undefined, fallback: number): number {
@@ -69,6 +83,14 @@ function newRunDir(outputDir: string, now: Date): string {
   for (let i = 2; existsSync(dir); i++) dir = `${base}_${i}`;
   makeDirs(dir);
   return dir;
+}
+
+/** The built-in generator prints nothing: its run's log is the outcome and figures, its requests one a line beside it. */
+async function writeBuiltinLog(logPath: string, key: string, warmup: boolean, outcome: string, failure: string | null, summary: ServeSummary | null, requests: readonly RequestRecord[] | null): Promise<void> {
+  await mkdir(dirname(logPath), { recursive: true });
+  const figures = summary === null ? '' : `, ${summary.completed} ok, ${summary.failed ?? 0} failed, ${(summary.outputThroughput ?? 0).toFixed(2)} output tok/s, mean TTFT ${(summary.latency.ttft?.meanMs ?? 0).toFixed(2)} ms, mean TPOT ${(summary.latency.tpot?.meanMs ?? 0).toFixed(2)} ms`;
+  await writeFile(logPath, `${key} ${warmup ? 'warm-up' : 'run'}: ${outcome}${figures}${failure === null ? '' : ` (${failure})`}\n`);
+  if (requests !== null && requests.length > 0) await writeFile(logPath.replace(/\.log$/, '.requests.jsonl'), `${requests.map((q, i) => JSON.stringify({ case: key, request: i, ...q })).join('\n')}\n`);
 }
 
 function processEnv(): Record<string, string> {
@@ -107,23 +129,64 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const requestTimeoutS = positiveNumber('--request-timeout', v['--request-timeout'], 600);
   const seed = wholeNumber('--autotune-seed', v['--autotune-seed'], 0);
   const vllmBin = v['--vllm-bin'] ?? 'vllm';
-  const baseline = v['--baseline'] === undefined ? null : readServeBaseline(v['--baseline']);
+  const outputDir = v['--output-dir'] ?? 'autotune_logs';
+  const dbPath = v['--autotune-db'] ?? defaultDbPath(outputDir);
+  if (dbPath === ':memory:') throw new AutotuneError('E_USAGE', '`--autotune-db :memory:` keeps nothing to list, export or compare with; give a file');
+  const baseline = v['--baseline'] === undefined ? null : loadServeBaseline(v['--baseline'], dbPath);
   const quiet = a.switches.has('--quiet') || a.switches.has('--json');
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(`${line}\n`);
   };
 
-  const outputDir = v['--output-dir'] ?? 'autotune_logs';
   for (const note of reapLeftServers(outputDir)) say(note);
   const now = new Date();
-  const runDir = newRunDir(outputDir, now);
+  // Absolute: the run rows keep their files' paths, which must not depend on where a reader runs.
+  const runDir = resolve(newRunDir(outputDir, now));
   const env = processEnv();
+  const study: ServeStudy = {
+    cases,
+    slos: slos.map((s) => s.text),
+    generator,
+    endpoint,
+    benchArgs: [],
+    readyTimeoutS,
+    requestTimeoutS,
+  };
+  const store = openStore(dbPath);
+  let session: BenchSession;
+  try {
+    session = new BenchSession(store, {
+      runDir,
+      dbPath,
+      args: v['--model'] === undefined || baseUrlGiven !== undefined ? [] : ['--model', v['--model'], ...engineArgs],
+      study,
+      numRuns: warmups + measured,
+      seed,
+      vllmBin,
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  say(`session ${session.id}, run directory ${runDir}`);
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   let server: RunningServer | null = null;
+  let ended = false;
+  const end = (state: 'completed' | 'stopped' | 'failed', summary: string): void => {
+    ended = true;
+    session.end(state, summary);
+    // As a tuning session's, its report shows where it ended; a failure here is only a note.
+    try {
+      const current = getSession(store, session.id);
+      if (current !== null) writeSessionReport(store, current, defaultReportPath(current), Date.now());
+    } catch (error) {
+      say(`could not write report.html: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
   try {
     let baseUrl: string;
     let memory: ServerMemory | null = null;
@@ -131,7 +194,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (baseUrlGiven === undefined) {
       const model = v['--model'] as string;
       say(`starting vllm serve ${model} (log: ${join(runDir, 'server.log')})`);
-      const runKey = `bench-serve:${stamp(now)}:${process.pid}`;
+      const runKey = `bench-serve:${session.id}:${process.pid}`;
       const start = await startServer({
         vllmBin,
         model,
@@ -172,10 +235,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
     const results = new Map<string, CaseRunResult[]>();
     let serverDeath: string | null = null;
-    for (const run of caseRuns(plan.run, warmups, measured)) {
+    for (const [step, run] of caseRuns(plan.run, warmups, measured).entries()) {
       if (controller.signal.aborted || serverDeath !== null) break;
       const key = caseKey(run.case);
       const stem = `${key.replace(/[^A-Za-z0-9.]+/g, '_')}_${run.warmup ? `warmup_${run.index + 1}` : `run_${run.index - warmups + 1}`}`;
+      const logPath = join(runDir, 'bench', `${stem}.log`);
+      const resultPath = join(runDir, 'bench', `${stem}.json`);
+      const runId = session.begin(run.case, step, run.warmup ? run.index + 1 : null, { logPath, configPath: resultPath });
+      if (server !== null) session.handle(runId, server.pid);
+      const started = Date.now();
       const r = await runLoad({
         generator,
         baseUrl,
@@ -186,8 +254,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
         vllmBin,
         benchArgs: [],
         env,
-        logPath: join(runDir, 'bench', `${stem}.log`),
-        resultPath: join(runDir, 'bench', `${stem}.json`),
+        logPath,
+        resultPath,
         percentiles: requiredPercentiles(slos),
         timeoutMs: requestTimeoutS * 1000 * (generator === 'vllm' ? Math.max(1, run.case.prompts) : 1),
         signal: controller.signal,
@@ -200,6 +268,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
       const list = results.get(key) ?? [];
       list.push({ index: run.index, warmup: run.warmup, outcome, failure, summary: r.summary, goodput: goodputValue });
       results.set(key, list);
+      const stored: RunResult = {
+        outcome,
+        exitCode: null,
+        signal: null,
+        metrics: r.summary === null ? null : runMeasurement([{ case: run.case, summary: r.summary, goodput: goodputValue }], memory),
+        durationMs: Date.now() - started,
+        failure,
+        executedOps: null,
+      };
+      if (generator === 'builtin') await writeBuiltinLog(logPath, key, run.warmup, outcome, failure, r.summary, r.requests);
+      session.finish(runId, stored);
       say(`${key} ${run.warmup ? 'warm-up' : 'run'} ${run.index + 1}/${warmups + measured}: ${outcome}${failure === null ? '' : ` (${failure})`}`);
     }
 
@@ -210,6 +289,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const path = writeServeResults(runDir, {
       format: SERVE_RESULTS_FORMAT,
       createdAt: now.toISOString(),
+      session: session.id,
       model,
       baseUrl,
       startedServer: server !== null,
@@ -223,23 +303,48 @@ export async function benchCommand(argv: string[]): Promise<number> {
     });
     const rows = stored.map((c) => {
       const base = baseline?.get(c.key);
-      return { key: c.key, figures: c.figures, delta: base === undefined ? null : compareFigures(c.figures, base) };
+      const ok = c.runs.filter((x) => !x.warmup && x.outcome === 'ok' && x.summary !== null);
+      const spread = (pick: (r: CaseRunResult) => number | null | undefined): ReturnType<typeof spreadOf> =>
+        spreadOf(ok.flatMap((x) => {
+          const value = pick(x);
+          return typeof value === 'number' ? [value] : [];
+        }));
+      return {
+        key: c.key,
+        figures: c.figures,
+        delta:
+          base === undefined
+            ? null
+            : {
+                outputTokensPerSec: runsDelta(spread((x) => x.summary?.outputThroughput), base.outputTokensPerSec),
+                tpotMeanMs: runsDelta(spread((x) => x.summary?.latency.tpot?.meanMs), base.tpotMeanMs),
+              },
+      };
     });
     if (a.switches.has('--json')) {
       process.stdout.write(`${readFileSync(path, 'utf8')}`);
     } else {
       for (const line of serveTable(rows, memory, slos.length > 0, baseline !== null)) process.stdout.write(`${line}\n`);
       process.stdout.write(`results: ${path}\n`);
+      process.stdout.write(`session: ${session.id} (autotune status ${session.id}, autotune export ${session.id} --csv -)\n`);
     }
     if (controller.signal.aborted) throw new AutotuneError('E_INTERRUPTED', `stopped; partial results in ${path}`);
     if (serverDeath !== null) throw new AutotuneError('E_BENCH_FAILED', `the server died ${serverDeath}`);
     const failed = stored.reduce((n, c) => n + c.runs.filter((r) => !r.warmup && r.outcome !== 'ok').length, 0);
     if (failed > 0) throw new AutotuneError('E_BENCH_FAILED', `${failed} measured run(s) failed (see ${path})`);
+    end('completed', `Measured ${stored.length} case${stored.length === 1 ? '' : 's'}${plan.skipped.length === 0 ? '' : `, ${plan.skipped.length} skipped`}`);
     return 0;
+  } catch (error) {
+    if (!ended) {
+      const message = error instanceof Error ? error.message : String(error);
+      end(error instanceof AutotuneError && error.code === 'E_INTERRUPTED' ? 'stopped' : 'failed', message);
+    }
+    throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     if (server !== null) await server.stop();
     removeServerRecord(runDir);
+    store.close();
   }
 }

@@ -28,6 +28,7 @@ import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
 import { serveOptions } from '../serve-options.js';
+import { isServeSession, serveFigures, serveFiguresCsv } from '../serve-figures-view.js';
 
 /** What release 0.1.0's runs reported: `--policy reference` exports stay byte for byte as they were. */
 const REFERENCE_METRICS = [TOTAL_TOKENS_PER_S, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S];
@@ -68,6 +69,8 @@ function exportJson(store: Store, session: SessionRecord): string {
     final: session.final,
     // The reference format stays as it was; noise-aware rows say which numbers are estimates.
     ...(session.policy !== 'noise-aware' ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
+    // A serving session's figures per trial (a bench's per case): mean, sd, min, max over measured runs.
+    ...(isServeSession(session) ? { serving: serveFigures(store, session) } : {}),
     runs,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -152,7 +155,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const recipeDir = args.values['--recipe'];
     const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined && format === null ? '-' : undefined);
     if (csvPath !== undefined) {
-      emit(csvPath, session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
+      emit(csvPath, isServeSession(session) ? serveFiguresCsv(store, session) : session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
     }
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));

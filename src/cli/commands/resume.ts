@@ -7,9 +7,13 @@ import { startWorker, workerBanner } from '../background.js';
 import { displayState } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { lookupSession } from '../lookup.js';
+import { isBenchServeSession } from '../bench-session.js';
 
 /** Refused up front, before any worker starts: a completed session, or one a live worker holds. */
 function checkResumable(session: SessionRecord): void {
+  if (isBenchServeSession(session)) {
+    throw new AutotuneError('E_SESSION_STATE', `session ${session.id} is an \`autotune bench serve\` benchmark: it is run again, not resumed (its runs so far stay in ${session.runDir})`);
+  }
   if (session.state === 'completed') {
     throw new AutotuneError('E_SESSION_STATE', `session ${session.id} already completed; its results are in ${session.runDir}`);
   }

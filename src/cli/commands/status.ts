@@ -4,6 +4,7 @@ import { formatDuration, formatFailures, formatGain, sessionView, type SessionVi
 import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { watchSession } from '../progress/watch.js';
+import { isServeSession, serveFigures, serveFiguresTable } from '../serve-figures-view.js';
 
 export function formatStatus(v: SessionView): string {
   const best = Object.entries(v.best.opBackends);
@@ -28,8 +29,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
   try {
     if (args.switches.has('--watch')) return await watchSession(store, session.id, process.stdout, process.env);
     const view = sessionView(store, session, Date.now());
-    const table = view.policy === 'sweep' ? sweepTable(store, session.id).map((l) => `${l}\n`).join('') : '';
-    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view) + table);
+    const serving = isServeSession(session) ? serveFigures(store, session) : null;
+    const lines = serving !== null ? serveFiguresTable(serving) : view.policy === 'sweep' ? sweepTable(store, session.id) : [];
+    const table = lines.map((l) => `${l}\n`).join('');
+    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(serving === null ? view : { ...view, serving }, null, 2)}\n` : formatStatus(view) + table);
     return 0;
   } finally {
     store.close();

@@ -1,7 +1,10 @@
 /**
  * A `vllm serve` started for one trial: its own process group, the trial's environment (with
  * AUTOTUNE_RUN_KEY, so a resume after a crash of the daemon can find and reap it), a free
- * loopback port of its own, its console in the run directory.
+ * loopback port of its own, its console in the run directory. The console goes straight to
+ * the log file, not through a pipe of autotune's, which reads it back from there: a server
+ * outlives a kill -9 of autotune as it would any other death of its parent (no broken pipe on
+ * its next log line), and stays there for the reap.
  *
  * Ready means both: GET /v1/models answers 200, and the log shows uvicorn's `Application
  * startup complete.` (the port can answer before the engine is up behind a proxy, and a log
@@ -11,13 +14,14 @@
  * once no process of the group is left.
  */
 import { createServer } from 'node:net';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
 import { AutotuneError } from '../../../errors.js';
 import type { Classification } from '../../classify-failure.js';
 import { isProcessGroupAlive, killProcessGroup } from '../../process-group.js';
@@ -152,6 +156,43 @@ class ServerLog {
   }
 }
 
+/** The log file as the server writes it, read on demand from where the last read stopped. */
+class FollowedLog {
+  private readonly log = new ServerLog();
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly buffer = Buffer.alloc(64 * 1024);
+  private fd: number | null;
+  /** From the end of what an earlier attempt wrote: each attempt's log is its own. */
+  private offset: number;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+    this.offset = fstatSync(this.fd).size;
+  }
+
+  text(): string {
+    this.pull();
+    return this.log.text();
+  }
+
+  /** Reads what is left and lets the file go. */
+  close(): void {
+    this.pull();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private pull(): void {
+    if (this.fd === null) return;
+    for (;;) {
+      const n = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+      if (n === 0) return;
+      this.offset += n;
+      this.log.push(this.decoder.write(this.buffer.subarray(0, n)));
+    }
+  }
+}
+
 function spawnFailure(bin: string, cause: unknown): string {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return `vllm executable not found: '${bin}'${bin.includes('/') ? ' does not exist' : ' is not on PATH'} (set --vllm-bin)`;
@@ -170,7 +211,9 @@ export async function startServer(options: ServerOptions): Promise<ServerStart> 
   await mkdir(dirname(options.logPath), { recursive: true });
   let file: FileHandle;
   try {
-    file = await open(options.logPath, 'w');
+    // Appending: the server's writes and autotune's own lines never overwrite each other.
+    await writeFile(options.logPath, '');
+    file = await open(options.logPath, 'a');
   } catch (error) {
     throw new AutotuneError('E_IO', `cannot create the log ${options.logPath}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
@@ -194,34 +237,30 @@ async function attemptStart(options: ServerOptions, file: FileHandle): Promise<A
   const port = await (options.pickPort ?? pickFreePort)();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = { ...options.env, AUTOTUNE_RUN_KEY: options.runKey };
-  const child: ResultPromise<{ all: true; buffer: false; reject: false; detached: true; extendEnv: false; stdin: 'ignore' }> = execa(options.vllmBin, buildServeArgv(options.model, options.engineArgs, port), {
-    env,
-    extendEnv: false,
-    detached: true,
-    all: true,
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
+  const log = new FollowedLog(options.logPath);
+  // node:child_process, not execa: execa types no file descriptor of ours as stdout (its `file`
+  // target pipes through this process, which is what must not happen here). Still an argv array.
+  const child = spawn(options.vllmBin, buildServeArgv(options.model, options.engineArgs, port), { env, detached: true, stdio: ['ignore', file.fd, file.fd] });
+  const spawned = new Promise<unknown>((resolve) => {
+    child.once('spawn', () => resolve(null));
+    child.once('error', (error) => resolve(error));
   });
+  const spawnError = await spawned;
   const pid = child.pid;
-  if (pid === undefined) {
-    const result = await child;
-    const failure = spawnFailure(options.vllmBin, result.cause);
+  if (pid === undefined || spawnError !== null) {
+    log.close();
+    const failure = spawnFailure(options.vllmBin, spawnError);
     await file.write(`autotune: ${failure}\n`);
     return { start: { kind: 'failed', classification: { outcome: 'spawn_error', failure }, log: failure, readyMs: 0 }, portTaken: false };
   }
   options.onSpawn?.(pid);
-  const log = new ServerLog();
-  const decoder = new StringDecoder('utf8');
-  let writes = Promise.resolve();
-  child.all.on('data', (chunk: Buffer) => {
-    writes = writes.then(() => file.write(chunk)).then(() => undefined, () => undefined);
-    log.push(decoder.write(chunk));
-  });
   // A holder, not a `let`: it is set from a callback, which TypeScript's narrowing does not see.
   const state: { exited: ServerExit | null } = { exited: null };
-  const done = child.then((r) => {
-    state.exited = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
+  const done = new Promise<void>((resolve) => {
+    child.once('exit', (exitCode, signal) => {
+      state.exited = { exitCode, signal };
+      resolve();
+    });
   });
   const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   let stopped: Promise<void> | null = null;
@@ -230,7 +269,7 @@ async function attemptStart(options: ServerOptions, file: FileHandle): Promise<A
     stopped ??= (async () => {
       await stopGroup(pid, grace);
       await done;
-      await writes;
+      log.close();
     })();
     return stopped;
   };

@@ -3,9 +3,12 @@
  * arguments plus the trial's engine arguments, the trial's environment, a port of its own),
  * and one pass of the load over the case matrix per run against it.
  *
- * The server belongs to the trial, not to a run: the engine's lifecycle seam (RunLifecycle)
- * calls `prepare(trial)` before every run, which stops the server of another trial, and
- * `dispose()` once at the end, which stops the last one; the first run of a trial starts it
+ * The server belongs to the trial, not to a run, and to the slot the run is on: each slot
+ * (a GPU group under --gpu-groups, with its CUDA_VISIBLE_DEVICES and VLLM_PORT range from the
+ * slot runner) has its own server on a port of its own, so slots serve side by side. The
+ * engine's lifecycle seam (RunLifecycle) calls `prepare(trial, slot)` before every run, which
+ * stops that slot's server of another trial, and `dispose()` once at the end, which stops
+ * every slot's last one; the first run of a trial on a slot starts it
  * (so its start, and a failure to start, are that run's: the outcome and root cause of an OOM,
  * an engine that exits, or one never ready within --server-ready-timeout). A server that dies
  * during the load fails the run with the cause from its log and is started afresh by the next
@@ -67,19 +70,21 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
   readonly name = 'local';
   readonly #o: ServeRunnerOptions;
   readonly #slos: Slo[];
-  #live: LiveServer | null = null;
+  /** By slot. */
+  readonly #live = new Map<number, LiveServer>();
 
   constructor(options: ServeRunnerOptions) {
     this.#o = options;
     this.#slos = studySlos(options.study);
   }
 
-  async prepare(trial: TrialSpec): Promise<void> {
-    if (this.#live !== null && this.#live.trialKey !== trial.key) await this.#stop();
+  async prepare(trial: TrialSpec, slot: number): Promise<void> {
+    const live = this.#live.get(slot);
+    if (live !== undefined && live.trialKey !== trial.key) await this.#stop(slot);
   }
 
   async dispose(): Promise<void> {
-    await this.#stop();
+    await Promise.all([...this.#live.keys()].map((slot) => this.#stop(slot)));
   }
 
   /** The server runs as a process group carrying a run key, like a benchmark: the local runner's reap applies. */
@@ -87,10 +92,10 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
     return new LocalRunner().reap(orphan);
   }
 
-  async #stop(): Promise<void> {
-    const live = this.#live;
-    this.#live = null;
-    if (live !== null) await live.server.stop();
+  async #stop(slot: number): Promise<void> {
+    const live = this.#live.get(slot);
+    this.#live.delete(slot);
+    if (live !== undefined) await live.server.stop();
   }
 
   async run(request: RunRequest): Promise<RunResult> {
@@ -121,12 +126,13 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
   }
 
   async #ensureServer(request: RunRequest, signal: AbortSignal, say: (line: string) => Promise<void>): Promise<LiveServer | Classification | 'interrupted'> {
-    const live = this.#live;
-    if (live !== null && live.trialKey === request.trial.key && live.server.exit() === null) {
+    const slot = request.slot ?? 0;
+    const live = this.#live.get(slot);
+    if (live !== undefined && live.trialKey === request.trial.key && live.server.exit() === null) {
       request.onStart?.(live.handle);
       return live;
     }
-    if (live !== null) await this.#stop();
+    if (live !== undefined) await this.#stop(slot);
     const { model, engineArgs } = splitServeModel([...request.passthrough, ...request.trial.extraArgs]);
     if (model === null) return { outcome: 'nonzero_exit', failure: 'the serve arguments name no model (give MODEL or --model)' };
     const logPath = `${stemOf(request.logPath)}.server.log`;
@@ -159,7 +165,7 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
       handle: handle ?? { runner: this.name, id: String(server.pid), pid: server.pid },
       maxModelLen: maxModelLenArg(engineArgs) ?? memory.maxConcurrency?.tokensPerRequest ?? null,
     };
-    this.#live = next;
+    this.#live.set(slot, next);
     return next;
   }
 
@@ -257,7 +263,7 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
     const died = server.exit() !== null;
     if (died) {
       // Its survivors hold the GPU: the group goes now; the next run starts a new server.
-      await this.#stop();
+      await this.#stop(request.slot ?? 0);
     }
     if (signal.aborted && !timedOut()) return failed('interrupted', 'interrupted: stopped during the load', started);
     if (timedOut()) return failed('timeout', `timed out after ${request.timeoutMs / 1000} s during the load`, started, metrics);
