@@ -7,7 +7,7 @@ import {
   engineArgs,
   engineTrial,
   engineValue,
-  needsMoreMemory,
+  pastCeiling,
   pointKey,
   rejectReason,
   startValue,
@@ -79,10 +79,23 @@ describe('engine search space', () => {
 
   it('a point past an OOM on the memory-monotone axes needs at least its memory; other axes must match', () => {
     const failed = { 'tensor-parallel-size': 1, 'max-num-seqs': 1024, 'max-num-batched-tokens': 16384 };
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048 }, failed), true);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 32768 }, failed), true);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 512 }, failed), false);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 8192 }, failed), false);
-    assert.equal(needsMoreMemory({ ...failed, 'tensor-parallel-size': 2, 'max-num-seqs': 2048 }, failed), false);
+    const oom = { point: failed, kvCache: false };
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048 }, oom), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 32768 }, oom), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 512 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 8192 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'tensor-parallel-size': 2, 'max-num-seqs': 2048 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.95 }, oom), true, 'an absent gpu-memory-utilization is 0.9');
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.85 }, oom), false);
+  });
+
+  it('after a KV-cache shortage a larger gpu-memory-utilization may fit, a smaller one or more batched tokens cannot', () => {
+    const failed = { 'max-num-seqs': 256, 'max-num-batched-tokens': 16384 };
+    const kv = { point: failed, kvCache: true };
+    assert.equal(pastCeiling({ ...failed, 'max-num-batched-tokens': 32768 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 512 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.85 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.95 }, kv), false);
+    assert.equal(pastCeiling({ ...failed, 'kv-cache-dtype': 'fp8' }, kv), false, 'fp8 doubles the room: another configuration');
   });
 });

@@ -23,7 +23,7 @@ import {
   engineArgs,
   engineTrial,
   gridSize,
-  needsMoreMemory,
+  pastCeiling,
   orderedValues,
   pointKey,
   rejectReason,
@@ -35,9 +35,10 @@ import {
   type EnginePoint,
   type EngineSpace,
   type FailureClass,
+  type MemoryCeiling,
   type Tier,
 } from '../spaces/engine.js';
-import type { Observation, TrialSpec } from '../types.js';
+import { KV_CACHE_SHORTAGE, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
 import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
 import { pct } from './format.js';
@@ -130,8 +131,8 @@ class TierSearch {
   readonly budget: InvocationBudget;
   readonly book: Book;
   readonly points = new Map<string, PointRecord>();
-  /** Points that ran out of memory: the ceilings. */
-  readonly ceilings: EnginePoint[] = [];
+  /** Configurations that ran out of memory: the ceilings. */
+  readonly ceilings: MemoryCeiling[] = [];
 
   constructor(
     readonly ctx: PolicyContext,
@@ -188,11 +189,12 @@ class TierSearch {
     const point = r.point;
     if (r.state === 'rejected' || r.state === 'pruned' || r.state === 'failed') return r.state;
     if (r.state === null) {
-      const reason = rejectReason({ ...this.space.base, ...point }, this.space.limits);
+      const reason = rejectReason(this.whole(point), this.space.limits);
       if (reason !== null) return this.close(r, 'rejected', `rejected before running: ${reason}`);
-      const ceiling = this.ceilings.find((c) => needsMoreMemory(point, c));
+      const ceiling = this.ceilingOf(point);
       if (ceiling !== undefined) {
-        return this.close(r, 'pruned', `pruned without running: needs at least the memory of ${describePoint(ceiling)}, which ran out of memory`);
+        const why = ceiling.kvCache ? 'leaves the KV cache no more room than' : 'needs at least the memory of';
+        return this.close(r, 'pruned', `pruned without running: ${why} ${describePoint(ceiling.point)}, which ran out of ${ceiling.kvCache ? 'KV-cache memory' : 'memory'}`);
       }
     }
     let retried = false;
@@ -204,11 +206,24 @@ class TierSearch {
         retried = true;
         continue;
       }
-      if (cls === 'oom') this.ceilings.push(point);
-      return this.close(r, 'failed', `failed (${o.outcome.replace('_', ' ')})${cls === 'oom' ? ': a memory ceiling for larger memory-monotone values' : ''}`);
+      if (cls !== 'oom') return this.close(r, 'failed', `failed (${o.outcome.replace('_', ' ')})`);
+      const kvCache = o.failure?.startsWith(KV_CACHE_SHORTAGE) ?? false;
+      this.ceilings.push({ point, kvCache });
+      return this.close(r, 'failed', `failed (${kvCache ? 'no room for the KV cache' : 'out of memory'}): a memory ceiling for larger memory-monotone values`);
     }
     r.state = 'ok';
     return r.state;
+  }
+
+  /** The pass-through arguments with the point on top: what the checks and the ceilings compare. */
+  private whole(point: EnginePoint): EnginePoint {
+    return { ...this.space.base, ...point };
+  }
+
+  /** The ceiling a point is past, if any: it would run out of memory as that one did. */
+  ceilingOf(point: EnginePoint): MemoryCeiling | undefined {
+    const whole = this.whole(point);
+    return this.ceilings.find((c) => pastCeiling(whole, { ...c, point: this.whole(c.point) }));
   }
 
   private close(r: PointRecord, state: PointState, reason: string): PointState {
@@ -284,12 +299,10 @@ class TierSearch {
       for (let k = at + dir; k >= 0 && k < values.length && !this.budget.exhausted(); k += dir) {
         const candidate = canonicalPoint({ ...best, [axis.name]: values[k] ?? null }, this.space.base);
         const state = yield* this.evaluate(candidate, tier);
-        // Invalid values (tp=3 with 32 heads) are stepped over; past a memory ceiling nothing larger fits.
-        if (state === 'rejected') continue;
-        if (state !== 'ok') {
-          if (dir > 0 && (state === 'pruned' || this.ceilings.some((c) => needsMoreMemory(candidate, c)))) break;
-          continue;
-        }
+        // Invalid values (tp=3 with 32 heads) are stepped over, and so are failed and pruned ones: the
+        // values past a ceiling are pruned as the walk reaches them (no run), and a larger
+        // gpu-memory-utilization may give a starved KV cache the room it lacked.
+        if (state !== 'ok') continue;
         if (!(yield* this.better(candidate, best))) break;
         best = candidate;
         moved = true;

@@ -230,21 +230,41 @@ export function rejectReason(point: EnginePoint, limits: EngineLimits): string |
 }
 
 /**
- * Whether `point` needs at least the memory of `failed`: the same on every other argument and
- * no smaller on the memory-monotone ones. An OOM at `failed` then means one at `point`.
+ * A point that ran out of memory. On the device (a CUDA OOM) every memory-monotone argument
+ * only makes it worse; for the KV cache (no room for one request) gpu-memory-utilization is the
+ * cure, not the cause: a larger value gives the cache more room.
  */
-export function needsMoreMemory(point: EnginePoint, failed: EnginePoint): boolean {
+export interface MemoryCeiling {
+  readonly point: EnginePoint;
+  readonly kvCache: boolean;
+}
+
+/**
+ * Whether `point` fails as `ceiling` did: the same on every other argument, no smaller on the
+ * memory-monotone ones (no larger on gpu-memory-utilization after a KV-cache shortage). Both
+ * are whole configurations (the pass-through arguments with the point on top).
+ */
+export function pastCeiling(point: EnginePoint, ceiling: MemoryCeiling): boolean {
+  const failed = ceiling.point;
   const names = new Set([...Object.keys(point), ...Object.keys(failed)]);
   for (const name of names) {
-    const a = point[name] ?? null;
-    const b = failed[name] ?? null;
+    const a = settingOf(point, name);
+    const b = settingOf(failed, name);
     if (MEMORY_MONOTONE.has(name) && typeof a === 'number' && typeof b === 'number') {
-      if (a < b) return false;
+      const roomier = ceiling.kvCache && name === 'gpu-memory-utilization' ? a > b : a < b;
+      if (roomier) return false;
     } else if (a !== b) {
       return false;
     }
   }
   return true;
+}
+
+/** An argument's value in a whole configuration: an absent one with a fixed default has that default. */
+function settingOf(point: EnginePoint, name: string): EngineValue {
+  const own = point[name];
+  if (own !== undefined && own !== null) return own;
+  return FIXED_DEFAULTS.has(name) ? (VLLM_DEFAULTS[name] ?? null) : null;
 }
 
 /** vLLM's defaults for the arguments people sweep; a tier's start takes them where an axis offers them. */
@@ -277,9 +297,7 @@ const FIXED_DEFAULTS: ReadonlySet<string> = new Set([
 
 /** The value an axis stands at in `point`: its own, else the fixed default an absent argument means. */
 export function valueIn(axis: Axis, point: EnginePoint): EngineValue {
-  const own = point[axis.name];
-  if (own !== undefined && own !== null) return own;
-  return FIXED_DEFAULTS.has(axis.name) ? (VLLM_DEFAULTS[axis.name] ?? null) : null;
+  return settingOf(point, axis.name);
 }
 
 /**
