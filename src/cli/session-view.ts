@@ -9,6 +9,9 @@ import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/poli
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
+import type { TrialSpec } from '../tuner/types.js';
+import { PRUNED, REJECTED } from '../tuner/policies/tiers.js';
+import { loadTrials } from '../store/trials.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
 
@@ -36,6 +39,18 @@ export interface SessionView {
   readonly gpuHours: { readonly gpusPerRun: number; readonly spent: number; readonly planned: number | null };
   readonly failuresByClass: Readonly<Record<string, number>>;
   readonly lastError: string | null;
+  /** An engine study's standing; null for other policies. */
+  readonly engine: EngineView | null;
+}
+
+export interface EngineView {
+  /** The tier of the run in flight, else of the last run. */
+  readonly tier: string | null;
+  /** The best point so far (the winner once the study completed) and its gain per GPU over the default configuration. */
+  readonly best: { readonly point: string; readonly gain: number | null; readonly low: number | null; readonly high: number | null; readonly final: boolean } | null;
+  readonly pruned: number;
+  /** Points rejected before running, with the reason. */
+  readonly rejected: readonly { readonly point: string; readonly reason: string }[];
 }
 
 /**
@@ -97,6 +112,34 @@ function bestKept(decisions: readonly Decision[]): Decision | null {
   return best;
 }
 
+/** The winning point as its trial names it (`mnbt=32768 mns=512`), else its arguments. */
+function winnerLabel(trials: ReadonlyMap<string, TrialSpec>, args: readonly string[]): string {
+  const same = (a: readonly string[]): boolean => a.length === args.length && a.every((w, i) => w === args[i]);
+  for (const t of trials.values()) if (t.kind === 'engine' && same(t.extraArgs)) return t.label ?? t.key;
+  return args.length === 0 ? 'vLLM defaults' : args.join(' ');
+}
+
+/** The tier, the leading point and the points never run, from the stored trials and decisions. */
+function engineView(store: Store, session: SessionRecord, decisions: readonly Decision[], currentRound: string | null, lastTrialKey: string | null): EngineView {
+  const trials = new Map(loadTrials(store, session.id).map((t) => [t.spec.key, t.spec]));
+  const labelOf = (key: string): string => trials.get(key)?.label ?? key;
+  const answer = session.final?.engine;
+  const leading = answer === undefined ? bestKept(decisions.filter((d) => trials.get(d.subject)?.kind === 'engine')) : null;
+  const best =
+    answer !== undefined
+      ? { point: winnerLabel(trials, answer.args), gain: answer.gain, low: answer.low, high: answer.high, final: true }
+      : leading === null
+        ? null
+        : { point: labelOf(leading.subject), gain: leading.estimate, low: leading.low, high: leading.high, final: false };
+  const lastRound = lastTrialKey === null ? null : (trials.get(lastTrialKey)?.round ?? null);
+  return {
+    tier: currentRound ?? lastRound,
+    best,
+    pruned: decisions.filter((d) => d.reason.startsWith(PRUNED)).length,
+    rejected: decisions.filter((d) => d.reason.startsWith(REJECTED)).map((d) => ({ point: labelOf(d.subject), reason: d.reason.slice(REJECTED.length + 2) })),
+  };
+}
+
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
@@ -145,6 +188,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     },
     failuresByClass: p.failuresByClass,
     lastError: session.error ?? failedRun,
+    engine: session.policy === 'tiers' ? engineView(store, session, decisions, p.currentTrial?.round ?? null, p.lastRun?.trialKey ?? null) : null,
   };
 }
 

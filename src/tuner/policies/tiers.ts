@@ -47,6 +47,10 @@ import { Ledger, type Comparison } from './noise/estimation.js';
 import { noiseAwarePolicy } from './noise-aware.js';
 import type { Runs } from './noise/session.js';
 
+/** How the decisions on points that never ran begin: `status` counts them. */
+export const REJECTED = 'rejected before running';
+export const PRUNED = 'pruned without running';
+
 /** One-sided z a neighbour's gain must clear to replace the incumbent. */
 const Z_MOVE = 1.645;
 /** Runs a point may get beyond the session's --num-runs to settle a close call. */
@@ -153,6 +157,12 @@ class TierSearch {
     return r;
   }
 
+  /** A tier's new incumbent, kept until the tier closes: `status` shows the best point so far. */
+  lead(point: EnginePoint, reason: string): void {
+    const r = this.points.get(pointKey(point));
+    if (r !== undefined && r.state === 'ok') this.decide(r, 'kept', reason);
+  }
+
   private decide(r: PointRecord, verdict: 'kept' | 'dropped' | 'failed' | 'inconclusive', reason: string): void {
     const c = this.book.compare(r.trial.key);
     const i = c === null ? null : interval(c);
@@ -190,11 +200,11 @@ class TierSearch {
     if (r.state === 'rejected' || r.state === 'pruned' || r.state === 'failed') return r.state;
     if (r.state === null) {
       const reason = rejectReason(this.whole(point), this.space.limits);
-      if (reason !== null) return this.close(r, 'rejected', `rejected before running: ${reason}`);
+      if (reason !== null) return this.close(r, 'rejected', `${REJECTED}: ${reason}`);
       const ceiling = this.ceilingOf(point);
       if (ceiling !== undefined) {
         const why = ceiling.kvCache ? 'leaves the KV cache no more room than' : 'needs at least the memory of';
-        return this.close(r, 'pruned', `pruned without running: ${why} ${describePoint(ceiling.point)}, which ran out of ${ceiling.kvCache ? 'KV-cache memory' : 'memory'}`);
+        return this.close(r, 'pruned', `${PRUNED}: ${why} ${describePoint(ceiling.point)}, which ran out of ${ceiling.kvCache ? 'KV-cache memory' : 'memory'}`);
       }
     }
     let retried = false;
@@ -267,6 +277,7 @@ class TierSearch {
       if ((yield* this.evaluate(c, tier.name)) !== 'ok') continue;
       const point = canonicalPoint(c, this.space.base);
       this.book.setBaseline(pointKey(point));
+      this.lead(point, 'the default configuration');
       return point;
     }
     return null;
@@ -304,6 +315,7 @@ class TierSearch {
         // gpu-memory-utilization may give a starved KV cache the room it lacked.
         if (state !== 'ok') continue;
         if (!(yield* this.better(candidate, best))) break;
+        this.lead(candidate, `tier ${tier} leader: beats ${describePoint(best)} beyond the noise`);
         best = candidate;
         moved = true;
       }
@@ -315,9 +327,13 @@ class TierSearch {
   *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint> {
     if (this.space.search === 'grid') {
       const points = cartesian(start, tier.axes).map((p) => canonicalPoint(p, this.space.base));
-      for (const p of points) {
+      let leader = start;
+      for (const [i, p] of points.entries()) {
         if (this.budget.exhausted()) break;
-        yield* this.evaluate(p, tier.name);
+        if ((yield* this.evaluate(p, tier.name)) !== 'ok') continue;
+        const best = this.bestOf(points.slice(0, i + 1), start);
+        if (pointKey(best) !== pointKey(leader)) this.lead(best, `tier ${tier.name} leader: the best estimate so far`);
+        leader = best;
       }
       return this.bestOf(points, start);
     }
