@@ -391,7 +391,12 @@ function* tiersSession(ctx: PolicyContext): PolicyGenerator {
     winners.push({ tier: tier.name, point: winner });
     current = winner;
   }
-  const answer = answerOf(s, current, baseline);
+  // Independent tiers (a sweep file's experiments) each end at their own winner: the best of them is the answer.
+  const chosen = s.bestOf(
+    winners.map((w) => w.point),
+    current,
+  );
+  const answer = answerOf(s, chosen, baseline);
   const summary: string[] = [
     `Default configuration: ${describePoint(baseline)}`,
     ...winners.map((w) => `Tier ${w.tier} winner: ${describePoint(w.point)}`),

@@ -134,6 +134,15 @@ describe('tiers policy', () => {
     for (const s of tier1) assert.ok(s.trial.extraArgs.includes('--gpu-memory-utilization'));
   });
 
+  it('independent tiers (a sweep file\'s experiments) answer with the best of their winners, not the last', () => {
+    const good: Tier = { name: 'big-batches', axes: [{ name: 'max-num-seqs', values: [512, 1024] }], fixed: { 'max-num-batched-tokens': 32768 }, independent: true };
+    const poor: Tier = { name: 'small-batches', axes: [{ name: 'max-num-seqs', values: [64, 128] }], fixed: { 'max-num-batched-tokens': 4096 }, independent: true };
+    const d = drive(tiersPolicy, ctx(space({ tiers: [good, poor], search: 'grid' })), DENSE_SMALL);
+    const args = d.result?.engine?.args ?? [];
+    assert.ok(args.includes('32768'), `chose ${args.join(' ')}`);
+    assert.ok(d.steps.some((s) => s.trial.round === 'small-batches'), 'the last experiment ran');
+  });
+
   it('replays: the same observations give the same steps', () => {
     const a = drive(tiersPolicy, ctx(space()), DENSE_SMALL);
     const b = drive(tiersPolicy, ctx(space()), DENSE_SMALL);
