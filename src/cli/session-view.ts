@@ -11,6 +11,7 @@ import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
 import type { TrialSpec } from '../tuner/types.js';
 import { PRUNED, REJECTED } from '../tuner/policies/tiers.js';
+import { describePoint, pointOfKey } from '../tuner/spaces/engine.js';
 import { loadTrials } from '../store/trials.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
@@ -44,7 +45,7 @@ export interface SessionView {
 }
 
 export interface EngineView {
-  /** The tier of the run in flight, else of the last run. */
+  /** The tier of the newest point measured. */
   readonly tier: string | null;
   /** The best point so far (the winner once the study completed) and its gain per GPU over the default configuration. */
   readonly best: { readonly point: string; readonly gain: number | null; readonly low: number | null; readonly high: number | null; readonly final: boolean } | null;
@@ -120,9 +121,10 @@ function winnerLabel(trials: ReadonlyMap<string, TrialSpec>, args: readonly stri
 }
 
 /** The tier, the leading point and the points never run, from the stored trials and decisions. */
-function engineView(store: Store, session: SessionRecord, decisions: readonly Decision[], currentRound: string | null, lastTrialKey: string | null): EngineView {
-  const trials = new Map(loadTrials(store, session.id).map((t) => [t.spec.key, t.spec]));
-  const labelOf = (key: string): string => trials.get(key)?.label ?? key;
+function engineView(store: Store, session: SessionRecord, decisions: readonly Decision[], currentRound: string | null): EngineView {
+  const records = loadTrials(store, session.id);
+  const trials = new Map(records.map((t) => [t.spec.key, t.spec]));
+  const labelOf = (key: string): string => trials.get(key)?.label ?? describePoint(pointOfKey(key));
   const answer = session.final?.engine;
   const leading = answer === undefined ? bestKept(decisions.filter((d) => trials.get(d.subject)?.kind === 'engine')) : null;
   const best =
@@ -131,9 +133,11 @@ function engineView(store: Store, session: SessionRecord, decisions: readonly De
       : leading === null
         ? null
         : { point: labelOf(leading.subject), gain: leading.estimate, low: leading.low, high: leading.high, final: false };
-  const lastRound = lastTrialKey === null ? null : (trials.get(lastTrialKey)?.round ?? null);
+  // A tier re-measures earlier winners (their trials keep the tier that first ran them): the
+  // newest trial names the tier in progress.
+  const newest = records.filter((t) => t.spec.kind === 'engine').at(-1);
   return {
-    tier: currentRound ?? lastRound,
+    tier: newest?.spec.round ?? currentRound,
     best,
     pruned: decisions.filter((d) => d.reason.startsWith(PRUNED)).length,
     rejected: decisions.filter((d) => d.reason.startsWith(REJECTED)).map((d) => ({ point: labelOf(d.subject), reason: d.reason.slice(REJECTED.length + 2) })),
@@ -188,7 +192,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     },
     failuresByClass: p.failuresByClass,
     lastError: session.error ?? failedRun,
-    engine: session.policy === 'tiers' ? engineView(store, session, decisions, p.currentTrial?.round ?? null, p.lastRun?.trialKey ?? null) : null,
+    engine: session.policy === 'tiers' ? engineView(store, session, decisions, p.currentTrial?.round ?? null) : null,
   };
 }
 

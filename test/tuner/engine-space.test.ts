@@ -9,6 +9,8 @@ import {
   engineValue,
   pastCeiling,
   pointKey,
+  pointOfKey,
+  describePoint,
   rejectReason,
   startValue,
   type EngineLimits,
@@ -31,6 +33,13 @@ describe('engine search space', () => {
     assert.deepEqual(engineArgs(p), ['--no-enable-chunked-prefill', '--enforce-eager', '--max-num-seqs', '512']);
     assert.equal(pointKey({ b: 1, a: 2 }), pointKey({ a: 2, b: 1 }));
     assert.equal(pointKey({ 'speculative-config': null }), DEFAULT_ENGINE_KEY);
+  });
+
+  it('a key gives its point back, JSON values with commas included', () => {
+    const p = { 'tensor-parallel-size': 2, 'speculative-config': NGRAM, 'max-num-seqs': 512 };
+    assert.equal(describePoint(pointOfKey(pointKey(p))), describePoint(p));
+    assert.equal(describePoint(pointOfKey(pointKey(p))), 'mns=512 spec=ngram5 tp=2');
+    assert.deepEqual(pointOfKey(DEFAULT_ENGINE_KEY), {});
   });
 
   it('trials carry the arguments, a file-safe prefix and a readable label', () => {

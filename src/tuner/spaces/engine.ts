@@ -122,6 +122,20 @@ export function pointKey(point: EnginePoint): string {
   return entries.length === 0 ? DEFAULT_ENGINE_KEY : `engine:${entries.map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
 }
 
+/**
+ * The point a key names, for showing a point that never ran (no trial holds its label). A value
+ * may hold commas (a JSON speculative config): only `,name=` starts the next argument.
+ */
+export function pointOfKey(key: string): EnginePoint {
+  if (key === DEFAULT_ENGINE_KEY || !key.startsWith('engine:')) return {};
+  const out: Record<string, EngineValue> = {};
+  for (const part of key.slice('engine:'.length).split(/,(?=[a-z0-9][a-z0-9-]*=)/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
 /** A short readable form: `tp=2 mns=512 spec=ngram5`. */
 export function describePoint(point: EnginePoint): string {
   const entries = present(point);
