@@ -151,7 +151,7 @@ describe('engine studies on the simulator', () => {
 
       const status = await autotune(box, ['status']);
       assert.equal(status.exitCode, 0, status.all);
-      assert.match(status.stdout, /^tier {6}speculative$/m);
+      assert.match(status.stdout, /^tier {6}(speculative|refine)$/m);
       assert.match(status.stdout, /^engine {4}\S.* \(\+\d+\.\d{2}% \[\+\d+\.\d{2}%, \+\d+\.\d{2}%\] per GPU over the default configuration\)$/m);
       if (walksPastTp2) assert.match(status.stdout, /^ {2}rejected (\S+ )*tp=3: tensor-parallel-size 3 does not divide the model's \d+ attention heads$/m);
       assert.match(status.stdout, new RegExp(`^skipped   ${pruned.length} pruned past a memory ceiling, ${rejected.length} rejected before running$`, 'm'));

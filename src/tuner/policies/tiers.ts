@@ -55,6 +55,8 @@ export const PRUNED = 'pruned without running';
 const Z_MOVE = 1.645;
 /** Runs a point may get beyond the session's --num-runs to settle a close call. */
 const EXTRA_RUNS = 2;
+/** Candidates carried from one tier to the next. */
+const BEAM = 2;
 /** Coordinate passes over a tier's axes: a second one catches axes that interact (max-num-seqs and batched tokens). */
 const PASSES = 2;
 
@@ -324,7 +326,8 @@ class TierSearch {
     return best;
   }
 
-  *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint> {
+  /** A tier's candidates from `start`: the grid's best, or the coordinate walk's end for each tensor-parallel size. */
+  *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint[]> {
     if (this.space.search === 'grid') {
       const points = cartesian(start, tier.axes).map((p) => canonicalPoint(p, this.space.base));
       let leader = start;
@@ -335,17 +338,39 @@ class TierSearch {
         if (pointKey(best) !== pointKey(leader)) this.lead(best, `tier ${tier.name} leader: the best estimate so far`);
         leader = best;
       }
-      return this.bestOf(points, start);
+      return [this.bestOf(points, start)];
     }
-    // A later tier's start is usually the earlier winner itself (measured already); else it is measured first.
-    yield* this.evaluate(start, tier.name);
+    // Each tensor-parallel size has its own batching optimum (the memory per GPU differs): the
+    // other axes are walked from every size that runs, and each size's best is a candidate.
+    // The closing pass only polishes its candidates: it walks tp from each like any other axis.
+    const parallel = tier.name === REFINE ? undefined : tier.axes.find((a) => a.name === 'tensor-parallel-size');
+    if (parallel === undefined || tier.axes.length < 2) return [yield* this.coordinate(tier.axes, start, tier.name)];
+    const rest = tier.axes.filter((a) => a !== parallel);
+    const found: EnginePoint[] = [];
+    for (const v of orderedValues(parallel)) {
+      const from = canonicalPoint({ ...start, [parallel.name]: v }, this.space.base);
+      if ((yield* this.evaluate(from, tier.name)) === 'ok') found.push(yield* this.coordinate(rest, from, tier.name));
+    }
+    return found.length > 0 ? found : [start];
+  }
+
+  /** Coordinate passes over `axes` from `start` (measured first when it is new). */
+  private *coordinate(axes: readonly Axis[], start: EnginePoint, tier: string): Runs<EnginePoint> {
+    yield* this.evaluate(start, tier);
     let current = start;
     for (let pass = 0; pass < PASSES; pass++) {
       const before = pointKey(current);
-      for (const axis of tier.axes) current = yield* this.lineSearch(axis, current, tier.name);
-      if (pointKey(current) === before || tier.axes.length < 2) break;
+      for (const axis of axes) current = yield* this.lineSearch(axis, current, tier);
+      if (pointKey(current) === before || axes.length < 2) break;
     }
     return current;
+  }
+
+  /** Measured points, best first by their estimate; each once. */
+  ranked(points: readonly EnginePoint[]): EnginePoint[] {
+    const unique = [...new Map(points.map((p) => [pointKey(p), p])).values()];
+    const delta = (p: EnginePoint): number => this.deltaOf(p) ?? -Infinity;
+    return unique.sort((a, b) => delta(b) - delta(a));
   }
 
   /** Verdicts on every measured point of a tier once its winner is known. */
@@ -357,6 +382,22 @@ class TierSearch {
       else this.decide(r, 'dropped', `tier ${tier} chose ${describePoint(winner)}`);
     }
   }
+}
+
+/** The closing pass's tier name. */
+const REFINE = 'refine';
+
+/**
+ * A closing coordinate pass over every tier's axes around the last winner: a later tier's
+ * arguments move an earlier tier's optimum (fp8 KV doubles the room for sequences, so more of
+ * them pay), which the earlier tier could not see. Only for dependent tiers searched by
+ * coordinate; the walk starts at the winner, so it costs the neighbours it measures.
+ */
+function refinement(space: EngineSpace): Tier[] {
+  if (space.search !== 'coordinate' || space.tiers.length < 2 || space.tiers.some((t) => t.independent)) return [];
+  const axes = new Map<string, Axis>();
+  for (const t of space.tiers) for (const a of t.axes) axes.set(a.name, a);
+  return [{ name: REFINE, axes: [...axes.values()], fixed: {}, independent: false }];
 }
 
 /** A tier's start: its fixed arguments over what came before, each axis at its start value. */
@@ -384,12 +425,19 @@ function* tiersSession(ctx: PolicyContext): PolicyGenerator {
   }
   const winners: { tier: string; point: EnginePoint }[] = [];
   let current = baseline;
-  for (const tier of space.tiers) {
-    const start = tier === first ? baseline : tierStart(tier, current, space.base);
-    const winner = yield* s.searchTier(tier, start);
+  // The best few candidates go on to the next tier, not only the best: a later tier's argument
+  // can reverse a close call of an earlier one (fp8 KV pays most where the KV cache was tightest).
+  let beam: EnginePoint[] = [baseline];
+  for (const tier of [...space.tiers, ...refinement(space)]) {
+    const found: EnginePoint[] = [];
+    const starts = tier === first ? [baseline] : tier.independent ? [tierStart(tier, {}, space.base)] : beam.map((b) => tierStart(tier, b, space.base));
+    for (const start of starts) found.push(...(yield* s.searchTier(tier, start)));
+    const ranked = s.ranked(found);
+    const winner = ranked[0] ?? current;
     s.closeTier(tier.name, winner);
     winners.push({ tier: tier.name, point: winner });
     current = winner;
+    if (!tier.independent) beam = ranked.slice(0, BEAM);
   }
   // Independent tiers (a sweep file's experiments) each end at their own winner: the best of them is the answer.
   const chosen = s.bestOf(
