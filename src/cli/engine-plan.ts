@@ -26,7 +26,7 @@ export function enginePlan(run: RunOptions, request: EngineRequest): StudyPlan {
   const rule =
     search === 'grid'
       ? `grid search: ${plural(run.numRuns, 'run')} x ${plural(points, 'point')}`
-      : `at most the full grid (${plural(run.numRuns, 'run')} x ${plural(points, 'point')}); the coordinate search measures a fraction of it`;
+      : `the full grid's count (${plural(run.numRuns, 'run')} x ${plural(points, 'point')}), what the coordinate search is measured against: it usually takes a fraction`;
   const base = gpusOf(run.passthrough);
   const tp = largest(request, 'tensor-parallel-size', base.tp);
   const pp = largest(request, 'pipeline-parallel-size', base.pp);

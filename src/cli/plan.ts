@@ -169,7 +169,7 @@ function atLeast(plan: StudyPlan, n: number): string {
 
 export function planSummary(plan: StudyPlan): string {
   if (plan.engine !== undefined) {
-    const points = plan.engine.search === 'grid' ? plural(plan.trials, 'point') : `at most ${plural(plan.trials, 'point')}`;
+    const points = plan.engine.search === 'grid' ? plural(plan.trials, 'point') : `${plural(plan.trials, 'point')} in the tiers' grids`;
     return `${plan.bench} engine study, ${plural(plan.engine.tiers, 'tier')}, ${points} (${plan.engine.search} search)`;
   }
   return `${plan.bench} study, ${atLeast(plan, plan.trials)} trials planned`;
