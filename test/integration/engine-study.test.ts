@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { engineOptimum, engineTruth, type GridPoint } from '../../simulator/engine.js';
 import { loadScenario } from '../../simulator/scenario.js';
-import { autotune, CLI, invocations, onlyRunDir, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
+import { autotune, CLI, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -159,6 +159,39 @@ describe('engine studies on the simulator', () => {
       assert.ok(recipe.includes(winningArgs(r.stdout).slice(0, 2).join(' ')), recipe);
     });
   }
+});
+
+describe('the sweep-launcher example', () => {
+  it('validates and runs unchanged on the simulator: every experiment point once per run, the best experiment wins', async () => {
+    const box = sandbox('engine-moe');
+    boxes.push(box);
+    const file = join(ROOT, 'configs', 'examples', 'sweep-launcher.yaml');
+    const validated = await autotune(box, ['validate', file]);
+    assert.equal(validated.exitCode, 0, validated.all);
+    const r = await autotune(box, ['run', file, '--no-progress']);
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(r.all ?? '', /sweep-launcher\.yaml: script steers the sweep launcher; autotune runs the benchmark itself/);
+    // 3x3 + 3x4 + 2 points; the third experiment's first point is one of the second's: 22 configurations.
+    const runs = invocations(box);
+    assert.equal(runs.length, 22 * NUM_RUNS);
+    for (const run of runs) {
+      assert.equal(argvValue(run, '--gpu-memory-utilization'), '0.9', 'the fixed scalar reaches every run');
+      assert.equal(argvValue(run, '--model'), 'openai/gpt-oss-120b');
+    }
+    const experiment3 = runs.filter((run) => argvValue(run, '--max-num-seqs') === '1024' && argvValue(run, '--tensor-parallel-size') === '2' && argvValue(run, '--max-num-batched-tokens') === '16384');
+    assert.ok(experiment3.some((run) => argvValue(run, '--speculative-config') !== null), 'the experiment list value expands');
+    // The winner is the best point over every experiment, by the ground truth within noise.
+    const s = loadScenario('engine-moe');
+    const points: GridPoint[] = [
+      ...[8192, 16384, 32768].flatMap((t) => [256, 512, 1024].map((n) => ({ 'gpu-memory-utilization': 0.9, 'max-num-batched-tokens': t, 'max-num-seqs': n }))),
+      ...[8192, 16384, 32768].flatMap((t) => [256, 512, 1024, 2048].map((n) => ({ 'gpu-memory-utilization': 0.9, 'tensor-parallel-size': 2, 'max-num-batched-tokens': t, 'max-num-seqs': n }))),
+      { 'gpu-memory-utilization': 0.9, 'tensor-parallel-size': 2, 'max-num-seqs': 1024, 'max-num-batched-tokens': 16384, 'speculative-config': '{"method": "ngram", "num_speculative_tokens": 5}' },
+    ];
+    const best = Math.max(...points.map((p) => engineTruth(s, p).perGpu));
+    const chosen = engineTruth(s, { ...pointOf(winningArgs(r.stdout)), 'gpu-memory-utilization': 0.9 }).perGpu;
+    assert.ok(chosen >= best * (1 - 3 * s.noise.cv), `chose ${winningArgs(r.stdout).join(' ')} at ${chosen.toFixed(0)}/GPU, the best ${best.toFixed(0)}`);
+    assert.match(readFileSync(join(onlyRunDir(box), 'serve_recipe.sh'), 'utf8'), /vllm serve openai\/gpt-oss-120b --gpu-memory-utilization 0\.9 .*--max-num-seqs \d+/);
+  });
 });
 
 /** The session's id once its row is committed, else null. */
