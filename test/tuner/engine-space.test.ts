@@ -83,6 +83,8 @@ describe('engine search space', () => {
       'max-num-batched-tokens 2048 is below max-model-len 4096 without chunked prefill',
     );
     assert.equal(rejectReason({ 'max-model-len': 2048 }, limits), 'input 3000 + output 1000 tokens exceed max-model-len 2048');
+    assert.equal(rejectReason({ 'max-num-batched-tokens': 1024, 'max-num-seqs': 2048 }, NO_LIMITS), 'max-num-batched-tokens 1024 is below max-num-seqs 2048');
+    assert.equal(rejectReason({ 'max-num-batched-tokens': 2048, 'max-num-seqs': 2048 }, NO_LIMITS), null);
     assert.equal(rejectReason({ 'tensor-parallel-size': 3 }, NO_LIMITS), null);
   });
 

@@ -10,10 +10,15 @@
  * Comparisons come from the noise model of the whole session (noise/estimation.ts): a close
  * call earns more runs of the two points, up to a cap, and a tie keeps the incumbent.
  *
+ * Each tensor-parallel size of a tier walks its own batching optimum, the best two candidates
+ * go on to the next tier, and after the last a closing pass walks every axis around them: a
+ * later tier's argument can move an earlier optimum.
+ *
  * Points are checked before they run (engine.ts rejectReason), and an out-of-memory failure
- * marks a memory ceiling: a point that needs at least that memory on the memory-monotone axes
- * is pruned without running. Throughput objectives are compared per GPU, so a larger
- * tensor-parallel size must pay for its GPUs.
+ * marks a memory ceiling: a point past it on the memory-monotone axes (pastCeiling: a KV-cache
+ * shortage is cured, not caused, by more gpu-memory-utilization) is pruned without running.
+ * Throughput objectives are compared per GPU, so a larger tensor-parallel size must pay for
+ * its GPUs.
  */
 import type { DoneStep, EngineAnswer, FinalResult, Policy, PolicyContext } from '../policy.js';
 import type { Objective } from '../objective.js';

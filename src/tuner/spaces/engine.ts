@@ -237,6 +237,9 @@ export function rejectReason(point: EnginePoint, limits: EngineLimits): string |
   if (maxLen !== null && batched !== null && batched < maxLen && chunkedPrefillOff(point)) {
     return `max-num-batched-tokens ${batched} is below max-model-len ${maxLen} without chunked prefill`;
   }
+  // vLLM's scheduler config refuses a step that cannot hold one token of every sequence.
+  const seqs = numberOf(point, 'max-num-seqs');
+  if (batched !== null && seqs !== null && batched < seqs) return `max-num-batched-tokens ${batched} is below max-num-seqs ${seqs}`;
   if (maxLen !== null && limits.inputLen !== null && limits.outputLen !== null && limits.inputLen + limits.outputLen > maxLen) {
     return `input ${limits.inputLen} + output ${limits.outputLen} tokens exceed max-model-len ${maxLen}`;
   }
