@@ -371,6 +371,11 @@ class TierSearch {
     return current;
   }
 
+  /** Points measured at least --num-runs times. */
+  settled(): EnginePoint[] {
+    return [...this.points.values()].filter((r) => r.state === 'ok' && this.book.samples(r.trial.key) >= this.ctx.numRuns).map((r) => r.point);
+  }
+
   /** Measured points, best first by their estimate; each once. */
   ranked(points: readonly EnginePoint[]): EnginePoint[] {
     const unique = [...new Map(points.map((p) => [pointKey(p), p])).values()];
@@ -444,11 +449,11 @@ function* tiersSession(ctx: PolicyContext): PolicyGenerator {
     current = winner;
     if (!tier.independent) beam = ranked.slice(0, BEAM);
   }
-  // Independent tiers (a sweep file's experiments) each end at their own winner: the best of them is the answer.
-  const chosen = s.bestOf(
-    winners.map((w) => w.point),
-    current,
-  );
+  // Moves need a gain beyond the noise, so a walk can stop one close call short; the answer is
+  // the best estimate over every point measured --num-runs times (and every tier's winner: a
+  // sweep file's experiments each end at their own).
+  const chosen = s.bestOf([...winners.map((w) => w.point), ...s.settled()], current);
+  if (pointKey(chosen) !== pointKey(current)) s.lead(chosen, 'the answer: the best estimate of the points measured --num-runs times');
   const answer = answerOf(s, chosen, baseline);
   const summary: string[] = [
     `Default configuration: ${describePoint(baseline)}`,
