@@ -3,7 +3,8 @@
  * on the three engine scenarios and on held-out variants of them (knees, memory ceilings,
  * weights, tp efficiency and speculative gains perturbed: no figure of the search was chosen
  * on those), over several seeds.
- *   node dist/bench/engine.js [--seeds N] [--variants N]
+ *   node dist/bench/engine.js [--seeds N] [--variants N] [--first K]
+ * (`--first` draws the variants from index K on: a fresh held-out set.)
  * Prints, per scenario, the invocations against the full grid's and the regret of the chosen
  * point against the ground-truth optimum over the product of every tier's axes (output tokens/s
  * per GPU). Exits 1 when a target is missed: worst regret over 2%, or a mean invocation count
@@ -185,16 +186,17 @@ function print(title: string, rows: readonly Row[]): boolean {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '8' }, variants: { type: 'string', default: '4' } } });
+  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '8' }, variants: { type: 'string', default: '4' }, first: { type: 'string', default: '1' } } });
   const seeds = Number(values.seeds);
   const variants = Number(values.variants);
+  const first = Number(values.first);
   const named = ['engine-small-dense', 'engine-moe', 'engine-large-dense'].map((n) => loadScenario(n));
   const namedRows = named.map((s) => measure(s, seeds)).filter((r): r is Row => r !== null);
   // Variants are drawn until `variants` of each scenario can run their baseline (at most 3x as many tried).
   let skipped = 0;
   const heldOut = named.flatMap((s) => {
     const rows: Row[] = [];
-    for (let k = 1; rows.length < variants && k <= 3 * variants; k++) {
+    for (let k = first; rows.length < variants && k < first + 3 * variants; k++) {
       const row = measure(variant(s, k), seeds);
       if (row === null) skipped += 1;
       else rows.push(row);
