@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { Store } from '../store/db.js';
 import { loadDecisions } from '../store/decisions.js';
-import { sessionProgress } from '../store/progress.js';
+import { sessionProgress, spentByTrial } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { Lease, SessionRecord } from '../store/records.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
@@ -36,7 +36,7 @@ export interface SessionView {
     readonly high: number | null;
     readonly validated: boolean | null;
   };
-  /** Run durations x GPUs per run (tensor x pipeline parallel); planned from the mean run so far. */
+  /** Run durations x GPUs per run (tensor x pipeline parallel); planned from the mean run so far. An engine study: each run's own GPUs, the most of any point shown. */
   readonly gpuHours: { readonly gpusPerRun: number; readonly spent: number; readonly planned: number | null };
   readonly failuresByClass: Readonly<Record<string, number>>;
   readonly lastError: string | null;
@@ -144,6 +144,15 @@ function engineView(store: Store, session: SessionRecord, decisions: readonly De
   };
 }
 
+/** An engine study's points differ in tp x pp x dp: GPU time is summed per trial, and the largest point's GPUs shown. */
+function engineGpuHours(store: Store, session: SessionRecord): SessionView['gpuHours'] {
+  const trials = new Map(loadTrials(store, session.id).map((t) => [t.spec.key, t.spec]));
+  const gpusOf = (key: string): number => gpusPerRun([...session.args, ...(trials.get(key)?.extraArgs ?? [])]);
+  let spent = 0;
+  for (const [key, ms] of spentByTrial(store, session.id)) spent += gpuHours(ms, gpusOf(key));
+  return { gpusPerRun: Math.max(1, ...[...trials.keys()].map(gpusOf)), spent, planned: null };
+}
+
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
@@ -184,7 +193,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
             high: leading?.high ?? null,
             validated: null,
           },
-    gpuHours: {
+    gpuHours: session.policy === 'tiers' ? engineGpuHours(store, session) : {
       gpusPerRun: gpus,
       spent: gpuHours(p.spentDurationMs, gpus),
       // Never below what was spent: ended x (spent / ended) can round one ulp under it.

@@ -19,14 +19,14 @@ function decision(subject: string, verdict: Decision['verdict'], reason: string,
 }
 
 describe('engine study status', () => {
-  it('shows the newest tier, the best kept point with its gain, and the pruned and rejected points with why', () => {
+  it('shows the newest tier, the best kept point with its gain, the pruned and rejected points with why, and each point\'s GPUs in the GPU-hours', () => {
     const dir = tempDir();
     const store = openStore(join(dir, 'autotune.db'));
     const { id } = createSession(store, { runDir: join(dir, 'run'), policy: 'tiers', args: [], options: { numRuns: 2, budget: null }, env: {} });
     const files = (seq: number) => ({ logPath: `${seq}.log`, configPath: `${seq}.yaml` });
     const base = engineTrial({}, 'batching', null);
     const big = engineTrial({ 'max-num-seqs': 512 }, 'batching', base.key);
-    const spec = engineTrial({ 'max-num-seqs': 512, 'gpu-memory-utilization': 0.95 }, 'memory', base.key);
+    const spec = engineTrial({ 'max-num-seqs': 512, 'gpu-memory-utilization': 0.95, 'tensor-parallel-size': 2 }, 'memory', base.key);
     [base, base, big, big, spec].forEach((trial, step) => finishRun(store, beginRun(store, id, { trial, kind: 'measure', warmupIndex: null, step, files }).runId, OK));
     upsertDecision(store, id, decision(base.key, 'kept', 'the default configuration', 0));
     upsertDecision(store, id, decision(big.key, 'kept', 'tier batching leader: beats vLLM defaults beyond the noise', 0.25));
@@ -39,6 +39,9 @@ describe('engine study status', () => {
     assert.match(text, /^engine {4}mns=512 \(\+25\.00% \[\+24\.00%, \+26\.00%\] per GPU over the default configuration, best so far\)$/m);
     assert.match(text, /^skipped   1 pruned past a memory ceiling, 1 rejected before running$/m);
     assert.match(text, /^ {2}rejected tp=3: tensor-parallel-size 3 does not divide the model's 32 attention heads$/m);
+    // Four 1 s runs on one GPU and one on two: 6 GPU-seconds.
+    assert.ok(Math.abs(view.gpuHours.spent - 6000 / 3_600_000) < 1e-12, String(view.gpuHours.spent));
+    assert.match(text, /^gpu-hours 0\.00 spent \(up to 2 GPUs per run\)$/m);
     assert.doesNotMatch(text, /^best /m, 'no operator line for an engine study without operators');
     store.close();
   });

@@ -25,7 +25,7 @@ export function formatStatus(v: SessionView): string {
     `round     ${v.round ?? '-'}   trial ${v.trial.index} of ${v.trial.planned === null ? '?' : `~${v.trial.planned}`}${v.trial.current === null ? '' : `, measuring ${v.trial.current}`}`,
     `runs      ${v.runs.done}${v.runs.planned === null ? '' : ` of ~${v.runs.planned}`} done (${v.runs.ok} ok, ${v.runs.failed} failed, ${v.runs.interrupted} interrupted)`,
     `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
-    `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
+    `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.engine === null ? '' : 'up to '}${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
     `failures  ${formatFailures(v.failuresByClass)}`,
     ...(v.engine === null ? [] : engineLines(v.engine)),
     ...(v.policy === 'sweep' || (v.engine !== null && best.length === 0) ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
