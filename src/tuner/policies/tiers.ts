@@ -60,6 +60,9 @@ export const PRUNED = 'pruned without running';
 const Z_MOVE = 1.645;
 /** Runs a point may get beyond the session's --num-runs to settle a close call. */
 const EXTRA_RUNS = 2;
+/** Arguments that give the KV cache more room, and the batching ones that room pays through (closing pass only). */
+const CAPACITY: ReadonlySet<string> = new Set(['kv-cache-dtype', 'gpu-memory-utilization']);
+const BATCHING: ReadonlySet<string> = new Set(['max-num-seqs', 'max-num-batched-tokens']);
 /** Candidates carried from one tier to the next. */
 const BEAM = 2;
 /** Coordinate passes over a tier's axes: a second one catches axes that interact (max-num-seqs and batched tokens). */
@@ -308,7 +311,7 @@ class TierSearch {
   }
 
   /** Walks an axis from the current value while a neighbour is better; the first direction that improves wins. */
-  *lineSearch(axis: Axis, current: EnginePoint, tier: string): Runs<EnginePoint> {
+  *lineSearch(axis: Axis, current: EnginePoint, tier: string, companions: readonly Axis[] = []): Runs<EnginePoint> {
     const values = orderedValues(axis);
     const at = values.indexOf(valueIn(axis, current));
     let best = current;
@@ -321,9 +324,13 @@ class TierSearch {
         // values past a ceiling are pruned as the walk reaches them (no run), and a larger
         // gpu-memory-utilization may give a starved KV cache the room it lacked.
         if (state !== 'ok') continue;
-        if (!(yield* this.better(candidate, best))) break;
-        this.lead(candidate, `tier ${tier} leader: beats ${describePoint(best)} beyond the noise`);
-        best = candidate;
+        // A value that adds KV-cache room pays through the batching it allows: it is judged after
+        // the batching axes have walked from it.
+        let joint = candidate;
+        if (CAPACITY.has(axis.name)) for (const c of companions) joint = yield* this.lineSearch(c, joint, tier);
+        if (!(yield* this.better(joint, best))) break;
+        this.lead(joint, `tier ${tier} leader: beats ${describePoint(best)} beyond the noise`);
+        best = joint;
         moved = true;
       }
       if (moved) break;
@@ -365,7 +372,8 @@ class TierSearch {
     let current = start;
     for (let pass = 0; pass < PASSES; pass++) {
       const before = pointKey(current);
-      for (const axis of axes) current = yield* this.lineSearch(axis, current, tier);
+      const batching = tier === REFINE ? axes.filter((a) => BATCHING.has(a.name)) : [];
+      for (const axis of axes) current = yield* this.lineSearch(axis, current, tier, batching);
       if (pointKey(current) === before || axes.length < 2) break;
     }
     return current;
