@@ -4,10 +4,11 @@
  * (the model's attention heads from config.json, the GPUs visible, the lengths of the
  * benchmark), resolved once when the session is created.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AutotuneError } from '../errors.js';
-import { modelShapeFromConfig } from '../tuner/model-config.js';
+import { attentionFactsFromConfig } from '../tuner/model-config.js';
 import {
   canonicalArg,
   engineValue,
@@ -171,6 +172,30 @@ function visibleGpus(env: NodeJS.ProcessEnv): number | null {
   return list.split(',').filter((d) => d.trim() !== '' && d.trim() !== '-1').length;
 }
 
+/**
+ * The config.json of a model named by its Hugging Face id, from the local hub cache vLLM
+ * downloads into: the revision `refs/main` names, else the only snapshot there is.
+ */
+function hubConfig(model: string, env: NodeJS.ProcessEnv): string | null {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(model)) return null;
+  const hub = env['HF_HUB_CACHE'] ?? join(env['HF_HOME'] ?? join(env['HOME'] ?? homedir(), '.cache', 'huggingface'), 'hub');
+  const repo = join(hub, `models--${model.replace('/', '--')}`);
+  const ref = join(repo, 'refs', 'main');
+  const snapshots = join(repo, 'snapshots');
+  if (!existsSync(snapshots)) return null;
+  const revisions = existsSync(ref) ? [readFileSync(ref, 'utf8').trim()] : readdirSync(snapshots);
+  const config = revisions.length === 1 ? join(snapshots, revisions[0] as string, 'config.json') : null;
+  return config !== null && existsSync(config) ? config : null;
+}
+
+/** The model's config.json: the one the request names, the model directory's, else the hub cache's. */
+function modelConfigPath(request: EngineRequest, model: string | null, env: NodeJS.ProcessEnv): string | null {
+  if (request.modelConfig !== null) return request.modelConfig;
+  if (model === null) return null;
+  if (existsSync(join(model, 'config.json'))) return join(model, 'config.json');
+  return hubConfig(model, env);
+}
+
 const num = (v: EngineValue | undefined): number | null => (typeof v === 'number' ? v : null);
 
 /** The study's space: the request plus the facts its points are checked against. */
@@ -180,8 +205,8 @@ export function resolveEngineSpace(request: EngineRequest, passthrough: readonly
   }
   const base = passthroughPoint(passthrough);
   const model = typeof base['model'] === 'string' ? base['model'] : null;
-  const configPath = request.modelConfig ?? (model !== null && existsSync(join(model, 'config.json')) ? join(model, 'config.json') : null);
-  const shape = configPath === null ? null : modelShapeFromConfig(readConfig(configPath), configPath);
+  const configPath = modelConfigPath(request, model, env);
+  const shape = configPath === null ? null : attentionFactsFromConfig(readConfig(configPath), configPath);
   return {
     tiers: request.tiers,
     search: request.search ?? 'coordinate',

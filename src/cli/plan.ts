@@ -8,7 +8,10 @@ import { discoverOps } from '../tuner/discovery.js';
 import { expandLatencyGrid, latencyAxes, resolveMaxModelLen } from '../tuner/latency-grid.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import type { Backend } from '../tuner/types.js';
+import type { SearchMode } from '../tuner/spaces/engine.js';
 import type { RunOptions, Workload } from './args.js';
+import { engineRequestOf } from './engine-options.js';
+import { enginePlan } from './engine-plan.js';
 
 export interface Stage {
   readonly name: string;
@@ -29,6 +32,8 @@ export interface StudyPlan {
   /** Latency points left out (input + output over max-model-len), each with its reason. */
   readonly skipped: readonly { readonly key: string; readonly reason: string }[];
   readonly gpus: { readonly count: number; readonly tp: number; readonly pp: number };
+  /** An engine study's tiers and search; its stages are the tiers and its trials their points. */
+  readonly engine?: { readonly tiers: number; readonly search: SearchMode };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -135,6 +140,8 @@ function latencyPlan(run: RunOptions): StudyPlan {
 
 export function planStudy(run: RunOptions, configOps: Readonly<Record<string, readonly Backend[]>> | null): StudyPlan {
   if (run.bench === 'latency') return latencyPlan(run);
+  const engine = engineRequestOf(run);
+  if (engine !== null) return enginePlan(run, engine);
   const points = workloadPoints(run.workload);
   const one = tuningPlan(run, configOps);
   return {
@@ -166,6 +173,10 @@ function atLeast(plan: StudyPlan, n: number): string {
 }
 
 export function planSummary(plan: StudyPlan): string {
+  if (plan.engine !== undefined) {
+    const points = plan.engine.search === 'grid' ? plural(plan.trials, 'point') : `${plural(plan.trials, 'point')} in the tiers' grids`;
+    return `${plan.bench} engine study, ${plural(plan.engine.tiers, 'tier')}, ${points} (${plan.engine.search} search)`;
+  }
   return `${plan.bench} study, ${atLeast(plan, plan.trials)} trials planned`;
 }
 
@@ -177,7 +188,7 @@ export function formatPlan(source: string, run: RunOptions, plan: StudyPlan, dur
     `objective    ${formatObjective(run.objective)}`,
     plan.bench === 'latency'
       ? `grid         every point once, ${plural(run.numRuns, 'run')} each`
-      : `policy       ${run.policy}, ${plural(run.numRuns, 'run')} per configuration${plan.points > 1 ? `, ${plural(plan.points, 'workload point')}` : ''}`,
+      : `policy       ${plan.engine !== undefined ? `tiers (${plan.engine.search} search)` : run.policy}, ${plural(run.numRuns, 'run')} per configuration${plan.points > 1 ? `, ${plural(plan.points, 'workload point')}` : ''}`,
     `operators    ${plan.operators}`,
     ...plan.stages.map((s, i) => `${i === 0 ? 'stages' : '      '}       ${s.name}: ${plural(s.trials, 'trial')}`),
     ...plan.skipped.map((p, i) => `${i === 0 ? 'skipped' : '       '}      ${p.key}: ${p.reason}`),

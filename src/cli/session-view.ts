@@ -2,13 +2,17 @@
 import { hostname } from 'node:os';
 import type { Store } from '../store/db.js';
 import { loadDecisions } from '../store/decisions.js';
-import { sessionProgress } from '../store/progress.js';
+import { sessionProgress, spentByTrial } from '../store/progress.js';
 import { isLeaseStale, LEASE_STALE_MS } from '../store/lease.js';
 import type { Lease, SessionRecord } from '../store/records.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
+import type { TrialSpec } from '../tuner/types.js';
+import { PRUNED, REJECTED } from '../tuner/policies/tiers.js';
+import { describePoint, pointOfKey } from '../tuner/spaces/engine.js';
+import { loadTrials } from '../store/trials.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
 
@@ -32,10 +36,22 @@ export interface SessionView {
     readonly high: number | null;
     readonly validated: boolean | null;
   };
-  /** Run durations x GPUs per run (tensor x pipeline parallel); planned from the mean run so far. */
+  /** Run durations x GPUs per run (tensor x pipeline parallel); planned from the mean run so far. An engine study: each run's own GPUs, the most of any point shown. */
   readonly gpuHours: { readonly gpusPerRun: number; readonly spent: number; readonly planned: number | null };
   readonly failuresByClass: Readonly<Record<string, number>>;
   readonly lastError: string | null;
+  /** An engine study's standing; null for other policies. */
+  readonly engine: EngineView | null;
+}
+
+export interface EngineView {
+  /** The tier of the newest point measured. */
+  readonly tier: string | null;
+  /** The best point so far (the winner once the study completed) and its gain per GPU over the default configuration. */
+  readonly best: { readonly point: string; readonly gain: number | null; readonly low: number | null; readonly high: number | null; readonly final: boolean } | null;
+  readonly pruned: number;
+  /** Points rejected before running, with the reason. */
+  readonly rejected: readonly { readonly point: string; readonly reason: string }[];
 }
 
 /**
@@ -97,6 +113,46 @@ function bestKept(decisions: readonly Decision[]): Decision | null {
   return best;
 }
 
+/** The winning point as its trial names it (`mnbt=32768 mns=512`), else its arguments. */
+function winnerLabel(trials: ReadonlyMap<string, TrialSpec>, args: readonly string[]): string {
+  const same = (a: readonly string[]): boolean => a.length === args.length && a.every((w, i) => w === args[i]);
+  for (const t of trials.values()) if (t.kind === 'engine' && same(t.extraArgs)) return t.label ?? t.key;
+  return args.length === 0 ? 'vLLM defaults' : args.join(' ');
+}
+
+/** The tier, the leading point and the points never run, from the stored trials and decisions. */
+function engineView(store: Store, session: SessionRecord, decisions: readonly Decision[], currentRound: string | null): EngineView {
+  const records = loadTrials(store, session.id);
+  const trials = new Map(records.map((t) => [t.spec.key, t.spec]));
+  const labelOf = (key: string): string => trials.get(key)?.label ?? describePoint(pointOfKey(key));
+  const answer = session.final?.engine;
+  const leading = answer === undefined ? bestKept(decisions.filter((d) => trials.get(d.subject)?.kind === 'engine')) : null;
+  const best =
+    answer !== undefined
+      ? { point: winnerLabel(trials, answer.args), gain: answer.gain, low: answer.low, high: answer.high, final: true }
+      : leading === null
+        ? null
+        : { point: labelOf(leading.subject), gain: leading.estimate, low: leading.low, high: leading.high, final: false };
+  // A tier re-measures earlier winners (their trials keep the tier that first ran them): the
+  // newest trial names the tier in progress.
+  const newest = records.filter((t) => t.spec.kind === 'engine').at(-1);
+  return {
+    tier: newest?.spec.round ?? currentRound,
+    best,
+    pruned: decisions.filter((d) => d.reason.startsWith(PRUNED)).length,
+    rejected: decisions.filter((d) => d.reason.startsWith(REJECTED)).map((d) => ({ point: labelOf(d.subject), reason: d.reason.slice(REJECTED.length + 2) })),
+  };
+}
+
+/** An engine study's points differ in tp x pp x dp: GPU time is summed per trial, and the largest point's GPUs shown. */
+function engineGpuHours(store: Store, session: SessionRecord): SessionView['gpuHours'] {
+  const trials = new Map(loadTrials(store, session.id).map((t) => [t.spec.key, t.spec]));
+  const gpusOf = (key: string): number => gpusPerRun([...session.args, ...(trials.get(key)?.extraArgs ?? [])]);
+  let spent = 0;
+  for (const [key, ms] of spentByTrial(store, session.id)) spent += gpuHours(ms, gpusOf(key));
+  return { gpusPerRun: Math.max(1, ...[...trials.keys()].map(gpusOf)), spent, planned: null };
+}
+
 export function sessionView(store: Store, session: SessionRecord, now: number): SessionView {
   const p = sessionProgress(store, session.id);
   const state = displayState(session, now);
@@ -137,7 +193,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
             high: leading?.high ?? null,
             validated: null,
           },
-    gpuHours: {
+    gpuHours: session.policy === 'tiers' ? engineGpuHours(store, session) : {
       gpusPerRun: gpus,
       spent: gpuHours(p.spentDurationMs, gpus),
       // Never below what was spent: ended x (spent / ended) can round one ulp under it.
@@ -145,6 +201,7 @@ export function sessionView(store: Store, session: SessionRecord, now: number): 
     },
     failuresByClass: p.failuresByClass,
     lastError: session.error ?? failedRun,
+    engine: session.policy === 'tiers' ? engineView(store, session, decisions, p.currentTrial?.round ?? null) : null,
   };
 }
 

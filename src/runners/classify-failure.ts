@@ -2,7 +2,7 @@
  * Decides how a benchmark invocation ended and names its root cause in one line. Pure.
  * The rules are the table of vllm-bench-throughput.md §8, drawn from the failures in §6.
  */
-import type { RunOutcome } from '../tuner/types.js';
+import { KV_CACHE_SHORTAGE, type RunOutcome } from '../tuner/types.js';
 import { splitLogLines } from './log-text.js';
 
 /** Everything known about a finished invocation. */
@@ -58,7 +58,7 @@ const RULES: readonly Rule[] = [
   },
   {
     outcome: 'oom',
-    label: 'insufficient KV cache memory',
+    label: KV_CACHE_SHORTAGE,
     patterns: [
       /KV cache is needed, which is larger than the available KV cache memory/,
       /larger than the maximum number of tokens that can be stored in KV cache/,

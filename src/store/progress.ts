@@ -100,3 +100,11 @@ export function sessionProgress(store: Store, sessionId: string): SessionProgres
     currentIsAnchor: anchor,
   };
 }
+
+/** GPU time by trial: the durations of its runs that ended, interrupted ones included (what `spentDurationMs` sums). */
+export function spentByTrial(store: Store, sessionId: string): Map<string, number> {
+  const rows = store
+    .statement(`SELECT trial_key, COALESCE(SUM(duration_ms), 0) AS ms FROM runs WHERE session_id = ? AND outcome != 'running' GROUP BY trial_key`)
+    .all(sessionId) as { trial_key: string; ms: number }[];
+  return new Map(rows.map((r) => [r.trial_key, r.ms]));
+}

@@ -150,6 +150,17 @@ function moeOf(c: Json, numLayers: number, intermediateSize: number | null, orig
   };
 }
 
+/**
+ * What an engine study's checks read from a config: the attention heads tensor parallelism must
+ * divide and the derived context length. Nothing else is required, so a model the MFU shape
+ * does not model (multi-head latent attention) is still checked.
+ */
+export function attentionFactsFromConfig(config: unknown, origin = 'config.json'): { readonly numHeads: number; readonly maxModelLen: number | null } {
+  if (!isRecord(config)) throw new AutotuneError('E_CONFIG', `${origin}: not a JSON object`);
+  const c = isRecord(config['text_config']) ? config['text_config'] : config;
+  return { numHeads: requiredInt(c, 'num_attention_heads', origin), maxModelLen: derivedMaxModelLen(c, origin) };
+}
+
 /** Reads a parsed config.json; `origin` names it in error messages. Throws E_CONFIG on a field it cannot use. */
 export function modelShapeFromConfig(config: unknown, origin = 'config.json'): ModelShape {
   if (!isRecord(config)) throw new AutotuneError('E_CONFIG', `${origin}: not a JSON object`);

@@ -99,6 +99,7 @@ export function toObservation(trialKey: string, kind: Observation['kind'], r: Ru
     metrics: r.metrics,
     executedOps: r.executedOps,
     durationMs: r.durationMs,
+    failure: r.failure,
   };
 }
 

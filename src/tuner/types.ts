@@ -99,4 +99,13 @@ export interface Observation {
   /** Operators the enable-oplist log named, for trials with recordOplist; else null. */
   readonly executedOps: readonly string[] | null;
   readonly durationMs: number;
+  /** The run's one-line root cause when it failed (the runner's classification); absent where nothing said why. */
+  readonly failure?: string | null;
 }
+
+/**
+ * How the failure of a run whose KV cache could not be sized starts (vLLM's "No available memory
+ * for the cache blocks", "KV cache is needed, which is larger than the available KV cache memory"):
+ * unlike a CUDA OOM, more gpu-memory-utilization gives the cache more room.
+ */
+export const KV_CACHE_SHORTAGE = 'insufficient KV cache memory';

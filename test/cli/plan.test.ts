@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultRunOptions, type RunOptions } from '../../src/cli/args.js';
-import { formatPlan, gpuHours, gpusOf, planStudy, workloadPoints } from '../../src/cli/plan.js';
+import { formatPlan, gpuHours, gpusOf, planStudy, planSummary, workloadPoints } from '../../src/cli/plan.js';
 
 const run = (over: Partial<RunOptions>): RunOptions => ({ ...defaultRunOptions(), passthrough: ['--model', 'm'], ...over });
 
@@ -20,6 +20,20 @@ describe('planStudy', () => {
     assert.equal(planStudy(run({ ops: ['mm'], policy: 'reference', budget: 300 }), null).invocations, 10);
     const vendorOnly = planStudy(run({ ops: ['mm', 'rms_norm'], backends: ['vendor'], policy: 'reference' }), null);
     assert.equal(vendorOnly.trials, 3 + 1 + 1);
+  });
+
+  it('plans an engine study as its tiers and the points of their grids, GPUs from the largest tp', () => {
+    const plan = planStudy(run({ engineAxes: ['tensor-parallel-size=1,2,4', 'max-num-seqs=256,512', 'mem:gpu-memory-utilization=0.9,0.95'], numRuns: 3 }), null);
+    assert.deepEqual(plan.stages.map((s) => [s.name, s.trials]), [
+      ['tier 0 (tensor-parallel-size 3 x max-num-seqs 2)', 6],
+      ['tier mem (gpu-memory-utilization 2)', 2],
+    ]);
+    assert.equal(plan.invocations, 24);
+    assert.equal(plan.gpus.count, 4);
+    assert.equal(planSummary(plan), "throughput engine study, 2 tiers, 8 points in the tiers' grids (coordinate search)");
+    const capped = planStudy(run({ engineAxes: ['max-num-seqs=256,512'], engineSearch: 'grid', budget: 3 }), null);
+    assert.equal(capped.invocations, 3);
+    assert.equal(planSummary(capped), 'throughput engine study, 1 tier, 2 points (grid search)');
   });
 
   it('plans discovery from what is known before round 1c, as a lower bound', () => {

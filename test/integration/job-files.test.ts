@@ -171,6 +171,7 @@ describe('the examples', () => {
       'decode-heavy.yaml': 'throughput study, 10 trials planned',
       'latency-grid.yaml': 'latency study, 6 trials planned',
       'latency-compare.yaml': 'latency study, 8 trials planned',
+      'sweep-launcher.yaml': 'throughput engine study, 3 tiers, 23 points (grid search)',
     };
     assert.deepEqual(readdirSync(EXAMPLES).sort(), Object.keys(expected).sort());
     for (const [name, summary] of Object.entries(expected)) {

@@ -7,7 +7,7 @@ import { fromThroughput } from '../../src/tuner/metrics.js';
 import type { Policy, PolicyContext, PolicyEvent, RunStep } from '../../src/tuner/policy.js';
 import type { FinalResult } from '../../src/tuner/policy.js';
 import { seededRandom } from '../../src/tuner/policies/noise/schedule.js';
-import type { Observation } from '../../src/tuner/types.js';
+import { KV_CACHE_SHORTAGE, type Observation } from '../../src/tuner/types.js';
 
 export interface EngineWorld {
   /** Per-GPU output tokens/s at the ideal batch. */
@@ -24,6 +24,11 @@ export interface EngineWorld {
   readonly perSeqGiB: number;
   readonly perKTokenGiB: number;
   readonly memory: number;
+  /**
+   * Past the ceiling the KV cache cannot hold a request (vLLM's ValueError) rather than a CUDA
+   * OOM: then gpu-memory-utilization scales the memory there is (`memory` at 0.9).
+   */
+  readonly kvCacheCeiling?: boolean;
   readonly sigma: number;
   readonly seed: number;
 }
@@ -43,9 +48,14 @@ export function argsOf(args: readonly string[]): Record<string, number> {
   return out;
 }
 
-export function settings(args: readonly string[]): { tp: number; mns: number; mnbt: number } {
+export function settings(args: readonly string[]): { tp: number; mns: number; mnbt: number; gmu: number } {
   const a = argsOf(args);
-  return { tp: a['tensor-parallel-size'] ?? 1, mns: a['max-num-seqs'] ?? 256, mnbt: a['max-num-batched-tokens'] ?? 8192 };
+  return { tp: a['tensor-parallel-size'] ?? 1, mns: a['max-num-seqs'] ?? 256, mnbt: a['max-num-batched-tokens'] ?? 8192, gmu: a['gpu-memory-utilization'] ?? 0.9 };
+}
+
+/** The memory a configuration may use: a KV-cache ceiling moves with gpu-memory-utilization. */
+export function memoryOf(w: EngineWorld, args: readonly string[]): number {
+  return w.kvCacheCeiling === true ? (w.memory * settings(args).gmu) / 0.9 : w.memory;
 }
 
 export function memoryNeeded(w: EngineWorld, args: readonly string[]): number {
@@ -55,7 +65,7 @@ export function memoryNeeded(w: EngineWorld, args: readonly string[]): number {
 
 /** Noise-free per-GPU throughput, or null past the memory ceiling. */
 export function truth(w: EngineWorld, args: readonly string[]): number | null {
-  if (memoryNeeded(w, args) > w.memory) return null;
+  if (memoryNeeded(w, args) > memoryOf(w, args)) return null;
   const { tp, mns, mnbt } = settings(args);
   const seq = (mns / (mns + w.seqKnee)) * (mns > w.seqPeak ? Math.pow(0.97, Math.log2(mns / w.seqPeak)) : 1);
   const tok = (mnbt / (mnbt + w.tokensKnee)) * (mnbt > w.tokensPeak ? Math.pow(0.97, Math.log2(mnbt / w.tokensPeak)) : 1);
@@ -90,6 +100,7 @@ export function drive(policy: Policy, ctx: PolicyContext, w: EngineWorld, limit 
       metrics: value === null ? null : fromThroughput({ requestsPerSec: value / 200, totalTokensPerSec: value * 1.5, outputTokensPerSec: value }),
       executedOps: null,
       durationMs: 1000,
+      failure: value !== null ? null : w.kvCacheCeiling === true ? `${KV_CACHE_SHORTAGE}: ValueError: No available memory for the cache blocks.` : 'CUDA out of memory: torch.OutOfMemoryError: CUDA out of memory.',
     };
     step = cursor.next(o);
   }

@@ -7,8 +7,10 @@ import {
   engineArgs,
   engineTrial,
   engineValue,
-  needsMoreMemory,
+  pastCeiling,
   pointKey,
+  pointOfKey,
+  describePoint,
   rejectReason,
   startValue,
   type EngineLimits,
@@ -31,6 +33,13 @@ describe('engine search space', () => {
     assert.deepEqual(engineArgs(p), ['--no-enable-chunked-prefill', '--enforce-eager', '--max-num-seqs', '512']);
     assert.equal(pointKey({ b: 1, a: 2 }), pointKey({ a: 2, b: 1 }));
     assert.equal(pointKey({ 'speculative-config': null }), DEFAULT_ENGINE_KEY);
+  });
+
+  it('a key gives its point back, JSON values with commas included', () => {
+    const p = { 'tensor-parallel-size': 2, 'speculative-config': NGRAM, 'max-num-seqs': 512 };
+    assert.equal(describePoint(pointOfKey(pointKey(p))), describePoint(p));
+    assert.equal(describePoint(pointOfKey(pointKey(p))), 'mns=512 spec=ngram5 tp=2');
+    assert.deepEqual(pointOfKey(DEFAULT_ENGINE_KEY), {});
   });
 
   it('trials carry the arguments, a file-safe prefix and a readable label', () => {
@@ -74,15 +83,30 @@ describe('engine search space', () => {
       'max-num-batched-tokens 2048 is below max-model-len 4096 without chunked prefill',
     );
     assert.equal(rejectReason({ 'max-model-len': 2048 }, limits), 'input 3000 + output 1000 tokens exceed max-model-len 2048');
+    assert.equal(rejectReason({ 'max-num-batched-tokens': 1024, 'max-num-seqs': 2048 }, NO_LIMITS), 'max-num-batched-tokens 1024 is below max-num-seqs 2048');
+    assert.equal(rejectReason({ 'max-num-batched-tokens': 2048, 'max-num-seqs': 2048 }, NO_LIMITS), null);
     assert.equal(rejectReason({ 'tensor-parallel-size': 3 }, NO_LIMITS), null);
   });
 
   it('a point past an OOM on the memory-monotone axes needs at least its memory; other axes must match', () => {
     const failed = { 'tensor-parallel-size': 1, 'max-num-seqs': 1024, 'max-num-batched-tokens': 16384 };
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048 }, failed), true);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 32768 }, failed), true);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 512 }, failed), false);
-    assert.equal(needsMoreMemory({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 8192 }, failed), false);
-    assert.equal(needsMoreMemory({ ...failed, 'tensor-parallel-size': 2, 'max-num-seqs': 2048 }, failed), false);
+    const oom = { point: failed, kvCache: false };
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048 }, oom), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 32768 }, oom), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 512 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 2048, 'max-num-batched-tokens': 8192 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'tensor-parallel-size': 2, 'max-num-seqs': 2048 }, oom), false);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.95 }, oom), true, 'an absent gpu-memory-utilization is 0.9');
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.85 }, oom), false);
+  });
+
+  it('after a KV-cache shortage a larger gpu-memory-utilization may fit, a smaller one or more batched tokens cannot', () => {
+    const failed = { 'max-num-seqs': 256, 'max-num-batched-tokens': 16384 };
+    const kv = { point: failed, kvCache: true };
+    assert.equal(pastCeiling({ ...failed, 'max-num-batched-tokens': 32768 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'max-num-seqs': 512 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.85 }, kv), true);
+    assert.equal(pastCeiling({ ...failed, 'gpu-memory-utilization': 0.95 }, kv), false);
+    assert.equal(pastCeiling({ ...failed, 'kv-cache-dtype': 'fp8' }, kv), false, 'fp8 doubles the room: another configuration');
   });
 });

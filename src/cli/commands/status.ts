@@ -1,10 +1,21 @@
 /** `autotune status [ID|RUN_DIR] [--json] [--watch]`: where a session stands, once or live. */
 import { lookupSession } from '../lookup.js';
-import { formatDuration, formatFailures, formatGain, sessionView, type SessionView } from '../session-view.js';
+import { formatDuration, formatFailures, formatGain, sessionView, type EngineView, type SessionView } from '../session-view.js';
 import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { watchSession } from '../progress/watch.js';
 import { isServeSession, serveFigures, serveFiguresTable } from '../serve-figures-view.js';
+
+/** Rejected points listed at most this many, the rest counted. */
+const MAX_REJECTED_SHOWN = 5;
+
+function engineLines(e: EngineView): string[] {
+  const best = e.best === null ? 'none yet' : `${e.best.point} (${formatGain(e.best.gain, e.best.low, e.best.high)} per GPU over the default configuration${e.best.final ? '' : ', best so far'})`;
+  const lines = [`tier      ${e.tier ?? '-'}`, `engine    ${best}`, `skipped   ${e.pruned} pruned past a memory ceiling, ${e.rejected.length} rejected before running`];
+  for (const r of e.rejected.slice(0, MAX_REJECTED_SHOWN)) lines.push(`  rejected ${r.point}: ${r.reason}`);
+  if (e.rejected.length > MAX_REJECTED_SHOWN) lines.push(`  ... and ${e.rejected.length - MAX_REJECTED_SHOWN} more (autotune report)`);
+  return lines;
+}
 
 export function formatStatus(v: SessionView): string {
   const best = Object.entries(v.best.opBackends);
@@ -15,9 +26,10 @@ export function formatStatus(v: SessionView): string {
     `round     ${v.round ?? '-'}   trial ${v.trial.index} of ${v.trial.planned === null ? '?' : `~${v.trial.planned}`}${v.trial.current === null ? '' : `, measuring ${v.trial.current}`}`,
     `runs      ${v.runs.done}${v.runs.planned === null ? '' : ` of ~${v.runs.planned}`} done (${v.runs.ok} ok, ${v.runs.failed} failed, ${v.runs.interrupted} interrupted)`,
     `elapsed   ${formatDuration(v.elapsedSec)}   eta ${formatDuration(v.etaSec)}`,
-    `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
+    `gpu-hours ${v.gpuHours.spent.toFixed(2)} spent${v.gpuHours.planned === null ? '' : `, ~${v.gpuHours.planned.toFixed(2)} planned`} (${v.engine === null ? '' : 'up to '}${v.gpuHours.gpusPerRun} GPU${v.gpuHours.gpusPerRun === 1 ? '' : 's'} per run)`,
     `failures  ${formatFailures(v.failuresByClass)}`,
-    ...(v.policy === 'sweep' ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
+    ...(v.engine === null ? [] : engineLines(v.engine)),
+    ...(v.policy === 'sweep' || (v.engine !== null && best.length === 0) ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
   return `${lines.join('\n')}\n`;

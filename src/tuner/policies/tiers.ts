@@ -10,10 +10,15 @@
  * Comparisons come from the noise model of the whole session (noise/estimation.ts): a close
  * call earns more runs of the two points, up to a cap, and a tie keeps the incumbent.
  *
+ * Each tensor-parallel size of a tier walks its own batching optimum, the best two candidates
+ * go on to the next tier, and after the last a closing pass walks every axis around them: a
+ * later tier's argument can move an earlier optimum.
+ *
  * Points are checked before they run (engine.ts rejectReason), and an out-of-memory failure
- * marks a memory ceiling: a point that needs at least that memory on the memory-monotone axes
- * is pruned without running. Throughput objectives are compared per GPU, so a larger
- * tensor-parallel size must pay for its GPUs.
+ * marks a memory ceiling: a point past it on the memory-monotone axes (pastCeiling: a KV-cache
+ * shortage is cured, not caused, by more gpu-memory-utilization) is pruned without running.
+ * Throughput objectives are compared per GPU, so a larger tensor-parallel size must pay for
+ * its GPUs.
  */
 import type { DoneStep, EngineAnswer, FinalResult, Policy, PolicyContext } from '../policy.js';
 import type { Objective } from '../objective.js';
@@ -23,7 +28,7 @@ import {
   engineArgs,
   engineTrial,
   gridSize,
-  needsMoreMemory,
+  pastCeiling,
   orderedValues,
   pointKey,
   rejectReason,
@@ -35,9 +40,10 @@ import {
   type EnginePoint,
   type EngineSpace,
   type FailureClass,
+  type MemoryCeiling,
   type Tier,
 } from '../spaces/engine.js';
-import type { Observation, TrialSpec } from '../types.js';
+import { KV_CACHE_SHORTAGE, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
 import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
 import { pct } from './format.js';
@@ -46,10 +52,19 @@ import { Ledger, type Comparison } from './noise/estimation.js';
 import { noiseAwarePolicy } from './noise-aware.js';
 import type { Runs } from './noise/session.js';
 
+/** How the decisions on points that never ran begin: `status` counts them. */
+export const REJECTED = 'rejected before running';
+export const PRUNED = 'pruned without running';
+
 /** One-sided z a neighbour's gain must clear to replace the incumbent. */
 const Z_MOVE = 1.645;
 /** Runs a point may get beyond the session's --num-runs to settle a close call. */
 const EXTRA_RUNS = 2;
+/** Arguments that give the KV cache more room, and the batching ones that room pays through (closing pass only). */
+const CAPACITY: ReadonlySet<string> = new Set(['kv-cache-dtype', 'gpu-memory-utilization']);
+const BATCHING: ReadonlySet<string> = new Set(['max-num-seqs', 'max-num-batched-tokens']);
+/** Candidates carried from one tier to the next. */
+const BEAM = 2;
 /** Coordinate passes over a tier's axes: a second one catches axes that interact (max-num-seqs and batched tokens). */
 const PASSES = 2;
 
@@ -130,8 +145,8 @@ class TierSearch {
   readonly budget: InvocationBudget;
   readonly book: Book;
   readonly points = new Map<string, PointRecord>();
-  /** Points that ran out of memory: the ceilings. */
-  readonly ceilings: EnginePoint[] = [];
+  /** Configurations that ran out of memory: the ceilings. */
+  readonly ceilings: MemoryCeiling[] = [];
 
   constructor(
     readonly ctx: PolicyContext,
@@ -150,6 +165,12 @@ class TierSearch {
       this.points.set(key, r);
     }
     return r;
+  }
+
+  /** A tier's new incumbent, kept until the tier closes: `status` shows the best point so far. */
+  lead(point: EnginePoint, reason: string): void {
+    const r = this.points.get(pointKey(point));
+    if (r !== undefined && r.state === 'ok') this.decide(r, 'kept', reason);
   }
 
   private decide(r: PointRecord, verdict: 'kept' | 'dropped' | 'failed' | 'inconclusive', reason: string): void {
@@ -188,11 +209,12 @@ class TierSearch {
     const point = r.point;
     if (r.state === 'rejected' || r.state === 'pruned' || r.state === 'failed') return r.state;
     if (r.state === null) {
-      const reason = rejectReason({ ...this.space.base, ...point }, this.space.limits);
-      if (reason !== null) return this.close(r, 'rejected', `rejected before running: ${reason}`);
-      const ceiling = this.ceilings.find((c) => needsMoreMemory(point, c));
+      const reason = rejectReason(this.whole(point), this.space.limits);
+      if (reason !== null) return this.close(r, 'rejected', `${REJECTED}: ${reason}`);
+      const ceiling = this.ceilingOf(point);
       if (ceiling !== undefined) {
-        return this.close(r, 'pruned', `pruned without running: needs at least the memory of ${describePoint(ceiling)}, which ran out of memory`);
+        const why = ceiling.kvCache ? 'leaves the KV cache no more room than' : 'needs at least the memory of';
+        return this.close(r, 'pruned', `${PRUNED}: ${why} ${describePoint(ceiling.point)}, which ran out of ${ceiling.kvCache ? 'KV-cache memory' : 'memory'}`);
       }
     }
     let retried = false;
@@ -204,11 +226,24 @@ class TierSearch {
         retried = true;
         continue;
       }
-      if (cls === 'oom') this.ceilings.push(point);
-      return this.close(r, 'failed', `failed (${o.outcome.replace('_', ' ')})${cls === 'oom' ? ': a memory ceiling for larger memory-monotone values' : ''}`);
+      if (cls !== 'oom') return this.close(r, 'failed', `failed (${o.outcome.replace('_', ' ')})`);
+      const kvCache = o.failure?.startsWith(KV_CACHE_SHORTAGE) ?? false;
+      this.ceilings.push({ point, kvCache });
+      return this.close(r, 'failed', `failed (${kvCache ? 'no room for the KV cache' : 'out of memory'}): a memory ceiling for larger memory-monotone values`);
     }
     r.state = 'ok';
     return r.state;
+  }
+
+  /** The pass-through arguments with the point on top: what the checks and the ceilings compare. */
+  private whole(point: EnginePoint): EnginePoint {
+    return { ...this.space.base, ...point };
+  }
+
+  /** The ceiling a point is past, if any: it would run out of memory as that one did. */
+  ceilingOf(point: EnginePoint): MemoryCeiling | undefined {
+    const whole = this.whole(point);
+    return this.ceilings.find((c) => pastCeiling(whole, { ...c, point: this.whole(c.point) }));
   }
 
   private close(r: PointRecord, state: PointState, reason: string): PointState {
@@ -252,6 +287,7 @@ class TierSearch {
       if ((yield* this.evaluate(c, tier.name)) !== 'ok') continue;
       const point = canonicalPoint(c, this.space.base);
       this.book.setBaseline(pointKey(point));
+      this.lead(point, 'the default configuration');
       return point;
     }
     return null;
@@ -275,7 +311,7 @@ class TierSearch {
   }
 
   /** Walks an axis from the current value while a neighbour is better; the first direction that improves wins. */
-  *lineSearch(axis: Axis, current: EnginePoint, tier: string): Runs<EnginePoint> {
+  *lineSearch(axis: Axis, current: EnginePoint, tier: string, companions: readonly Axis[] = []): Runs<EnginePoint> {
     const values = orderedValues(axis);
     const at = values.indexOf(valueIn(axis, current));
     let best = current;
@@ -284,14 +320,17 @@ class TierSearch {
       for (let k = at + dir; k >= 0 && k < values.length && !this.budget.exhausted(); k += dir) {
         const candidate = canonicalPoint({ ...best, [axis.name]: values[k] ?? null }, this.space.base);
         const state = yield* this.evaluate(candidate, tier);
-        // Invalid values (tp=3 with 32 heads) are stepped over; past a memory ceiling nothing larger fits.
-        if (state === 'rejected') continue;
-        if (state !== 'ok') {
-          if (dir > 0 && (state === 'pruned' || this.ceilings.some((c) => needsMoreMemory(candidate, c)))) break;
-          continue;
-        }
-        if (!(yield* this.better(candidate, best))) break;
-        best = candidate;
+        // Invalid values (tp=3 with 32 heads) are stepped over, and so are failed and pruned ones: the
+        // values past a ceiling are pruned as the walk reaches them (no run), and a larger
+        // gpu-memory-utilization may give a starved KV cache the room it lacked.
+        if (state !== 'ok') continue;
+        // A value that adds KV-cache room pays through the batching it allows: it is judged after
+        // the batching axes have walked from it.
+        let joint = candidate;
+        if (CAPACITY.has(axis.name)) for (const c of companions) joint = yield* this.lineSearch(c, joint, tier);
+        if (!(yield* this.better(joint, best))) break;
+        this.lead(joint, `tier ${tier} leader: beats ${describePoint(best)} beyond the noise`);
+        best = joint;
         moved = true;
       }
       if (moved) break;
@@ -299,24 +338,57 @@ class TierSearch {
     return best;
   }
 
-  *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint> {
+  /** A tier's candidates from `start`: the grid's best, or the coordinate walk's end for each tensor-parallel size. */
+  *searchTier(tier: Tier, start: EnginePoint): Runs<EnginePoint[]> {
     if (this.space.search === 'grid') {
       const points = cartesian(start, tier.axes).map((p) => canonicalPoint(p, this.space.base));
-      for (const p of points) {
+      let leader = start;
+      for (const [i, p] of points.entries()) {
         if (this.budget.exhausted()) break;
-        yield* this.evaluate(p, tier.name);
+        if ((yield* this.evaluate(p, tier.name)) !== 'ok') continue;
+        const best = this.bestOf(points.slice(0, i + 1), start);
+        if (pointKey(best) !== pointKey(leader)) this.lead(best, `tier ${tier.name} leader: the best estimate so far`);
+        leader = best;
       }
-      return this.bestOf(points, start);
+      return [this.bestOf(points, start)];
     }
-    // A later tier's start is usually the earlier winner itself (measured already); else it is measured first.
-    yield* this.evaluate(start, tier.name);
+    // Each tensor-parallel size has its own batching optimum (the memory per GPU differs): the
+    // other axes are walked from every size that runs, and each size's best is a candidate.
+    // The closing pass only polishes its candidates: it walks tp from each like any other axis.
+    const parallel = tier.name === REFINE ? undefined : tier.axes.find((a) => a.name === 'tensor-parallel-size');
+    if (parallel === undefined || tier.axes.length < 2) return [yield* this.coordinate(tier.axes, start, tier.name)];
+    const rest = tier.axes.filter((a) => a !== parallel);
+    const found: EnginePoint[] = [];
+    for (const v of orderedValues(parallel)) {
+      const from = canonicalPoint({ ...start, [parallel.name]: v }, this.space.base);
+      if ((yield* this.evaluate(from, tier.name)) === 'ok') found.push(yield* this.coordinate(rest, from, tier.name));
+    }
+    return found.length > 0 ? found : [start];
+  }
+
+  /** Coordinate passes over `axes` from `start` (measured first when it is new). */
+  private *coordinate(axes: readonly Axis[], start: EnginePoint, tier: string): Runs<EnginePoint> {
+    yield* this.evaluate(start, tier);
     let current = start;
     for (let pass = 0; pass < PASSES; pass++) {
       const before = pointKey(current);
-      for (const axis of tier.axes) current = yield* this.lineSearch(axis, current, tier.name);
-      if (pointKey(current) === before || tier.axes.length < 2) break;
+      const batching = tier === REFINE ? axes.filter((a) => BATCHING.has(a.name)) : [];
+      for (const axis of axes) current = yield* this.lineSearch(axis, current, tier, batching);
+      if (pointKey(current) === before || axes.length < 2) break;
     }
     return current;
+  }
+
+  /** Points measured at least --num-runs times. */
+  settled(): EnginePoint[] {
+    return [...this.points.values()].filter((r) => r.state === 'ok' && this.book.samples(r.trial.key) >= this.ctx.numRuns).map((r) => r.point);
+  }
+
+  /** Measured points, best first by their estimate; each once. */
+  ranked(points: readonly EnginePoint[]): EnginePoint[] {
+    const unique = [...new Map(points.map((p) => [pointKey(p), p])).values()];
+    const delta = (p: EnginePoint): number => this.deltaOf(p) ?? -Infinity;
+    return unique.sort((a, b) => delta(b) - delta(a));
   }
 
   /** Verdicts on every measured point of a tier once its winner is known. */
@@ -328,6 +400,22 @@ class TierSearch {
       else this.decide(r, 'dropped', `tier ${tier} chose ${describePoint(winner)}`);
     }
   }
+}
+
+/** The closing pass's tier name. */
+const REFINE = 'refine';
+
+/**
+ * A closing coordinate pass over every tier's axes around the last winner: a later tier's
+ * arguments move an earlier tier's optimum (fp8 KV doubles the room for sequences, so more of
+ * them pay), which the earlier tier could not see. Only for dependent tiers searched by
+ * coordinate; the walk starts at the winner, so it costs the neighbours it measures.
+ */
+function refinement(space: EngineSpace): Tier[] {
+  if (space.search !== 'coordinate' || space.tiers.length < 2 || space.tiers.some((t) => t.independent)) return [];
+  const axes = new Map<string, Axis>();
+  for (const t of space.tiers) for (const a of t.axes) axes.set(a.name, a);
+  return [{ name: REFINE, axes: [...axes.values()], fixed: {}, independent: false }];
 }
 
 /** A tier's start: its fixed arguments over what came before, each axis at its start value. */
@@ -355,14 +443,26 @@ function* tiersSession(ctx: PolicyContext): PolicyGenerator {
   }
   const winners: { tier: string; point: EnginePoint }[] = [];
   let current = baseline;
-  for (const tier of space.tiers) {
-    const start = tier === first ? baseline : tierStart(tier, current, space.base);
-    const winner = yield* s.searchTier(tier, start);
+  // The best few candidates go on to the next tier, not only the best: a later tier's argument
+  // can reverse a close call of an earlier one (fp8 KV pays most where the KV cache was tightest).
+  let beam: EnginePoint[] = [baseline];
+  for (const tier of [...space.tiers, ...refinement(space)]) {
+    const found: EnginePoint[] = [];
+    const starts = tier === first ? [baseline] : tier.independent ? [tierStart(tier, {}, space.base)] : beam.map((b) => tierStart(tier, b, space.base));
+    for (const start of starts) found.push(...(yield* s.searchTier(tier, start)));
+    const ranked = s.ranked(found);
+    const winner = ranked[0] ?? current;
     s.closeTier(tier.name, winner);
     winners.push({ tier: tier.name, point: winner });
     current = winner;
+    if (!tier.independent) beam = ranked.slice(0, BEAM);
   }
-  const answer = answerOf(s, current, baseline);
+  // Moves need a gain beyond the noise, so a walk can stop one close call short; the answer is
+  // the best estimate over every point measured --num-runs times (and every tier's winner: a
+  // sweep file's experiments each end at their own).
+  const chosen = s.bestOf([...winners.map((w) => w.point), ...s.settled()], current);
+  if (pointKey(chosen) !== pointKey(current)) s.lead(chosen, 'the answer: the best estimate of the points measured --num-runs times');
+  const answer = answerOf(s, chosen, baseline);
   const summary: string[] = [
     `Default configuration: ${describePoint(baseline)}`,
     ...winners.map((w) => `Tier ${w.tier} winner: ${describePoint(w.point)}`),

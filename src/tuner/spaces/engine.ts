@@ -123,6 +123,20 @@ export function pointKey(point: EnginePoint): string {
   return entries.length === 0 ? DEFAULT_ENGINE_KEY : `engine:${entries.map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
 }
 
+/**
+ * The point a key names, for showing a point that never ran (no trial holds its label). A value
+ * may hold commas (a JSON speculative config): only `,name=` starts the next argument.
+ */
+export function pointOfKey(key: string): EnginePoint {
+  if (key === DEFAULT_ENGINE_KEY || !key.startsWith('engine:')) return {};
+  const out: Record<string, EngineValue> = {};
+  for (const part of key.slice('engine:'.length).split(/,(?=[a-z0-9][a-z0-9-]*=)/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
 /** A short readable form: `tp=2 mns=512 spec=ngram5`. */
 export function describePoint(point: EnginePoint): string {
   const entries = present(point);
@@ -227,6 +241,9 @@ export function rejectReason(point: EnginePoint, limits: EngineLimits): string |
   if (maxLen !== null && batched !== null && batched < maxLen && chunkedPrefillOff(point)) {
     return `max-num-batched-tokens ${batched} is below max-model-len ${maxLen} without chunked prefill`;
   }
+  // vLLM's scheduler config refuses a step that cannot hold one token of every sequence.
+  const seqs = numberOf(point, 'max-num-seqs');
+  if (batched !== null && seqs !== null && batched < seqs) return `max-num-batched-tokens ${batched} is below max-num-seqs ${seqs}`;
   if (maxLen !== null && limits.inputLen !== null && limits.outputLen !== null && limits.inputLen + limits.outputLen > maxLen) {
     return `input ${limits.inputLen} + output ${limits.outputLen} tokens exceed max-model-len ${maxLen}`;
   }
@@ -234,21 +251,41 @@ export function rejectReason(point: EnginePoint, limits: EngineLimits): string |
 }
 
 /**
- * Whether `point` needs at least the memory of `failed`: the same on every other argument and
- * no smaller on the memory-monotone ones. An OOM at `failed` then means one at `point`.
+ * A point that ran out of memory. On the device (a CUDA OOM) every memory-monotone argument
+ * only makes it worse; for the KV cache (no room for one request) gpu-memory-utilization is the
+ * cure, not the cause: a larger value gives the cache more room.
  */
-export function needsMoreMemory(point: EnginePoint, failed: EnginePoint): boolean {
+export interface MemoryCeiling {
+  readonly point: EnginePoint;
+  readonly kvCache: boolean;
+}
+
+/**
+ * Whether `point` fails as `ceiling` did: the same on every other argument, no smaller on the
+ * memory-monotone ones (no larger on gpu-memory-utilization after a KV-cache shortage). Both
+ * are whole configurations (the pass-through arguments with the point on top).
+ */
+export function pastCeiling(point: EnginePoint, ceiling: MemoryCeiling): boolean {
+  const failed = ceiling.point;
   const names = new Set([...Object.keys(point), ...Object.keys(failed)]);
   for (const name of names) {
-    const a = point[name] ?? null;
-    const b = failed[name] ?? null;
+    const a = settingOf(point, name);
+    const b = settingOf(failed, name);
     if (MEMORY_MONOTONE.has(name) && typeof a === 'number' && typeof b === 'number') {
-      if (a < b) return false;
+      const roomier = ceiling.kvCache && name === 'gpu-memory-utilization' ? a > b : a < b;
+      if (roomier) return false;
     } else if (a !== b) {
       return false;
     }
   }
   return true;
+}
+
+/** An argument's value in a whole configuration: an absent one with a fixed default has that default. */
+function settingOf(point: EnginePoint, name: string): EngineValue {
+  const own = point[name];
+  if (own !== undefined && own !== null) return own;
+  return FIXED_DEFAULTS.has(name) ? (VLLM_DEFAULTS[name] ?? null) : null;
 }
 
 /** vLLM's defaults for the arguments people sweep; a tier's start takes them where an axis offers them. */
@@ -281,9 +318,7 @@ const FIXED_DEFAULTS: ReadonlySet<string> = new Set([
 
 /** The value an axis stands at in `point`: its own, else the fixed default an absent argument means. */
 export function valueIn(axis: Axis, point: EnginePoint): EngineValue {
-  const own = point[axis.name];
-  if (own !== undefined && own !== null) return own;
-  return FIXED_DEFAULTS.has(axis.name) ? (VLLM_DEFAULTS[axis.name] ?? null) : null;
+  return settingOf(point, axis.name);
 }
 
 /**

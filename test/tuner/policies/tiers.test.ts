@@ -71,6 +71,30 @@ describe('tiers policy', () => {
     assert.ok(memoryNeeded(w, d.result.engine.args) <= w.memory);
   });
 
+  it('a KV-cache shortage prunes more batched tokens and less gpu-memory-utilization, never more of it', () => {
+    // At 0.9 the cache has 28 GiB of room; batched tokens 32768 need 29.1: 0.95 fits it, 0.85 does not.
+    const w: EngineWorld = { ...DENSE_SMALL, memory: 28, kvCacheCeiling: true };
+    const tier: Tier = { ...TIER0, axes: [{ name: 'max-num-batched-tokens', values: [8192, 16384, 32768, 65536] }, { name: 'gpu-memory-utilization', values: [0.85, 0.9, 0.95] }] };
+    const d = drive(tiersPolicy, ctx(space({ tiers: [tier], search: 'grid' })), w);
+    const runs = (key: string): number => d.steps.filter((s) => s.trial.key === key).length;
+    const reasons = new Map(d.events.flatMap((e) => (e.type === 'decision' ? [[e.subject, e.reason] as const] : [])));
+    assert.equal(runs('engine:gpu-memory-utilization=0.85,max-num-batched-tokens=32768'), 1, 'the shortage is run once');
+    assert.equal(runs('engine:gpu-memory-utilization=0.95,max-num-batched-tokens=32768'), 2, 'more memory for the cache is tried and fits');
+    assert.equal(runs('engine:gpu-memory-utilization=0.85,max-num-batched-tokens=65536'), 0);
+    assert.equal(runs('engine:max-num-batched-tokens=65536'), 0, 'gmu 0.9 (the default) past the 0.9 shortage');
+    assert.match(reasons.get('engine:max-num-batched-tokens=65536') ?? '', /^pruned without running: leaves the KV cache no more room than mnbt=32768, which ran out of KV-cache memory$/);
+    assert.equal(runs('engine:gpu-memory-utilization=0.95,max-num-batched-tokens=65536'), 1, 'not pruned: more room than any shortage seen');
+  });
+
+  it('a CUDA OOM prunes a larger gpu-memory-utilization too, the default one counting as 0.9', () => {
+    const w: EngineWorld = { ...DENSE_SMALL, memory: 28 };
+    const tier: Tier = { ...TIER0, axes: [{ name: 'max-num-batched-tokens', values: [16384, 32768] }, { name: 'gpu-memory-utilization', values: [0.9, 0.95] }] };
+    const d = drive(tiersPolicy, ctx(space({ tiers: [tier], search: 'grid' })), w);
+    const keys = d.steps.map((s) => s.trial.key);
+    assert.equal(keys.filter((k) => k === 'engine:max-num-batched-tokens=32768').length, 1);
+    assert.ok(!keys.includes('engine:gpu-memory-utilization=0.95,max-num-batched-tokens=32768'));
+  });
+
   it('rejects invalid points before running them, with the reason as a decision', () => {
     const tier: Tier = { ...TIER0, axes: [{ name: 'tensor-parallel-size', values: [1, 3, 8] }] };
     const d = drive(tiersPolicy, ctx(space({ tiers: [tier], search: 'grid' })), DENSE_SMALL);
@@ -108,6 +132,15 @@ describe('tiers policy', () => {
     const winner0 = d.result?.summary.find((l) => l.startsWith('Tier batching winner: '));
     assert.ok(winner0 !== undefined);
     for (const s of tier1) assert.ok(s.trial.extraArgs.includes('--gpu-memory-utilization'));
+  });
+
+  it('independent tiers (a sweep file\'s experiments) answer with the best of their winners, not the last', () => {
+    const good: Tier = { name: 'big-batches', axes: [{ name: 'max-num-seqs', values: [512, 1024] }], fixed: { 'max-num-batched-tokens': 32768 }, independent: true };
+    const poor: Tier = { name: 'small-batches', axes: [{ name: 'max-num-seqs', values: [64, 128] }], fixed: { 'max-num-batched-tokens': 4096 }, independent: true };
+    const d = drive(tiersPolicy, ctx(space({ tiers: [good, poor], search: 'grid' })), DENSE_SMALL);
+    const args = d.result?.engine?.args ?? [];
+    assert.ok(args.includes('32768'), `chose ${args.join(' ')}`);
+    assert.ok(d.steps.some((s) => s.trial.round === 'small-batches'), 'the last experiment ran');
   });
 
   it('replays: the same observations give the same steps', () => {
