@@ -12,6 +12,7 @@ import { metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, ty
 import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 import { buildAxes, type AxesView } from './axes.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
+import { slotRows, type SlotRow } from './slots.js';
 
 export interface ReportSession {
   readonly id: string;
@@ -30,6 +31,10 @@ export interface ReportSession {
 
 export interface ReportRun {
   readonly seq: number;
+  /** The policy step it answered (the order runs were delivered in). */
+  readonly step: number;
+  /** The slot it ran on; null for runs stored before slots were. */
+  readonly slot: number | null;
   readonly trialKey: string;
   readonly kind: RunKind;
   readonly warmupIndex: number | null;
@@ -145,6 +150,8 @@ export interface ReportModel {
   readonly failures: readonly FailureRow[];
   /** For sessions over workload or engine points (grids, sweeps): the metric against each axis, and the Pareto data. */
   readonly axes: AxesView | null;
+  /** Per-slot figures of a session on several slots (slots.ts); null with one slot. */
+  readonly slots: readonly SlotRow[] | null;
 }
 
 /** `--autotune-metric` shorthands of sessions stored before the objective was. */
@@ -344,6 +351,7 @@ export function buildReport(input: ReportInput): ReportModel {
       session.args,
       metric,
     ),
+    slots: slotRows(session, runs),
   };
 }
 

@@ -1,11 +1,14 @@
 /** `autotune status [ID|RUN_DIR] [--json] [--watch]`: where a session stands, once or live. */
 import { lookupSession } from '../lookup.js';
 import { formatDuration, formatFailures, formatGain, sessionView, type SessionView } from '../session-view.js';
+import { slotLines, slotRows, type SlotRow } from '../../report/slots.js';
+import { loadRuns } from '../../store/runs.js';
 import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { watchSession } from '../progress/watch.js';
 
-export function formatStatus(v: SessionView): string {
+/** `slots`: the per-slot figures of a session on several slots (null with one). */
+export function formatStatus(v: SessionView, slots: readonly SlotRow[] | null): string {
   const best = Object.entries(v.best.opBackends);
   const lines = [
     `session   ${v.id} (${v.state}${v.worker !== null && v.state === 'running' ? `, worker pid ${v.worker.pid} on ${v.worker.host}` : ''})`,
@@ -19,6 +22,7 @@ export function formatStatus(v: SessionView): string {
     ...(v.policy === 'sweep' ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
+  if (slots !== null) lines.push(...slotLines(slots));
   return `${lines.join('\n')}\n`;
 }
 
@@ -28,8 +32,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
   try {
     if (args.switches.has('--watch')) return await watchSession(store, session.id, process.stdout, process.env);
     const view = sessionView(store, session, Date.now());
+    const slots = slotRows(session, loadRuns(store, session.id));
     const table = view.policy === 'sweep' ? sweepTable(store, session.id).map((l) => `${l}\n`).join('') : '';
-    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view) + table);
+    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify({ ...view, slots }, null, 2)}\n` : formatStatus(view, slots) + table);
     return 0;
   } finally {
     store.close();
