@@ -24,6 +24,8 @@ import { defaultDbPath, writePointer } from '../session-files.js';
 import { relevantEnv, SESSION_OPTIONS_VERSION, type SessionOptions } from '../session-options.js';
 import { SWEEP_CSV, SWEEP_OBJECTIVE } from '../sweep-defaults.js';
 import { parseGpuGroups } from '../gpu-groups.js';
+import type { RunnerName } from '../../runners/names.js';
+import { DEFAULT_SLURM_OPTIONS, type SlurmOptions } from '../../runners/slurm/options.js';
 import { sweepTable } from '../sweep-table.js';
 
 const VALUES = [
@@ -179,6 +181,9 @@ export interface LatencyStudy {
   readonly progress: boolean;
   /** One slot per GPU group (`--gpu-groups`); null: one slot on the inherited devices. */
   readonly gpuGroups: readonly string[] | null;
+  /** Where the points run: a job file's `runner`/`slurm` (or run's flags); the sweep verb runs locally. */
+  readonly runner: RunnerName;
+  readonly slurm: Partial<SlurmOptions>;
 }
 
 
@@ -237,6 +242,7 @@ export async function runLatencyStudy(study: LatencyStudy): Promise<number> {
     discovery: { explicitOps: null, configOps: null },
     trials,
     ...(study.gpuGroups === null ? {} : { gpuGroups: study.gpuGroups }),
+    ...(study.runner === 'local' ? {} : { runner: study.runner, slurm: { ...DEFAULT_SLURM_OPTIONS, ...study.slurm } }),
   };
   const dbPath = study.db ?? defaultDbPath(study.outputDir);
   if (study.background && dbPath === ':memory:') {
@@ -288,6 +294,8 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     quiet: run.quiet,
     progress: run.progress,
     gpuGroups: run.gpuGroups,
+    runner: run.runner,
+    slurm: run.slurm,
   };
 }
 
@@ -324,5 +332,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     quiet: args.quiet,
     progress: true,
     gpuGroups: v['--gpu-groups'] === undefined ? null : parseGpuGroups(v['--gpu-groups'], '--gpu-groups'),
+    runner: 'local',
+    slurm: {},
   });
 }
