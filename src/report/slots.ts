@@ -6,6 +6,7 @@
 import type { ReportRun, ReportSession } from './model.js';
 import { objectiveFor, score, storedObjective } from '../tuner/objective.js';
 import { formatFactor, slotFigures, type SlotFigures, type SlotRun } from '../tuner/slot-figures.js';
+import { calibratedKey } from '../tuner/spaces/grid.js';
 import { escapeHtml } from './escape.js';
 
 export interface SlotRow extends SlotFigures {
@@ -38,7 +39,8 @@ export function slotRows(session: Pick<ReportSession, 'options'>, runs: readonly
     const outcome = r.outcome;
     // In flight, interrupted or never started: no observation, so the slot plan never booked it.
     if (r.slot === null || outcome === 'running' || outcome === 'interrupted' || outcome === 'spawn_error') continue;
-    observed.push({ slot: r.slot, step: r.step, trialKey: r.trialKey, kind: r.kind, outcome, score: score(objective, { outcome, metrics: r.metrics }) });
+    // A calibration copy measures the trial it repeats.
+    observed.push({ slot: r.slot, step: r.step, trialKey: r.trialKey, configuration: calibratedKey(r.trialKey), kind: r.kind, outcome, score: score(objective, { outcome, metrics: r.metrics }) });
   }
   return slotFigures(observed, count).map((f) => ({ ...f, gpus: gpus[f.slot] ?? null, factorText: formatFactor(f.factor) }));
 }
@@ -57,7 +59,7 @@ export function slotLines(rows: readonly SlotRow[]): string[] {
 }
 
 const FACTOR_NOTE =
-  "Factor: the slot's score over slot 0's on trials measured on both (95% interval); a point's configurations share a slot, so decisions never depend on it, and it is not estimable where slots share no trial.";
+  "Factor: the slot's score over slot 0's on configurations measured on both (95% interval); a point's configurations share a slot, so decisions never depend on it. It is not estimable where slots share no configuration (sweeps measure one on every slot with --slot-calibration).";
 
 /** The report's section; empty for a session of one slot. */
 export function slotsSection(rows: readonly SlotRow[] | null): string {

@@ -2,9 +2,10 @@
  * Per-slot figures of a session: runs, failures, retirement, and each slot's speed factor
  * relative to slot 0. Pure.
  *
- * A factor is estimable only from trials measured on both slots. The slot plan keeps a
- * comparison group on one slot (decisions never need the factor), so slots share trials only
- * where work moved, e.g. a retired slot's groups; elsewhere the factor is "not estimable".
+ * A factor is estimable only from configurations measured on both slots. The slot plan keeps
+ * a comparison group on one slot (decisions never need the factor), so slots share them only
+ * through a sweep's calibration copies (grid.ts) or where work moved (a retired slot's
+ * groups); elsewhere the factor is "not estimable".
  * Each shared trial gives one log ratio of mean scores (scores are bigger-is-better,
  * so the factor is a speed: 0.9 means that slot measures 10% worse than slot 0). The factor is
  * the geometric mean of those ratios, with a 95% t interval across trials when there are
@@ -17,6 +18,8 @@ export interface SlotRun {
   readonly slot: number;
   readonly step: number;
   readonly trialKey: string;
+  /** What the factor matches across slots: the trial key, or the trial a calibration copy repeats. */
+  readonly configuration: string;
   readonly kind: RunKind;
   readonly outcome: Observation['outcome'];
   /** The objective's score (bigger is better); null when the run did not score. */
@@ -65,9 +68,9 @@ function logScores(runs: readonly SlotRun[], slot: number): Map<string, number[]
   const out = new Map<string, number[]>();
   for (const r of runs) {
     if (r.slot !== slot || r.kind !== 'measure' || r.score === null || !(r.score > 0)) continue;
-    const list = out.get(r.trialKey) ?? [];
+    const list = out.get(r.configuration) ?? [];
     list.push(Math.log(r.score));
-    out.set(r.trialKey, list);
+    out.set(r.configuration, list);
   }
   return out;
 }

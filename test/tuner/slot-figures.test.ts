@@ -5,7 +5,7 @@ import { formatFactor, slotFigures, type SlotRun } from '../../src/tuner/slot-fi
 
 let step = 0;
 function run(slot: number, trialKey: string, score: number | null, over: Partial<SlotRun> = {}): SlotRun {
-  return { slot, step: step++, trialKey, kind: 'measure', outcome: score === null ? 'engine_failure' : 'ok', score, ...over };
+  return { slot, step: step++, trialKey, configuration: trialKey, kind: 'measure', outcome: score === null ? 'engine_failure' : 'ok', score, ...over };
 }
 
 describe('slotFigures', () => {

@@ -50,6 +50,7 @@ interface SweepArgs {
   readonly engines: string[];
   readonly opSets: string[];
   readonly quiet: boolean;
+  readonly calibrate: boolean;
   readonly passthrough: string[];
 }
 
@@ -59,6 +60,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
   const engines: string[] = [];
   const opSets: string[] = [];
   let quiet = false;
+  let calibrate = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -67,6 +69,10 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     }
     if (arg === '--quiet') {
       quiet = true;
+      continue;
+    }
+    if (arg === '--slot-calibration') {
+      calibrate = true;
       continue;
     }
     const eq = arg.indexOf('=');
@@ -85,7 +91,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     if (value === undefined) throw new AutotuneError('E_USAGE', `\`${name}\` needs a value`);
     values[name] = value;
   }
-  return { values, engines, opSets, quiet, passthrough };
+  return { values, engines, opSets, quiet, calibrate, passthrough };
 }
 
 function positive(flag: string, text: string | undefined, fallback: number): number {
@@ -184,6 +190,8 @@ export interface LatencyStudy {
   /** Where the points run: a job file's `runner`/`slurm` (or run's flags); the sweep verb runs locally. */
   readonly runner: RunnerName;
   readonly slurm: Partial<SlurmOptions>;
+  /** `--slot-calibration`: the first trial measured once on every other slot, for the Slots table's factors. */
+  readonly calibrate: boolean;
 }
 
 
@@ -200,8 +208,11 @@ function gridTrialsOf(study: LatencyStudy): ReturnType<typeof gridTrials> {
   const peak = shape !== null && dtype !== undefined && (override !== null || gpu !== null) ? peakTflops(gpu, dtype, override) * 1e12 * gpus : null;
   if (peak === null) process.stdout.write('No MFU: it needs the model config (--model-config or a --model directory) and --gpu or --peak-tflops\n');
 
+  const slots = study.runner === 'slurm' ? (study.slurm.maxJobs ?? 1) : (study.gpuGroups?.length ?? 1);
+  if (study.calibrate && slots < 2) throw new AutotuneError('E_USAGE', '`--slot-calibration` needs two slots or more (`--gpu-groups "0 1"`)');
   return gridTrials({
     benchmark: 'latency',
+    ...(study.calibrate ? { calibrationSlots: slots } : {}),
     operatorSets: study.operatorSets,
     engines: study.engines,
     points: grid.points.map((p) => ({
@@ -296,6 +307,7 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     gpuGroups: run.gpuGroups,
     runner: run.runner,
     slurm: run.slurm,
+    calibrate: false,
   };
 }
 
@@ -334,5 +346,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     gpuGroups: v['--gpu-groups'] === undefined ? null : parseGpuGroups(v['--gpu-groups'], '--gpu-groups'),
     runner: 'local',
     slurm: {},
+    calibrate: args.calibrate,
   });
 }
