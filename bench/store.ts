@@ -59,6 +59,7 @@ function fillSession(store: Store, index: number, dir: string): string {
       kind: step.kind,
       warmupIndex: step.warmupIndex,
       step: i,
+      slot: 0,
       files: (seq) => ({ logPath: join(dir, `${seq}.log`), configPath: join(dir, `${seq}.yaml`) }),
     });
     const outcome = sim.outcome === 'ok' ? 'ok' : 'engine_failure';

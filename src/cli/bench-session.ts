@@ -123,7 +123,7 @@ export class BenchSession {
 
   /** A 'running' row for the case's run (1-based warm-up index, or null for a measured run). */
   begin(c: ServeCase, step: number, warmupIndex: number | null, files: { logPath: string; configPath: string }): number {
-    const run = beginRun(this.#store, this.#session.id, { trial: caseTrial(c), kind: warmupIndex === null ? 'measure' : 'warmup', warmupIndex, step, files: () => files });
+    const run = beginRun(this.#store, this.#session.id, { trial: caseTrial(c), kind: warmupIndex === null ? 'measure' : 'warmup', warmupIndex, step, slot: 0, files: () => files });
     return run.runId;
   }
 

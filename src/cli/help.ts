@@ -98,8 +98,9 @@ and a session of the database.
 Sweep options (autotune sweep latency): --num-runs N (invocations per point, default 1),
   --model-config PATH, --gpu NAME or --peak-tflops X (for MFU), --engine NAME='ARGS' and
   --op-set NAME=FILE (configurations side by side, repeatable), --timeout, --vllm-bin,
-  --output-dir, --autotune-db, --gpu-groups, --autotune-runner and --slurm-* (points as
-  SLURM jobs, --slurm-max-jobs at once), --quiet.
+  --output-dir, --autotune-db, --gpu-groups, --slot-calibration (the first point measured
+  once more on every other slot: the Slots table's factors), --autotune-runner and --slurm-*
+  (points as SLURM jobs, --slurm-max-jobs at once), --quiet.
 
 Exit status: 0 done, 1 failure, 2 usage or configuration error, 3 database from a newer
 autotune, 70 internal error, 127 vllm not found, 130 stopped (signal or \`stop\`).

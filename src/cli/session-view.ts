@@ -11,7 +11,7 @@ import { gpuHours, gpusPerRun } from '../report/gpus.js';
 import type { Decision } from '../tuner/policy.js';
 import type { TrialSpec } from '../tuner/types.js';
 import { PRUNED, REJECTED } from '../tuner/policies/tiers.js';
-import { describePoint, pointOfKey } from '../tuner/spaces/engine.js';
+import { describePoint, ENGINE_KIND, pointOfKey } from '../tuner/spaces/engine.js';
 import { loadTrials } from '../store/trials.js';
 
 export type DisplayState = SessionRecord['state'] | 'crashed';
@@ -116,7 +116,7 @@ function bestKept(decisions: readonly Decision[]): Decision | null {
 /** The winning point as its trial names it (`mnbt=32768 mns=512`), else its arguments. */
 function winnerLabel(trials: ReadonlyMap<string, TrialSpec>, args: readonly string[]): string {
   const same = (a: readonly string[]): boolean => a.length === args.length && a.every((w, i) => w === args[i]);
-  for (const t of trials.values()) if (t.kind === 'engine' && same(t.extraArgs)) return t.label ?? t.key;
+  for (const t of trials.values()) if (t.kind === ENGINE_KIND.kind && same(t.extraArgs)) return t.label ?? t.key;
   return args.length === 0 ? 'vLLM defaults' : args.join(' ');
 }
 
@@ -126,7 +126,7 @@ function engineView(store: Store, session: SessionRecord, decisions: readonly De
   const trials = new Map(records.map((t) => [t.spec.key, t.spec]));
   const labelOf = (key: string): string => trials.get(key)?.label ?? describePoint(pointOfKey(key));
   const answer = session.final?.engine;
-  const leading = answer === undefined ? bestKept(decisions.filter((d) => trials.get(d.subject)?.kind === 'engine')) : null;
+  const leading = answer === undefined ? bestKept(decisions.filter((d) => trials.get(d.subject)?.kind === ENGINE_KIND.kind)) : null;
   const best =
     answer !== undefined
       ? { point: winnerLabel(trials, answer.args), gain: answer.gain, low: answer.low, high: answer.high, final: true }
@@ -135,7 +135,7 @@ function engineView(store: Store, session: SessionRecord, decisions: readonly De
         : { point: labelOf(leading.subject), gain: leading.estimate, low: leading.low, high: leading.high, final: false };
   // A tier re-measures earlier winners (their trials keep the tier that first ran them): the
   // newest trial names the tier in progress.
-  const newest = records.filter((t) => t.spec.kind === 'engine').at(-1);
+  const newest = records.filter((t) => t.spec.kind === ENGINE_KIND.kind).at(-1);
   return {
     tier: newest?.spec.round ?? currentRound,
     best,

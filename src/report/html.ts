@@ -9,6 +9,7 @@ import type { ReportModel } from './model.js';
 import { MEMORY_METRICS } from './axes.js';
 import { metricInfo } from '../tuner/metrics.js';
 import { axisChart, coordText, paretoChart } from './axis-charts.js';
+import { slotsSection } from './slots.js';
 import { effectChart, formatNumber, pct, timelineChart } from './svg.js';
 
 const CSS = `
@@ -236,6 +237,7 @@ ${costSection(m)}
 ${m.grid !== null || (m.effects.length === 0 && m.axes !== null) ? '' : `<h2>Operator effects</h2>
 <p>${baselineLine} One bar per operator trial; whiskers are the policy's 95% intervals where it computed them; ✓ marks the chosen backend.</p>
 ${m.effects.length === 0 ? '<p class="muted">No operator trial yet.</p>' : effectChart(byEstimate(m.effects), b.relativeSd)}`}
+${slotsSection(m.slots)}
 <h2>Timeline</h2>
 <p>Every run, ${escapeHtml(m.metric.label)} against time since the session started.</p>
 ${timelineChart(m.timeline, b.value, m.metric.label)}

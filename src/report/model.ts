@@ -14,6 +14,7 @@ import { buildAxes, type AxesView } from './axes.js';
 import { buildGrid, type GridView } from './grid.js';
 import { kindInfo, type TrialRole } from '../tuner/spaces/kinds.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
+import { slotRows, type SlotRow } from './slots.js';
 
 export interface ReportSession {
   readonly id: string;
@@ -32,6 +33,10 @@ export interface ReportSession {
 
 export interface ReportRun {
   readonly seq: number;
+  /** The policy step it answered (the order runs were delivered in). */
+  readonly step: number;
+  /** The slot it ran on; null for runs stored before slots were. */
+  readonly slot: number | null;
   readonly trialKey: string;
   readonly kind: RunKind;
   readonly warmupIndex: number | null;
@@ -149,6 +154,8 @@ export interface ReportModel {
   readonly axes: AxesView | null;
   /** A sweep's (policy sweep) results: every point and configuration with its figures; null for a tuning session. */
   readonly grid: GridView | null;
+  /** Per-slot figures of a session on several slots (slots.ts); null with one slot. */
+  readonly slots: readonly SlotRow[] | null;
 }
 
 /** `--autotune-metric` shorthands of sessions stored before the objective was. */
@@ -336,6 +343,7 @@ export function buildReport(input: ReportInput): ReportModel {
       metric,
     ),
     grid: session.policy === 'sweep' ? buildGrid(trials, runs) : null,
+    slots: slotRows(session, runs),
   };
 }
 

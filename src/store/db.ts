@@ -138,6 +138,9 @@ function migrate(db: Database.Database, path: string): void {
         db.pragma(`user_version = ${current + 1}`);
         db.pragma(`application_id = ${APPLICATION_ID}`);
       }).immediate();
+      // Each migration's pages go into the database file before the next one writes: the WAL
+      // would otherwise hold every migration's copy of the rebuilt tables at once.
+      db.pragma('wal_checkpoint(TRUNCATE)');
     }
   } finally {
     db.pragma('foreign_keys = ON');

@@ -89,13 +89,14 @@ export class SqliteJournal implements SessionJournal {
     return loadObservations(this.#store, this.#sessionId);
   }
 
-  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun {
+  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number, slot: number): BegunRun {
     return this.#fenced(() => {
       const begun = beginRun(this.#store, this.#sessionId, {
         trial,
         kind,
         warmupIndex,
         step,
+        slot,
         files: (seq) => {
           const stem = runFileStem(seq, trial.prefix, kind, warmupIndex);
           return {

@@ -173,6 +173,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN handle TEXT;
   UPDATE runs SET runner = 'local', handle = CAST(pid AS TEXT) WHERE pid IS NOT NULL;
   `,
+  // 6: the slot (GPU group, or job slot) each run ran on, for per-slot figures; runs stored
+  // before it keep NULL (a session of release 0.1.0 ran on one slot, but its rows do not say so).
+  `
+  ALTER TABLE runs ADD COLUMN slot INTEGER CHECK (slot >= 0);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -79,6 +79,8 @@ export interface RunRecord {
   /** Which runner ran it and its handle there (a pid for `local`). */
   readonly runner: string | null;
   readonly handle: string | null;
+  /** The slot it ran on (0 with one slot); null for runs stored before slots were recorded. */
+  readonly slot: number | null;
   readonly failure: string | null;
   readonly executedOps: readonly string[] | null;
 }
@@ -128,6 +130,7 @@ export interface RunRow {
   pid: number | null;
   runner: string | null;
   handle: string | null;
+  slot: number | null;
   failure: string | null;
   executed_ops_json: string | null;
 }
@@ -193,6 +196,7 @@ export function toRunRecord(row: RunRow, metrics: Measurement | null): RunRecord
     pid: row.pid,
     runner: row.runner,
     handle: row.handle,
+    slot: row.slot,
     failure: row.failure,
     executedOps: parseNullableJson<string[]>(row.executed_ops_json),
   };

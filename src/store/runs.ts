@@ -22,6 +22,8 @@ export interface NewRun<F extends StoredRunFiles> {
   readonly warmupIndex: number | null;
   /** The policy step this run answers: how many observations preceded it. */
   readonly step: number;
+  /** The slot the engine chose for it (0 with one slot). */
+  readonly slot: number;
   /** Names the run's files from its seq, which is only known inside the insert. */
   readonly files: (seq: number) => F;
 }
@@ -59,10 +61,10 @@ export function beginRun<F extends StoredRunFiles>(store: Store, sessionId: stri
     const files = run.files(seq);
     const result = store
       .statement(
-        `INSERT INTO runs (session_id, seq, step, trial_key, kind, warmup_index, outcome, started_at, log_path, config_path)
-         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
+        `INSERT INTO runs (session_id, seq, step, trial_key, kind, warmup_index, outcome, started_at, log_path, config_path, slot)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
       )
-      .run(sessionId, seq, run.step, run.trial.key, run.kind, run.warmupIndex, store.now(), files.logPath, files.configPath);
+      .run(sessionId, seq, run.step, run.trial.key, run.kind, run.warmupIndex, store.now(), files.logPath, files.configPath, run.slot);
     return { runId: Number(result.lastInsertRowid), seq, files };
   });
 }

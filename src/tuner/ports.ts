@@ -133,7 +133,8 @@ export interface StoredObservation extends Observation {
 export interface SessionJournal {
   /** Completed runs (interrupted and never-started ones excluded), in the order they ran. */
   completedObservations(): readonly StoredObservation[];
-  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number): BegunRun;
+  /** Records a run starting on `slot` (the engine's choice; 0 with one slot). */
+  beginRun(trial: TrialSpec, kind: Observation['kind'], warmupIndex: number | null, step: number, slot: number): BegunRun;
   setRunHandle(runId: number, handle: RunHandle): void;
   finishRun(runId: number, result: RunResult): void;
   /** Stores decisions and rewrites the artifacts events describe; must be idempotent (replay). */

@@ -274,7 +274,7 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle, kill: AbortContr
     const slot = conductor.plan.slotOf(step) ?? 0;
     const ordinal = conductor.ordinals.get(step) ?? 0;
     await lifecycle.prepare(trial, slot);
-    const begun = o.journal.beginRun(trial, kind, warmupIndex, step);
+    const begun = o.journal.beginRun(trial, kind, warmupIndex, step, slot);
     o.report({ type: 'run-start', seq: begun.seq, step, trial, kind, warmupIndex, logPath: begun.files.logPath, ...(slots > 1 ? { slot } : {}) });
     const running = o.runner.run({
       trial,

@@ -27,29 +27,71 @@ export interface Retirement {
   readonly trials: readonly string[];
 }
 
-interface SlotState {
+interface SlotHealthState {
   active: boolean;
-  /** Steps assigned and not yet delivered. */
-  readonly steps: Set<number>;
   /** Consecutive slot-type failures, as trial keys. */
   failures: string[];
   /** Successful runs of other slots since this slot's first failure in the current streak. */
   othersOk: number;
 }
 
+/**
+ * Which slots are still in use, from the outcomes delivered in step order. Kept apart from
+ * the assignment so that reports rebuild the session's retirements from its stored runs.
+ */
+export class SlotHealth {
+  readonly #slots: SlotHealthState[];
+
+  constructor(count: number) {
+    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`slots must be an integer >= 1, got ${count}`);
+    this.#slots = Array.from({ length: count }, () => ({ active: true, failures: [], othersOk: 0 }));
+  }
+
+  get active(): number {
+    return this.#slots.filter((s) => s.active).length;
+  }
+
+  isActive(slot: number): boolean {
+    return this.#slots[slot]?.active ?? false;
+  }
+
+  /**
+   * Books a delivered run. Returns the retirement it causes: RETIRE_AFTER_FAILURES slot-type
+   * failures in a row on different trials, while another slot measured something meanwhile
+   * (so the machine, not the workload, is the likely cause), and never the last active slot.
+   */
+  book(slot: number, trialKey: string, outcome: Observation['outcome']): Retirement | null {
+    const state = this.#slots[slot];
+    if (state === undefined) throw new Error(`slot plan: no slot ${slot}`);
+    if (outcome === 'ok') {
+      state.failures = [];
+      state.othersOk = 0;
+      for (const other of this.#slots) if (other !== state && other.failures.length > 0) other.othersOk += 1;
+      return null;
+    }
+    if (!SLOT_FAILURES.has(outcome)) return null;
+    if (!state.failures.includes(trialKey)) state.failures.push(trialKey);
+    if (!state.active || state.failures.length < RETIRE_AFTER_FAILURES || state.othersOk === 0 || this.active <= 1) return null;
+    state.active = false;
+    return { slot, trials: [...state.failures] };
+  }
+}
+
 export class SlotPlan {
-  readonly #slots: SlotState[];
+  readonly #health: SlotHealth;
+  /** Per slot, the steps assigned and not yet delivered. */
+  readonly #steps: Set<number>[];
   readonly #groupSlot = new Map<string, number>();
   readonly #slotOf = new Map<number, number>();
 
   constructor(count: number) {
-    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`slots must be an integer >= 1, got ${count}`);
-    this.#slots = Array.from({ length: count }, () => ({ active: true, steps: new Set<number>(), failures: [], othersOk: 0 }));
+    this.#health = new SlotHealth(count);
+    this.#steps = Array.from({ length: count }, () => new Set<number>());
   }
 
   /** Slots still in use. */
   get active(): number {
-    return this.#slots.filter((s) => s.active).length;
+    return this.#health.active;
   }
 
   /** How many new runs may start now: active slots minus runs out (never below 0). */
@@ -58,7 +100,7 @@ export class SlotPlan {
   }
 
   isActive(slot: number): boolean {
-    return this.#slots[slot]?.active ?? false;
+    return this.#health.isActive(slot);
   }
 
   /**
@@ -71,11 +113,11 @@ export class SlotPlan {
     let slot: number;
     if (bound !== undefined && this.isActive(bound)) slot = bound;
     else {
-      const idle = this.#slots.findIndex((s) => s.active && s.steps.size === 0);
-      slot = idle >= 0 ? idle : this.#slots.findIndex((s) => s.active);
+      const idle = this.#steps.findIndex((steps, i) => this.isActive(i) && steps.size === 0);
+      slot = idle >= 0 ? idle : this.#steps.findIndex((_, i) => this.isActive(i));
       this.#groupSlot.set(group, slot);
     }
-    this.#slots[slot]?.steps.add(step);
+    this.#steps[slot]?.add(step);
     this.#slotOf.set(step, slot);
     return slot;
   }
@@ -84,28 +126,12 @@ export class SlotPlan {
     return this.#slotOf.get(step);
   }
 
-  /**
-   * Books a delivered run. Returns the retirement it causes: RETIRE_AFTER_FAILURES slot-type
-   * failures in a row on different trials, while another slot measured something meanwhile
-   * (so the machine, not the workload, is the likely cause), and never the last active slot.
-   */
+  /** Books a delivered run; returns the retirement it causes (SlotHealth.book). */
   release(step: number, trialKey: string, outcome: Observation['outcome']): Retirement | null {
     const slot = this.#slotOf.get(step);
     if (slot === undefined) throw new Error(`slot plan: step ${step} has no slot`);
     this.#slotOf.delete(step);
-    const state = this.#slots[slot];
-    if (state === undefined) throw new Error(`slot plan: no slot ${slot}`);
-    state.steps.delete(step);
-    if (outcome === 'ok') {
-      state.failures = [];
-      state.othersOk = 0;
-      for (const other of this.#slots) if (other !== state && other.failures.length > 0) other.othersOk += 1;
-      return null;
-    }
-    if (!SLOT_FAILURES.has(outcome)) return null;
-    if (!state.failures.includes(trialKey)) state.failures.push(trialKey);
-    if (!state.active || state.failures.length < RETIRE_AFTER_FAILURES || state.othersOk === 0 || this.active <= 1) return null;
-    state.active = false;
-    return { slot, trials: [...state.failures] };
+    this.#steps[slot]?.delete(step);
+    return this.#health.book(slot, trialKey, outcome);
   }
 }

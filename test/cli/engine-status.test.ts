@@ -27,14 +27,14 @@ describe('engine study status', () => {
     const base = engineTrial({}, 'batching', null);
     const big = engineTrial({ 'max-num-seqs': 512 }, 'batching', base.key);
     const spec = engineTrial({ 'max-num-seqs': 512, 'gpu-memory-utilization': 0.95, 'tensor-parallel-size': 2 }, 'memory', base.key);
-    [base, base, big, big, spec].forEach((trial, step) => finishRun(store, beginRun(store, id, { trial, kind: 'measure', warmupIndex: null, step, files }).runId, OK));
+    [base, base, big, big, spec].forEach((trial, step) => finishRun(store, beginRun(store, id, { trial, kind: 'measure', warmupIndex: null, step, slot: 0, files }).runId, OK));
     upsertDecision(store, id, decision(base.key, 'kept', 'the default configuration', 0));
     upsertDecision(store, id, decision(big.key, 'kept', 'tier batching leader: beats vLLM defaults beyond the noise', 0.25));
     upsertDecision(store, id, decision(pointKey({ 'max-num-seqs': 4096 }), 'failed', 'pruned without running: needs at least the memory of mns=2048, which ran out of memory'));
     upsertDecision(store, id, decision(pointKey({ 'tensor-parallel-size': 3 }), 'failed', "rejected before running: tensor-parallel-size 3 does not divide the model's 32 attention heads"));
     const view = sessionView(store, getSession(store, id) ?? assert.fail('no session'), Date.now());
     assert.deepEqual(view.engine?.best, { point: 'mns=512', gain: 0.25, low: 0.24, high: 0.26, final: false });
-    const text = formatStatus(view);
+    const text = formatStatus(view, null);
     assert.match(text, /^tier {6}memory$/m);
     assert.match(text, /^engine {4}mns=512 \(\+25\.00% \[\+24\.00%, \+26\.00%\] per GPU over the default configuration, best so far\)$/m);
     assert.match(text, /^skipped   1 pruned past a memory ceiling, 1 rejected before running$/m);

@@ -21,7 +21,7 @@ function sessionWith(policy: PolicyName, budget: number | null) {
   const files = (seq: number) => ({ logPath: `${seq}.log`, configPath: `${seq}.yaml` });
   let step = 0;
   const run = (trial: ReturnType<typeof baselineTrial>, finish: boolean): void => {
-    const begun = beginRun(store, id, { trial, kind: 'measure', warmupIndex: null, step, files });
+    const begun = beginRun(store, id, { trial, kind: 'measure', warmupIndex: null, step, slot: 0, files });
     if (finish) {
       finishRun(store, begun.runId, OK);
       step += 1;

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -173,5 +173,44 @@ describe('the SLURM runner on a real cluster', { skip: SKIP_SLURM, timeout: 240_
     // The same runs and noise draws as one local slot: the results table is the same, order included.
     const table = (b: Sandbox): string => readFileSync(join(onlyRunDir(b), 'sweep.csv'), 'utf8');
     assert.equal(table(box), table(local));
+  });
+
+  it('runs a latency sweep with --slurm-max-jobs 2: two jobs in flight at once, the local one-slot results', async () => {
+    const JOB = 'version: 1\nbench: latency\nargs: {model: m, num-iters: 10}\nworkload: {batch_sizes: [1, 4, 16, 64], input_lens: 128, output_lens: 32}\n';
+    const local = sandbox('typical');
+    writeFileSync(join(local.dir, 'sweep.yaml'), JOB);
+    const reference = await autotune(local, ['run', 'sweep.yaml', '--quiet', '--no-progress']);
+    assert.equal(reference.exitCode, 0, reference.all);
+
+    // Every job sleeps long enough for a second one to start beside it.
+    const box = sandbox('typical', { VLLM_SIM_SLEEP_MS: '2500', ...cluster.env });
+    writeFileSync(join(box.dir, 'sweep.yaml'), JOB);
+    const sweep = start(box, ['run', 'sweep.yaml', ...SLURM, '--slurm-max-jobs', '2', '--quiet', '--no-progress']);
+    let most = 0;
+    const watch = setInterval(() => {
+      most = Math.max(most, liveJobs(cluster).filter((l) => l.endsWith(' RUNNING')).length);
+    }, 200);
+    const done = await sweep;
+    clearInterval(watch);
+    assert.equal(done.exitCode, 0, done.all);
+    assert.equal(most, 2, 'two jobs ran at once, never more');
+
+    const rows = query<{ seq: number; step: number; slot: number; outcome: string; runner: string; log_path: string }>(box, 'SELECT seq, step, slot, outcome, runner, log_path FROM runs ORDER BY seq');
+    assert.deepEqual(rows.map((r) => [r.seq, r.step, r.outcome, r.runner]), [1, 2, 3, 4].map((seq) => [seq, seq - 1, 'ok', 'slurm']));
+    assert.deepEqual([...new Set(rows.map((r) => r.slot))].sort(), [0, 1], 'both job slots were used');
+    // What the jobs themselves recorded: one started before another ended.
+    const spans = rows.map((r) => {
+      const raw = join(onlyRunDir(box), 'autotune_raw');
+      const jobDir = readdirSync(raw).find((d) => d.startsWith(String(r.seq).padStart(4, '0')) && d.endsWith('.slurm'));
+      assert.ok(jobDir !== undefined, `job directory of run ${r.seq}`);
+      return [statSync(join(raw, jobDir, 'started')).mtimeMs, statSync(join(raw, jobDir, 'exit-status')).mtimeMs] as const;
+    });
+    assert.ok(spans.some(([s, e], i) => spans.some(([s2], j) => j !== i && s2 >= s && s2 < e)), 'two jobs overlapped');
+    // Deterministic whatever the completion order: the one-slot local sweep's table, file for file.
+    const csv = (b: Sandbox): string => readFileSync(join(onlyRunDir(b), 'sweep.csv'), 'utf8');
+    assert.equal(csv(box), csv(local));
+    const files = (b: Sandbox): string[] => readdirSync(join(onlyRunDir(b), 'autotune_raw')).filter((f) => !f.endsWith('.slurm')).sort();
+    assert.deepEqual(files(box), files(local));
+    await until('no job left in the queue', () => liveJobs(cluster).length === 0, 30_000);
   });
 });

@@ -60,6 +60,9 @@ interface Resumed {
   readonly policy: string;
   readonly version: number;
   readonly repeated: unknown[];
+  /** Slots of the release's own runs (stored before slots were), and of the runs this release made. */
+  readonly oldSlots: unknown[];
+  readonly newSlots: unknown[];
   /** Steps of the invocations this release made. */
   readonly newSteps: number[];
 }
@@ -74,11 +77,15 @@ async function resume(f: Fixture): Promise<Resumed> {
     .prepare(`SELECT step, COUNT(*) AS n FROM runs WHERE outcome NOT IN ('interrupted', 'running') GROUP BY step HAVING n > 1`)
     .all();
   const version = db.pragma('user_version', { simple: true }) as number;
+  const slots = (where: string): unknown[] =>
+    (db.prepare(`SELECT DISTINCT slot FROM runs WHERE ${where} ORDER BY slot`).all() as { slot: unknown }[]).map((row) => row.slot);
+  const oldSlots = slots(`step < ${f.committed} AND outcome NOT IN ('interrupted', 'running')`);
+  const newSlots = slots(`step >= ${f.committed} AND outcome NOT IN ('interrupted', 'running')`);
   db.close();
   const newSteps = invocations(f.box)
     .slice(before)
     .map((i) => Number((i.runKey ?? '').split(':')[1]));
-  return { state: session.state, options: session.options_json, policy: session.policy, version, repeated, newSteps };
+  return { state: session.state, options: session.options_json, policy: session.policy, version, repeated, oldSlots, newSlots, newSteps };
 }
 
 describe('upgrade from release 0.1.0', () => {
@@ -90,6 +97,7 @@ describe('upgrade from release 0.1.0', () => {
     assert.equal(r.policy, f.policy);
     assert.deepEqual(JSON.parse(r.options), JSON.parse(f.options));
     assert.deepEqual(r.repeated, [], 'a completed run was executed twice');
+    assert.deepEqual([r.oldSlots, r.newSlots], [[null], [0]], 'old runs say no slot; the resumed ones ran on slot 0');
     assert.ok(r.newSteps.length > 0);
     assert.ok(r.newSteps.every((s) => s >= f.committed), `a step below ${f.committed} ran again: ${r.newSteps.join(',')}`);
     const runDir = onlyRunDir(f.box);

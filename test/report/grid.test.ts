@@ -40,7 +40,7 @@ describe('report grid', () => {
 
   it('replaces the operator choice of a tuning report with the grid, for sweeps only', () => {
     const session = { id: 's', state: 'running', model: 'm', args: ['--model', 'm'], options: {}, runDir: '/r', createdAt: 0, updatedAt: 1, error: null, ops: null, final: null };
-    const reportRuns = runs.map((r, i) => ({ ...r, seq: i + 1, warmupIndex: null, durationMs: 1000, startedAt: i * 1000, endedAt: i * 1000 + 1000, logPath: `/r/${i}.log`, failure: null }));
+    const reportRuns = runs.map((r, i) => ({ ...r, seq: i + 1, step: i, slot: null, warmupIndex: null, durationMs: 1000, startedAt: i * 1000, endedAt: i * 1000 + 1000, logPath: `/r/${i}.log`, failure: null }));
     const input = { hardware: null, trials, runs: reportRuns, decisions: [], plannedInvocations: null, outDir: '/r', generatedAt: 0 };
     const sweep = renderReportHtml(buildReport({ ...input, session: { ...session, policy: 'sweep' } }));
     assert.doesNotMatch(sweep, /Validated choice|Operator effects/);

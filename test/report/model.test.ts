@@ -22,6 +22,8 @@ function run(trialKey: string, total: number | null, opts: { kind?: RunKind; out
   const startedAt = T0 + seq * 70_000;
   return {
     seq,
+    step: seq - 1,
+    slot: 0,
     trialKey,
     kind: opts.kind ?? 'measure',
     warmupIndex: opts.kind === 'warmup' ? 1 : null,

@@ -159,7 +159,7 @@ for (const [label, make, skip] of HARNESSES) {
       const store = openStore(':memory:');
       try {
         const session = createSession(store, { runDir: join(dir, `run-dir-${label}`), policy: 'reference', args: [], options: {}, env: {} });
-        const begun = beginRun(store, session.id, { trial: baselineTrial(), kind: 'measure', warmupIndex: null, step: 0, files: (seq) => ({ logPath: `${seq}.log`, configPath: `${seq}.yaml` }) });
+        const begun = beginRun(store, session.id, { trial: baselineTrial(), kind: 'measure', warmupIndex: null, step: 0, slot: 0, files: (seq) => ({ logPath: `${seq}.log`, configPath: `${seq}.yaml` }) });
         const req = request(h, 'hang', { onStart: (x) => setRunHandle(store, begun.runId, x.runner, x.id, x.pid) });
         const running = h.runner.run(req);
         await until(() => loadRuns(store, session.id)[0]?.handle !== null);

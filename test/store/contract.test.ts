@@ -70,9 +70,9 @@ interface TestFiles extends StoredRunFiles {
   readonly oplistPath: string;
 }
 
-function run(trial: TrialSpec, step: number, kind: RunKind = 'measure', warmupIndex: number | null = null): NewRun<TestFiles> {
+function run(trial: TrialSpec, step: number, kind: RunKind = 'measure', warmupIndex: number | null = null, slot = 0): NewRun<TestFiles> {
   const files = (seq: number): TestFiles => ({ logPath: `/logs/${seq}.log`, configPath: `/cfg/${seq}.yaml`, oplistPath: `/oplist/${seq}` });
-  return { trial, kind, warmupIndex, step, files };
+  return { trial, kind, warmupIndex, step, slot, files };
 }
 
 function code(fn: () => unknown): string | undefined {
@@ -344,9 +344,20 @@ for (const [mode, pathFor] of modes) {
           pid: null,
           runner: null,
           handle: null,
+          slot: 0,
           failure: null,
           executedOps: null,
         });
+      });
+
+      it('records the slot each run ran on, kept when a later worker takes a left-running row over', () => {
+        const { id } = createSession(store, NEW);
+        finishRun(store, beginRun(store, id, run(baselineTrial(), 0, 'measure', null, 0)).runId, OK);
+        const left = beginRun(store, id, run(baselineTrial(), 1, 'measure', null, 3));
+        const again = beginRun(store, id, run(baselineTrial(), 1, 'measure', null, 3));
+        assert.equal(again.runId, left.runId);
+        assert.deepEqual(loadRuns(store, id).map((r) => [r.seq, r.slot]), [[1, 0], [2, 3]]);
+        assert.throws(() => beginRun(store, id, run(baselineTrial(), 2, 'measure', null, -1)), /CHECK constraint/);
       });
 
       it('refuses a run for an unknown session', () => {

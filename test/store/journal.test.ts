@@ -51,13 +51,13 @@ describe('SqliteJournal', () => {
 
   it('a worker whose lease was taken over writes nothing: no row, no file, no state', () => {
     const { store, session, journal, claim } = setup();
-    const begun = journal.beginRun(baselineTrial(), 'measure', null, 0);
+    const begun = journal.beginRun(baselineTrial(), 'measure', null, 0, 0);
     // Another worker takes the session over (this one looked dead).
     acquireLease(store, session.id, { ...claim, token: 'tok-b', isAlive: () => false });
     const files = readdirSync(session.runDir).sort();
     const failed = { outcome: 'ok' as const, exitCode: 0, signal: null, metrics: null, durationMs: 1, failure: null, executedOps: null };
     for (const write of [
-      () => journal.beginRun(baselineTrial(), 'measure', null, 1),
+      () => journal.beginRun(baselineTrial(), 'measure', null, 1, 0),
       () => journal.setRunHandle(begun.runId, { runner: 'local', id: '123', pid: 123 }),
       () => journal.finishRun(begun.runId, failed),
       () => journal.applyEvents([{ type: 'best', opBackends: { add: 'flagos' } }]),

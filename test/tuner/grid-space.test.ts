@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
+import { calibratedKey, DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
 
 const POINTS = [
   { key: 'b1-i8-o8', workload: { batch_size: 1, input_len: 8, output_len: 8 } },
@@ -32,5 +32,27 @@ describe('grid search space', () => {
     assert.deepEqual(trials[3]?.extraArgs, ['--enforce-eager']);
     assert.deepEqual(trials[3]?.env, { USE_FLAGGEMS: '1' });
     assert.equal(new Set(trials.map((t) => t.key)).size, 8);
+  });
+});
+
+describe('calibration copies', () => {
+  it('repeat the first trial once per other slot, right after it, each in a group of its own', () => {
+    const space = {
+      benchmark: 'latency',
+      points: [
+        { key: 'b1-i128-o32', workload: { batch_size: 1 } },
+        { key: 'b4-i128-o32', workload: { batch_size: 4 } },
+      ],
+      operatorSets: [DEFAULT_OPERATOR_SET],
+      engines: [DEFAULT_ENGINE],
+    };
+    const plain = gridTrials(space);
+    const calibrated = gridTrials({ ...space, calibrationSlots: 3 });
+    assert.deepEqual(calibrated.map((t) => t.key), ['latency:b1-i128-o32', 'latency:b1-i128-o32#slot1', 'latency:b1-i128-o32#slot2', 'latency:b4-i128-o32']);
+    const copy = calibrated[2];
+    assert.deepEqual({ ...copy, key: plain[0]?.key, prefix: plain[0]?.prefix, label: plain[0]?.label }, plain[0], 'the same configuration and workload');
+    assert.deepEqual([copy?.prefix, copy?.label, copy?.baseline], ['b1-i128-o32_slot2', 'b1-i128-o32 (slot 2 calibration)', undefined]);
+    assert.deepEqual(calibrated.map((t) => calibratedKey(t.key)), ['latency:b1-i128-o32', 'latency:b1-i128-o32', 'latency:b1-i128-o32', 'latency:b4-i128-o32']);
+    assert.deepEqual(gridTrials({ ...space, calibrationSlots: 1 }), plain);
   });
 });

@@ -1,6 +1,8 @@
 /** `autotune status [ID|RUN_DIR] [--json] [--watch]`: where a session stands, once or live. */
 import { lookupSession } from '../lookup.js';
 import { formatDuration, formatFailures, formatGain, sessionView, type EngineView, type SessionView } from '../session-view.js';
+import { slotLines, slotRows, type SlotRow } from '../../report/slots.js';
+import { loadRuns } from '../../store/runs.js';
 import { sweepTable } from '../sweep-table.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { watchSession } from '../progress/watch.js';
@@ -17,7 +19,8 @@ function engineLines(e: EngineView): string[] {
   return lines;
 }
 
-export function formatStatus(v: SessionView): string {
+/** `slots`: the per-slot figures of a session on several slots (null with one). */
+export function formatStatus(v: SessionView, slots: readonly SlotRow[] | null): string {
   const best = Object.entries(v.best.opBackends);
   const lines = [
     `session   ${v.id} (${v.state}${v.worker !== null && v.state === 'running' ? `, worker pid ${v.worker.pid} on ${v.worker.host}` : ''})`,
@@ -32,6 +35,7 @@ export function formatStatus(v: SessionView): string {
     ...(v.policy === 'sweep' || (v.engine !== null && best.length === 0) ? [] : [`best      ${best.length > 0 ? best.map(([op, b]) => `${op}=${b}`).join(', ') : v.state === 'completed' ? 'baseline: no operator set beat it' : 'none yet'}${v.best.speedup === null ? '' : ` (${formatGain(v.best.speedup, v.best.low, v.best.high)}${v.best.validated ? ', validated' : v.best.validated === null ? ', best kept so far' : ''})`}`]),
   ];
   if (v.lastError !== null) lines.push(`error     ${v.lastError}`);
+  if (slots !== null) lines.push(...slotLines(slots));
   return `${lines.join('\n')}\n`;
 }
 
@@ -42,9 +46,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (args.switches.has('--watch')) return await watchSession(store, session.id, process.stdout, process.env);
     const view = sessionView(store, session, Date.now());
     const serving = isServeSession(session) ? serveFigures(store, session) : null;
+    const slots = slotRows(session, loadRuns(store, session.id));
     const lines = serving !== null ? serveFiguresTable(serving) : view.policy === 'sweep' ? sweepTable(store, session.id) : [];
     const table = lines.map((l) => `${l}\n`).join('');
-    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify(serving === null ? view : { ...view, serving }, null, 2)}\n` : formatStatus(view) + table);
+    process.stdout.write(args.switches.has('--json') ? `${JSON.stringify({ ...view, slots, ...(serving === null ? {} : { serving }) }, null, 2)}\n` : formatStatus(view, slots) + table);
     return 0;
   } finally {
     store.close();

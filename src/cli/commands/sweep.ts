@@ -49,6 +49,7 @@ interface SweepArgs {
   readonly engines: string[];
   readonly opSets: string[];
   readonly quiet: boolean;
+  readonly calibrate: boolean;
   readonly passthrough: string[];
   readonly runner: RunnerChoice;
 }
@@ -60,6 +61,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
   const opSets: string[] = [];
   let quiet = false;
   let runner: RunnerChoice = { runner: 'local', slurm: {} };
+  let calibrate = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -68,6 +70,10 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     }
     if (arg === '--quiet') {
       quiet = true;
+      continue;
+    }
+    if (arg === '--slot-calibration') {
+      calibrate = true;
       continue;
     }
     const eq = arg.indexOf('=');
@@ -94,7 +100,7 @@ function parseSweepArgs(argv: readonly string[]): SweepArgs {
     values[name] = value;
   }
   checkRunner(runner);
-  return { values, engines, opSets, quiet, passthrough, runner };
+  return { values, engines, opSets, quiet, calibrate, passthrough, runner };
 }
 
 function positive(flag: string, text: string | undefined, fallback: number): number {
@@ -187,6 +193,8 @@ export interface LatencyStudy {
   readonly gpuGroups: readonly string[] | null;
   /** Where the runs execute; with SLURM, `maxJobs` points are measured at once. */
   readonly runner: RunnerChoice;
+  /** `--slot-calibration`: the first trial measured once on every other slot, for the Slots table's factors. */
+  readonly calibrate: boolean;
 }
 
 
@@ -203,8 +211,11 @@ function gridTrialsOf(study: LatencyStudy): ReturnType<typeof gridTrials> {
   const peak = shape !== null && dtype !== undefined && (override !== null || gpu !== null) ? peakTflops(gpu, dtype, override) * 1e12 * gpus : null;
   if (peak === null) process.stdout.write('No MFU: it needs the model config (--model-config or a --model directory) and --gpu or --peak-tflops\n');
 
+  const slots = study.runner.runner === 'slurm' ? (study.runner.slurm.maxJobs ?? 1) : (study.gpuGroups?.length ?? 1);
+  if (study.calibrate && slots < 2) throw new AutotuneError('E_USAGE', '`--slot-calibration` needs two slots or more (`--gpu-groups "0 1"`)');
   return gridTrials({
     benchmark: 'latency',
+    ...(study.calibrate ? { calibrationSlots: slots } : {}),
     operatorSets: study.operatorSets,
     engines: study.engines,
     points: grid.points.map((p) => ({
@@ -298,6 +309,7 @@ export function latencyStudyOf(run: RunOptions): LatencyStudy {
     progress: run.progress,
     gpuGroups: run.gpuGroups,
     runner: { runner: run.runner, slurm: run.slurm },
+    calibrate: false,
   };
 }
 
@@ -335,5 +347,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     progress: true,
     gpuGroups: v['--gpu-groups'] === undefined ? null : parseGpuGroups(v['--gpu-groups'], '--gpu-groups'),
     runner: args.runner,
+    calibrate: args.calibrate,
   });
 }

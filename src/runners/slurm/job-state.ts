@@ -29,6 +29,11 @@ export function isRetryable(state: string): boolean {
   return state === 'NODE_FAIL' || state === 'PREEMPTED' || state === 'BOOT_FAIL';
 }
 
+/** Job ids of `squeue -h -o %i` (one a line, array tasks as `12_3`); anything else (a warning) is not one. */
+export function parseQueueIds(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => /^\d+(_\d+)?$/.test(l));
+}
+
 /** `Key=value` fields of one `scontrol -o` line; values never contain a space, except the last few (Command, WorkDir, Std*). */
 function fields(line: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -17,7 +17,7 @@ import { benchmarkOf } from '../benchmarks/index.js';
 import { buildEnv } from '../env.js';
 import { readOplist } from '../oplist.js';
 import { clearAttempt, hasNul, jobDirOf, readJobRecord, recordedExit, startedAt, writeJobDir, writeJobRecord } from './job-files.js';
-import { isLive, isRetryable, parseJobInfo, stateOutcome, type JobInfo } from './job-state.js';
+import { isLive, isRetryable, parseJobInfo, parseQueueIds, stateOutcome, type JobInfo } from './job-state.js';
 import { sbatchArgv, type SlurmOptions } from './options.js';
 
 export interface SlurmRunnerOptions {
@@ -147,7 +147,7 @@ export class SlurmRunner implements Runner {
       return execaSync('scancel', [orphan.handle.id], { reject: false, stdin: 'ignore' }).exitCode === 0;
     }
     const listed = execaSync('squeue', ['-h', '-n', name, '-o', '%i'], { reject: false, stdin: 'ignore' });
-    const ids = (typeof listed.stdout === 'string' ? listed.stdout : '').split('\n').map((l) => l.trim()).filter((l) => /^\d+/.test(l));
+    const ids = parseQueueIds(typeof listed.stdout === 'string' ? listed.stdout : '');
     for (const id of ids) execaSync('scancel', [id], { reject: false, stdin: 'ignore' });
     return ids.length > 0;
   }

@@ -34,6 +34,26 @@ export interface GridSpace {
   /** At least one; `[DEFAULT_OPERATOR_SET]` measures with the environment as it is. */
   readonly operatorSets: readonly OperatorSet[];
   readonly engines: readonly EngineConfig[];
+  /**
+   * Slots to calibrate (2 or more): the grid's first trial is measured once more on every
+   * other slot, as copies keyed `<key>#slot<i>` in groups of their own placed right after it,
+   * so the first proposals (every slot idle) put copy i on slot i. Absent: no copies.
+   */
+  readonly calibrationSlots?: number;
+}
+
+const CALIBRATION = /#slot(\d+)$/;
+
+/** The trial a calibration copy repeats (its key without `#slot<i>`); any other key unchanged. */
+export function calibratedKey(key: string): string {
+  return key.replace(CALIBRATION, '');
+}
+
+function calibrationCopies(first: TrialSpec, slots: number): TrialSpec[] {
+  return Array.from({ length: Math.max(0, slots - 1) }, (_, i): TrialSpec => {
+    // The grid's first trial is its point's baseline, so it has none of its own to copy.
+    return { ...first, key: `${first.key}#slot${i + 1}`, prefix: `${first.prefix}_slot${i + 1}`, label: `${first.label ?? first.prefix} (slot ${i + 1} calibration)` };
+  });
 }
 
 /** FlagGems as the user's environment has it: nothing added, nothing removed. */
@@ -79,5 +99,6 @@ export function gridTrials(space: GridSpace): TrialSpec[] {
       }
     }
   }
-  return trials;
+  const [head, ...rest] = trials;
+  return head === undefined ? trials : [head, ...calibrationCopies(head, space.calibrationSlots ?? 0), ...rest];
 }
