@@ -3,14 +3,14 @@
  * checks the end result equals an uninterrupted session's.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { processesWithRunKey } from '../../src/runners/process-group.js';
-import { alive, autotune, BENCH_ARGS, CLI, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
+import { alive, autotune, BENCH_ARGS, CLI, committedSessionId, invocations, onlyRunDir, sandbox, type Sandbox } from '../support/cli.js';
 
 const ARGS = [...BENCH_ARGS, '--autotune-seed', '11', '--quiet'];
 const KILLS = 20;
@@ -26,19 +26,6 @@ function* delays(seed: number): Generator<number> {
   }
 }
 
-/** The session's id once its row is committed, else null. */
-function sessionId(box: Sandbox): string | null {
-  const path = join(box.dir, 'autotune_logs', 'autotune.db');
-  if (!existsSync(path)) return null;
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT id FROM sessions').get() as { id: string } | undefined)?.id ?? null;
-  } catch {
-    return null; // schema not created yet
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * Starts the CLI and SIGKILLs it `ms` after `ready()` holds, unless it finished first.
@@ -75,9 +62,9 @@ describe('crash safety', () => {
 
     const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
     const wait = delays(20261123);
-    let first = await runOrKill(box, ARGS, wait.next().value as number, () => sessionId(box) !== null);
+    let first = await runOrKill(box, ARGS, wait.next().value as number, () => committedSessionId(box) !== null);
     assert.equal(first.finished, false, 'the first run finished before it could be killed');
-    const id = sessionId(box);
+    const id = committedSessionId(box);
     assert.ok(id !== null);
     let kills = 1;
     for (;;) {

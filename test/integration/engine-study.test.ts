@@ -5,7 +5,7 @@
  * running them; a SIGKILL mid-tier and `autotune resume` lose and repeat nothing.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { engineOptimum, engineTruth, type GridPoint } from '../../simulator/engine.js';
 import { loadScenario } from '../../simulator/scenario.js';
-import { autotune, CLI, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
+import { autotune, CLI, committedSessionId, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -194,19 +194,6 @@ describe('the sweep-launcher example', () => {
   });
 });
 
-/** The session's id once its row is committed, else null. */
-function sessionId(box: Sandbox): string | null {
-  const path = join(box.dir, 'autotune_logs', 'autotune.db');
-  if (!existsSync(path)) return null;
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT id FROM sessions').get() as { id: string } | undefined)?.id ?? null;
-  } catch {
-    return null; // schema not created yet
-  } finally {
-    db.close();
-  }
-}
 
 /** Starts the CLI and SIGKILLs it once `when` holds (checked every 10 ms); says whether it finished first. */
 async function killWhen(box: Sandbox, args: readonly string[], when: () => boolean): Promise<boolean> {
@@ -233,13 +220,13 @@ describe('engine study crash safety', () => {
 
     const job = jobFile(box, 'engine-large-dense');
     const inTier = (name: string, after: number) => (): boolean => {
-      if (sessionId(box) === null) return false;
+      if (committedSessionId(box) === null) return false;
       const runs = stored(box).runs.filter((row) => row.outcome !== 'running' && row.outcome !== 'interrupted');
       const tierRuns = runs.filter((row) => (name === 'batching' ? !row.trial_key.includes('speculative') && !row.trial_key.includes('gpu-memory') : row.trial_key.includes('gpu-memory') || row.trial_key.includes('speculative')));
       return tierRuns.length >= after;
     };
     assert.equal(await killWhen(box, ['run', job, '--quiet', '--no-progress'], inTier('batching', 8)), false, 'the session finished before the kill in tier batching');
-    const id = sessionId(box) ?? assert.fail('no session');
+    const id = committedSessionId(box) ?? assert.fail('no session');
     const before = stored(box).runs.filter((row) => row.outcome !== 'running' && row.outcome !== 'interrupted');
     assert.equal(await killWhen(box, ['resume', id, '--quiet', '--no-progress'], inTier('speculative', 2)), false, 'the session finished before the kill in tier speculative');
     const resumed = await autotune(box, ['resume', id, '--quiet', '--no-progress']);

@@ -6,7 +6,7 @@
  * resumed without losing a run or leaving a server.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -16,7 +16,7 @@ import { portIsBound } from '../../src/runners/benchmarks/serve/server.js';
 import { processesWithRunKey } from '../../src/runners/process-group.js';
 import { groundTruthEffects } from '../../simulator/model.js';
 import { loadScenario } from '../../simulator/scenario.js';
-import { alive, autotune, CLI, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
+import { alive, autotune, CLI, committedSessionId, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
 
 const SCENARIO = join(ROOT, 'test', 'fixtures', 'serve', 'serve-slo.yaml');
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -71,18 +71,6 @@ async function assertNoServerLeft(box: Sandbox, sessionId: string | null): Promi
   if (sessionId !== null) assert.deepEqual(processesWithRunKey((key) => key.startsWith(`${sessionId}:`)), [], 'a process of the session survived');
 }
 
-function sessionIdOf(box: Sandbox): string | null {
-  const path = join(box.dir, 'autotune_logs', 'autotune.db');
-  if (!existsSync(path)) return null;
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT id FROM sessions').get() as { id: string } | undefined)?.id ?? null;
-  } catch {
-    return null;
-  } finally {
-    db.close();
-  }
-}
 
 describe('serving sessions (--bench serve)', () => {
   const boxes: Sandbox[] = [];
@@ -97,7 +85,7 @@ describe('serving sessions (--bench serve)', () => {
     // A budget above the default: three of the seven candidates fail, and their retries cost runs.
     const r = await autotune(box, [...SERVE, '--ops', ops.join(','), '--autotune-seed', '5', '--budget', '48']);
     assert.equal(r.exitCode, 0, r.all);
-    const id = sessionIdOf(box);
+    const id = committedSessionId(box);
     const dir = onlyRunDir(box);
 
     // The ground truth under the SLO: the ops that speed the server up, do not fail, and leave the prefill alone.
@@ -184,7 +172,7 @@ describe('serving sessions (--bench serve)', () => {
       boxes.push(box);
       const r = await autotune(box, [...SERVE, '--ops', 'mul,silu,mm', '--autotune-seed', '3', ...extra]);
       assert.equal(r.exitCode, 0, r.all);
-      const id = sessionIdOf(box) ?? '';
+      const id = committedSessionId(box) ?? '';
       await assertNoServerLeft(box, id);
       return { box, best: readFileSync(join(onlyRunDir(box), 'best_config.yaml'), 'utf8') };
     };
@@ -234,7 +222,7 @@ describe('serving sessions (--bench serve)', () => {
     const dir = onlyRunDir(box);
     const log = readFileSync(join(dir, readdirSync(dir).find((f) => /^0001_.*\.log$/.test(f) && !f.includes('server')) ?? ''), 'utf8');
     assert.match(log, /skipped 9000x16@2\/32: input \+ output = 9016 tokens exceeds max-model-len 4096/);
-    await assertNoServerLeft(box, sessionIdOf(box));
+    await assertNoServerLeft(box, committedSessionId(box));
   });
 
   it('resumes after a kill -9 of the daemon mid-trial: the orphaned server, still alive, is reaped before anything runs, no completed run is lost or repeated', async () => {
@@ -244,7 +232,7 @@ describe('serving sessions (--bench serve)', () => {
     const child = execa(process.execPath, [CLI, ...args], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, all: true });
     // Mid-trial: a few runs done, and a server of the current trial up.
     for (let i = 0; i < 1200; i++) {
-      const all = sessionIdOf(box) === null ? [] : runs(box);
+      const all = committedSessionId(box) === null ? [] : runs(box);
       const done = all.filter((x) => x.outcome !== 'running').length;
       // A run in flight whose server is up (not between two trials' servers).
       const inFlight = all.find((x) => x.outcome === 'running' && x.handle !== null);
@@ -254,7 +242,7 @@ describe('serving sessions (--bench serve)', () => {
     child.kill('SIGKILL');
     const killed = await child;
     assert.equal(killed.signal, 'SIGKILL', killed.all);
-    const id = sessionIdOf(box);
+    const id = committedSessionId(box);
     assert.ok(id !== null);
     const before = runs(box).filter((x) => x.outcome !== 'running');
 

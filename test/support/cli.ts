@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { execa, type ResultPromise } from 'execa';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -78,5 +79,19 @@ export function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** The session's id once its row is committed to the sandbox's database, else null. */
+export function committedSessionId(box: Sandbox): string | null {
+  const path = join(box.dir, 'autotune_logs', 'autotune.db');
+  if (!existsSync(path)) return null;
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT id FROM sessions').get() as { id: string } | undefined)?.id ?? null;
+  } catch {
+    return null; // the schema is not created yet
+  } finally {
+    db.close();
   }
 }
