@@ -31,7 +31,7 @@ export function enginePlan(run: RunOptions, request: EngineRequest): StudyPlan {
   const tp = largest(request, 'tensor-parallel-size', base.tp);
   const pp = largest(request, 'pipeline-parallel-size', base.pp);
   return {
-    bench: 'throughput',
+    bench: run.bench,
     stages: request.operators ? [...stages, { name: 'operator tier on the winning engine configuration', trials: 0 }] : stages,
     trials: points,
     invocations,

@@ -12,6 +12,9 @@ import type { SearchMode } from '../tuner/spaces/engine.js';
 import type { RunOptions, Workload } from './args.js';
 import { engineRequestOf } from './engine-options.js';
 import { enginePlan } from './engine-plan.js';
+import { serveStudyFrom } from './serve-study-options.js';
+import { caseKey } from '../tuner/serve-cases.js';
+import { splitServeModel } from '../runners/benchmarks/serve/args.js';
 
 export interface Stage {
   readonly name: string;
@@ -146,7 +149,7 @@ export function planStudy(run: RunOptions, configOps: Readonly<Record<string, re
   const one = tuningPlan(run, configOps);
   return {
     ...one,
-    bench: 'throughput',
+    bench: run.bench,
     trials: one.trials * points,
     invocations: one.invocations * points,
     invocationRule: points === 1 ? one.invocationRule : `${one.invocationRule}, for each of ${points} workload points`,
@@ -180,11 +183,23 @@ export function planSummary(plan: StudyPlan): string {
   return `${plan.bench} study, ${atLeast(plan, plan.trials)} trials planned`;
 }
 
+/** A serving study runs a server per trial and a pass over the case matrix per run. */
+function serveLines(run: RunOptions): string[] {
+  const study = serveStudyFrom(run);
+  const { model, engineArgs } = splitServeModel(run.passthrough);
+  const load = study.generator === 'vllm' ? 'vllm bench serve' : `the built-in generator (${study.endpoint})`;
+  return [
+    `server       vllm serve ${[...(model === null ? [] : [model]), ...engineArgs].map(shown).join(' ')} (one per trial, ready within ${study.readyTimeoutS} s)`,
+    `load         ${plural(study.cases.length, 'case')} per run with ${load}: ${study.cases.map(caseKey).join(', ')}`,
+    ...(study.slos.length === 0 ? [] : [`slos         ${study.slos.join(', ')}`]),
+  ];
+}
+
 export function formatPlan(source: string, run: RunOptions, plan: StudyPlan, duration: RunDuration | null): string {
   const hours = duration === null ? null : gpuHours(plan, duration);
   const lines = [
     `Plan for ${source}: ${planSummary(plan)} (dry run: nothing is run or written)`,
-    `benchmark    vllm bench ${plan.bench} ${run.passthrough.map(shown).join(' ')}`,
+    ...(plan.bench === 'serve' ? serveLines(run) : [`benchmark    vllm bench ${plan.bench} ${run.passthrough.map(shown).join(' ')}`]),
     `objective    ${formatObjective(run.objective)}`,
     plan.bench === 'latency'
       ? `grid         every point once, ${plural(run.numRuns, 'run')} each`

@@ -36,6 +36,18 @@ describe('planStudy', () => {
     assert.equal(planSummary(capped), 'throughput engine study, 1 tier, 2 points (grid search)');
   });
 
+  it('plans a serving study as a server per trial and a pass over its cases per run', () => {
+    const serve = run({ bench: 'serve', passthrough: ['--model', 'm', '--max-model-len', '4096'], cases: '1024x128@8/32,128x128r2.5/16', slo: 'tpot_mean_ms<=50', ops: ['mm'], policy: 'reference', numRuns: 2 });
+    const plan = planStudy(serve, null);
+    assert.equal(plan.bench, 'serve');
+    assert.equal(planSummary(plan), 'serve study, 5 trials planned');
+    const text = formatPlan('job.yaml', serve, plan, null);
+    assert.match(text, /^server {7}vllm serve m --max-model-len 4096 \(one per trial, ready within 600 s\)$/m);
+    assert.match(text, /^load {9}2 cases per run with the built-in generator \(completions\): 1024x128@8\/32, 128x128r2\.5\/16$/m);
+    assert.match(text, /^slos {9}tpot_mean_ms<=50$/m);
+    assert.doesNotMatch(text, /vllm bench/);
+  });
+
   it('plans discovery from what is known before round 1c, as a lower bound', () => {
     const plan = planStudy(run({}), null);
     assert.equal(plan.lowerBound, true);
