@@ -194,7 +194,7 @@ export function renderReportHtml(m: ReportModel): string {
     card(escapeHtml(s.state), 'state'),
     card(escapeHtml(duration(s.durationSec)), 'duration'),
     card(`${t.invocations}${t.plannedInvocations === null ? '' : ` / ${t.plannedInvocations}`}`, `invocations (${t.warmups} warm-up)`),
-    card(escapeHtml(gpuH), `GPU-hours (${t.gpusPerRun} GPU${t.gpusPerRun === 1 ? '' : 's'} per run)`),
+    card(escapeHtml(gpuH), `GPU-hours (${t.gpusVary ? 'up to ' : ''}${t.gpusPerRun} GPU${t.gpusPerRun === 1 ? '' : 's'} per run)`),
     card(`<span class="${t.failed > 0 ? 'bad' : 'ok'}">${t.failed}</span>`, failuresCard === '' ? 'failed runs' : `failed: ${failuresCard}`),
     m.grid === null
       ? card(m.choice?.speedup == null ? '-' : escapeHtml(pct(m.choice.speedup)), 'chosen gain')

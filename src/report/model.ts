@@ -133,7 +133,9 @@ export interface ReportModel {
     readonly failed: number;
     readonly interrupted: number;
     readonly warmups: number;
+    /** The most GPUs a run occupies; `gpusVary`: some runs occupy fewer (an engine study over parallelism). */
     readonly gpusPerRun: number;
+    readonly gpusVary: boolean;
     readonly gpuHours: number;
     readonly plannedInvocations: number | null;
     readonly plannedGpuHours: number | null;
@@ -263,9 +265,13 @@ export function buildReport(input: ReportInput): ReportModel {
     .map((r) => metricValue(r.metrics, metric))
     .filter((v): v is number => v !== null);
 
-  const gpus = gpusPerRun(session.args);
+  // A run occupies the GPUs of its own arguments: an engine study's points differ in parallelism.
+  const gpusOf = (trialKey: string): number => gpusPerRun([...session.args, ...(trialByKey.get(trialKey)?.extraArgs ?? [])]);
+  const gpus = Math.max(gpusPerRun(session.args), ...trials.map((t) => gpusOf(t.key)));
+  const gpusVary = trials.some((t) => gpusOf(t.key) !== gpus);
   const done = runs.filter((r) => r.outcome !== 'running');
   const spentMs = done.reduce((s, r) => s + (r.durationMs ?? 0), 0);
+  const spentGpuHours = done.reduce((s, r) => s + gpuHours(r.durationMs ?? 0, gpusOf(r.trialKey)), 0);
   const okRuns = runs.filter((r) => r.outcome === 'ok');
   const meanMs = done.length === 0 ? null : spentMs / done.length;
   const failuresByClass: Record<string, number> = {};
@@ -323,7 +329,8 @@ export function buildReport(input: ReportInput): ReportModel {
       interrupted: runs.filter((r) => r.outcome === 'interrupted').length,
       warmups: done.filter((r) => r.kind === 'warmup').length,
       gpusPerRun: gpus,
-      gpuHours: gpuHours(spentMs, gpus),
+      gpusVary,
+      gpuHours: spentGpuHours,
       plannedInvocations: input.plannedInvocations,
       plannedGpuHours: input.plannedInvocations === null || meanMs === null ? null : gpuHours(input.plannedInvocations * meanMs, gpus),
     },

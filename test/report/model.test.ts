@@ -10,6 +10,7 @@ import { buildReport, type ReportInput, type ReportRun } from '../../src/report/
 import { niceTicks } from '../../src/report/svg.js';
 import type { Decision, FinalResult } from '../../src/tuner/policy.js';
 import { baselineTrial, combinedTrial, opTrial } from '../../src/tuner/spaces/operators.js';
+import { engineTrial } from '../../src/tuner/spaces/engine.js';
 import type { RunKind, RunOutcome } from '../../src/tuner/types.js';
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0);
@@ -97,6 +98,21 @@ describe('gpus per run', () => {
     assert.equal(gpusPerRun(['--tensor_parallel_size=8', '--tensor-parallel-size', '2']), 2);
     assert.equal(gpusPerRun(['-tp', 'abc']), 1);
     assert.equal(gpuHours(3_600_000, 4), 4);
+  });
+
+  it("counts each run's GPUs from its own arguments when an engine study varies the parallelism", () => {
+    const one = engineTrial({ 'max-num-seqs': 256 }, '0', null);
+    const two = engineTrial({ 'max-num-seqs': 256, 'tensor-parallel-size': 2 }, '0', one.key);
+    const base = input();
+    const session = { ...base.session, policy: 'tiers' as const, args: ['--model', 'm'], final: null };
+    seq = 0;
+    const runs = [run(one.key, 1000, { durationMs: 3_600_000 }), run(two.key, 1500, { durationMs: 3_600_000 })];
+    const m = buildReport({ ...base, session, trials: [one, two], runs, decisions: [], plannedInvocations: null });
+    assert.equal(m.totals.gpusPerRun, 2);
+    assert.equal(m.totals.gpusVary, true);
+    assert.equal(m.totals.gpuHours, 1 + 2);
+    assert.match(renderReportHtml(m), /GPU-hours \(up to 2 GPUs per run\)/);
+    assert.equal(buildReport(input()).totals.gpusVary, false);
   });
 });
 
