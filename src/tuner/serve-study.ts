@@ -68,12 +68,6 @@ export interface CaseMeasurement {
   readonly maxConcurrency?: number | null;
 }
 
-export interface ServerMemoryFigures {
-  readonly modelMemoryGiB: number | null;
-  readonly kvCacheMemoryGiB: number | null;
-  readonly kvCacheTokens: number | null;
-}
-
 const STAT_KEYS: ReadonlyArray<readonly [string, (s: NonNullable<ServeSummary['latency']['ttft']>) => number | undefined]> = [
   ['mean', (s) => s.meanMs],
   ['median', (s) => s.medianMs],
@@ -81,8 +75,8 @@ const STAT_KEYS: ReadonlyArray<readonly [string, (s: NonNullable<ServeSummary['l
   ['p99', (s) => s.percentilesMs['99']],
 ];
 
-/** The run's named metrics from its cases (see the module comment), plus the server's memory. */
-export function runMeasurement(cases: readonly CaseMeasurement[], memory: ServerMemoryFigures | null): Record<string, number> {
+/** The run's named metrics from its cases (see the module comment), plus the server's memory figures (named metrics from its log). */
+export function runMeasurement(cases: readonly CaseMeasurement[], memory: Readonly<Record<string, number>> | null): Record<string, number> {
   const out: Record<string, number> = {};
   const measured = cases.filter((c): c is CaseMeasurement & { summary: ServeSummary } => c.summary !== null);
   const seconds = measured.reduce((x, c) => x + c.summary.durationS, 0);
@@ -120,9 +114,7 @@ export function runMeasurement(cases: readonly CaseMeasurement[], memory: Server
   if (cases.length > 0 && cases.every((c) => c.maxConcurrency !== undefined)) {
     put(MAX_CONCURRENCY_UNDER_SLO, Math.min(...cases.map((c) => c.maxConcurrency ?? 0)));
   }
-  put('model_memory_gib', memory?.modelMemoryGiB);
-  put('kv_cache_gib', memory?.kvCacheMemoryGiB);
-  put('kv_cache_tokens', memory?.kvCacheTokens);
+  for (const [name, value] of Object.entries(memory ?? {})) put(name, value);
   return out;
 }
 

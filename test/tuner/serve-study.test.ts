@@ -41,7 +41,7 @@ describe('serving study', () => {
         { case: a, summary: summary(1, 100, [10, 20]), goodput: 2 },
         { case: b, summary: summary(3, 300, [50, 60]), goodput: 0 },
       ],
-      { modelMemoryGiB: 15.27, kvCacheMemoryGiB: 104.73, kvCacheTokens: 4_000_000 },
+      { model_memory_gib: 15.27, kv_cache_gib: 104.73, kv_cache_tokens: 4_000_000, cuda_graph_capture_s: 21 },
     );
     assert.equal(m['output_tokens_per_s'], (100 * 1 + 300 * 3) / 4);
     assert.equal(m['goodput_requests_per_s'], 0.5);
@@ -50,6 +50,7 @@ describe('serving study', () => {
     assert.equal(m['requests_completed'], 4);
     assert.equal(m['requests_failed'], 0);
     assert.equal(m['kv_cache_tokens'], 4_000_000);
+    assert.equal(m['cuda_graph_capture_s'], 21);
     assert.equal(m['max_concurrency_under_slo'], undefined);
   });
 

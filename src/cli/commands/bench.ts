@@ -15,6 +15,7 @@ import { detectModel, type Endpoint } from '../../runners/benchmarks/serve/gener
 import { runLoad, type LoadGenerator } from '../../runners/benchmarks/serve/load.js';
 import { httpGet, startServer, DEFAULT_SERVER_READY_TIMEOUT_S, type RunningServer } from '../../runners/benchmarks/serve/server.js';
 import { parseServerMemory, type ServerMemory } from '../../runners/benchmarks/serve/server-log.js';
+import { memoryMetrics } from '../../runners/log-memory.js';
 import { makeDirs } from '../../store/dirs.js';
 import { removeServerRecord, writeServerRecord, writeServeResults, SERVE_RESULTS_FORMAT, type StoredServeCase } from '../../store/serve-results.js';
 import { reapLeftServers } from '../reap.js';
@@ -272,7 +273,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         outcome,
         exitCode: null,
         signal: null,
-        metrics: r.summary === null ? null : runMeasurement([{ case: run.case, summary: r.summary, goodput: goodputValue }], memory),
+        metrics: r.summary === null ? null : runMeasurement([{ case: run.case, summary: r.summary, goodput: goodputValue }], memory === null ? null : memoryMetrics(memory)),
         durationMs: Date.now() - started,
         failure,
         executedOps: null,

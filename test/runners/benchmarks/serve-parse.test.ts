@@ -89,7 +89,7 @@ describe('vllm bench serve --save-result JSON', () => {
 describe('vllm serve log', () => {
   it('reads model memory, KV-cache memory and tokens (first rank), max concurrency, address and readiness', () => {
     const log = fixtureLog('serve-startup-tp2.log');
-    assert.deepEqual(parseServerMemory(log), { modelMemoryGiB: 30.5913, kvCacheMemoryGiB: 91.37, kvCacheTokens: 748528, maxConcurrency: { tokensPerRequest: 40960, factor: 18.27 } });
+    assert.deepEqual(parseServerMemory(log), { modelMemoryGiB: 30.5913, kvCacheMemoryGiB: 91.37, kvCacheTokens: 748528, maxConcurrency: { tokensPerRequest: 40960, factor: 18.27 }, graphCaptureS: null, graphMemoryGiB: null });
     assert.equal(apiServerAddress(log), 'http://127.0.0.1:39811');
     assert.equal(logShowsStartupComplete(log), true);
     assert.equal(logShowsStartupComplete(log.replace('Application startup complete.', '')), false);

@@ -79,7 +79,7 @@ describe('vllm serve lifecycle', () => {
     const server = s.server;
     try {
       assert.match(server.baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
-      assert.deepEqual(server.memory(), { modelMemoryGiB: 15.27, kvCacheMemoryGiB: 104.73, kvCacheTokens: 4_000_000, maxConcurrency: { tokensPerRequest: 4096, factor: 976.56 } });
+      assert.deepEqual(server.memory(), { modelMemoryGiB: 15.27, kvCacheMemoryGiB: 104.73, kvCacheTokens: 4_000_000, maxConcurrency: { tokensPerRequest: 4096, factor: 976.56 }, graphCaptureS: null, graphMemoryGiB: null });
       assert.ok(processesWithKey(runKey).includes(server.pid), 'the server carries AUTOTUNE_RUN_KEY');
       assert.equal(await detectModel(server.baseUrl), '/models/Qwen3-8B');
       const r = await runGenerator({ baseUrl: server.baseUrl, model: '/models/Qwen3-8B', endpoint: 'completions', case: parseCase('64x16@4/12'), seed: 1, requestTimeoutMs: 10_000 });

@@ -8,14 +8,13 @@
 import { parseLogMemory, type LogMemory } from '../../log-memory.js';
 import { splitLogLines } from '../../log-text.js';
 
-export type ServerMemory = Pick<LogMemory, 'modelMemoryGiB' | 'kvCacheMemoryGiB' | 'kvCacheTokens' | 'maxConcurrency'>;
+export type ServerMemory = LogMemory;
 
 const STARTUP_COMPLETE = /Application startup complete\./;
 const API_SERVER = /Starting vLLM API server (?:\d+ )?on (\S+)/;
 
 export function parseServerMemory(log: string): ServerMemory {
-  const { modelMemoryGiB, kvCacheMemoryGiB, kvCacheTokens, maxConcurrency } = parseLogMemory(log);
-  return { modelMemoryGiB, kvCacheMemoryGiB, kvCacheTokens, maxConcurrency };
+  return parseLogMemory(log);
 }
 
 /** The HTTP server is up: uvicorn's line, printed after the engine started. */

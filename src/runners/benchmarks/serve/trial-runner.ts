@@ -36,6 +36,7 @@ import { nextProbe, probeCase, runMeasurement, sloSample, studySlos, type CaseMe
 import type { ConcurrencyObservation } from '../../../tuner/concurrency-search.js';
 import type { TrialSpec } from '../../../tuner/types.js';
 import { maxModelLenArg, splitServeModel } from './args.js';
+import { memoryMetrics } from '../../log-memory.js';
 import { runLoad, type LoadResult } from './load.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -259,7 +260,7 @@ export class ServeTrialRunner implements Runner, RunLifecycle {
     if (request.outputJsonPath !== null) {
       await writeFile(request.outputJsonPath, `${JSON.stringify({ server: { baseUrl: server.baseUrl, pid: server.pid, memory: server.memory() }, cases: measured }, null, 2)}\n`);
     }
-    const metrics = runMeasurement(measured, server.memory());
+    const metrics = runMeasurement(measured, memoryMetrics(server.memory()));
     const died = server.exit() !== null;
     if (died) {
       // Its survivors hold the GPU: the group goes now; the next run starts a new server.
