@@ -4,8 +4,8 @@
  * and the exact messages of the failures engine.ts decides (vllm-bench-throughput.md 6.1, 6.2).
  */
 import type { EngineFailure, EngineMemory, EngineModel, EnginePoint } from './engine.js';
+import { PY, vllmCliFrames } from './tracebacks.js';
 
-const PY = '/usr/local/lib/python3.12/dist-packages';
 
 /** Failures the client raises itself: building the engine config, or the benchmark's own assertion. */
 export type ClientFailure = Extract<EngineFailure, { readonly stage: 'config' | 'generate' }>;
@@ -103,11 +103,7 @@ export function configTraceback(f: ClientFailure, p: EnginePoint, benchmark: 'th
           '    config = VllmConfig(',
         ];
   return [
-    'Traceback (most recent call last):',
-    '  File "/usr/local/bin/vllm", line 10, in <module>',
-    '    sys.exit(main())',
-    `  File "${PY}/vllm/entrypoints/cli/main.py", line 54, in main`,
-    '    args.dispatch_function(args)',
+    ...vllmCliFrames(),
     ...frames,
     ...configErrorLine(f, p).split('\n'),
   ];

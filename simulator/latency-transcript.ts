@@ -6,10 +6,9 @@
  */
 import type { LatencyArgs, LatencyRun } from './latency.js';
 import { latencyStats, resultLines } from './latency.js';
-import { engineRuntimeFailure, rootCauseLine } from './tracebacks.js';
+import { engineRuntimeFailure, PY, rootCauseLine, vllmCliFrames } from './tracebacks.js';
 import { bar, clock, failEngine, startEngine, teardown, type Transcript, type TranscriptInput, type Writer } from './transcript.js';
 
-const PY = '/usr/local/lib/python3.12/dist-packages';
 
 export interface LatencyTranscriptInput extends TranscriptInput {
   readonly latency: LatencyArgs;
@@ -19,11 +18,7 @@ export interface LatencyTranscriptInput extends TranscriptInput {
 
 function benchFrames(line: number, code: string): string[] {
   return [
-    'Traceback (most recent call last):',
-    '  File "/usr/local/bin/vllm", line 10, in <module>',
-    '    sys.exit(main())',
-    `  File "${PY}/vllm/entrypoints/cli/main.py", line 54, in main`,
-    '    args.dispatch_function(args)',
+    ...vllmCliFrames(),
     `  File "${PY}/vllm/entrypoints/cli/benchmark/latency.py", line 21, in cmd`,
     '    main(args)',
     `  File "${PY}/vllm/benchmarks/latency.py", line ${line}, in main`,

@@ -6,7 +6,18 @@ import type { PluginError } from './plugin.js';
 import { hash32 } from './prng.js';
 import type { FailureKind } from './scenario.js';
 
-const PY = '/usr/local/lib/python3.12/dist-packages';
+export const PY = '/usr/local/lib/python3.12/dist-packages';
+
+/** The first frames of every traceback the `vllm` command prints: its entry point dispatching the subcommand. */
+export function vllmCliFrames(): string[] {
+  return [
+    'Traceback (most recent call last):',
+    '  File "/usr/local/bin/vllm", line 10, in <module>',
+    '    sys.exit(main())',
+    `  File "${PY}/vllm/entrypoints/cli/main.py", line 54, in main`,
+    '    args.dispatch_function(args)',
+  ];
+}
 
 export const BOTH_LISTS_MESSAGE =
   'ValueError: Cannot set both VLLM_FL_FLAGOS_WHITELIST and VLLM_FL_FLAGOS_BLACKLIST simultaneously. Please set only one of them.';

@@ -5,12 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fromThroughput } from '../../src/tuner/metrics.js';
 import { objectiveFor } from '../../src/tuner/objective.js';
 import { sweepPolicy } from '../../src/tuner/policies/sweep.js';
-import type { FinalResult, PolicyContext, PolicyEvent } from '../../src/tuner/policy.js';
-import type { BegunRun, RunRequest, RunResult, Runner, SessionJournal, StoredObservation } from '../../src/tuner/ports.js';
+import type { PolicyContext } from '../../src/tuner/policy.js';
+import type { RunRequest, RunResult, Runner, SessionJournal } from '../../src/tuner/ports.js';
 import { runSession, type EngineEvent, type EngineOutcome } from '../../src/tuner/session.js';
 import { comparisonGroup } from '../../src/tuner/slot-plan.js';
 import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
-import type { Observation, TrialSpec } from '../../src/tuner/types.js';
+import { MemoryJournal } from '../support/memory-journal.js';
 
 const TRIALS = gridTrials({
   benchmark: 'latency',
@@ -19,52 +19,6 @@ const TRIALS = gridTrials({
   engines: [DEFAULT_ENGINE],
 });
 const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0, budget: null, seed: 1, discovery: { explicitOps: null, configOps: null }, trials: TRIALS };
-
-interface Row {
-  readonly seq: number;
-  readonly step: number;
-  readonly trial: TrialSpec;
-  readonly kind: Observation['kind'];
-  result: RunResult | null;
-}
-
-/** Like the database: rows by seq, completed observations with their step ids. */
-class MemoryJournal implements SessionJournal {
-  readonly rows: Row[] = [];
-  state = 'running';
-  final: FinalResult | null = null;
-  completedObservations(): readonly StoredObservation[] {
-    return this.rows
-      .filter((r) => r.result !== null && r.result.outcome !== 'interrupted')
-      .map((r) => ({ seq: r.seq, step: r.step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], metrics: r.result?.metrics ?? null, executedOps: null, durationMs: 1, failure: r.result?.failure ?? null }));
-  }
-  beginRun(trial: TrialSpec, kind: Observation['kind'], _warmupIndex: number | null, step: number): BegunRun {
-    const seq = this.rows.length + 1;
-    this.rows.push({ seq, step, trial, kind, result: null });
-    return { runId: seq, seq, files: { logPath: `/x/${seq}.log`, configPath: `/x/${seq}.yaml`, oplistPath: `/x/${seq}.txt`, outputJsonPath: null } };
-  }
-  setRunHandle(): void {}
-  finishRun(runId: number, result: RunResult): void {
-    const row = this.rows[runId - 1];
-    if (row !== undefined) row.result = result;
-  }
-  applyEvents(_events: readonly PolicyEvent[]): void {}
-  refreshHistory(): void {}
-  complete(result: FinalResult): void {
-    this.final = result;
-    this.state = 'completed';
-  }
-  fail(): void {
-    this.state = 'failed';
-  }
-  markStopped(): void {
-    this.state = 'stopped';
-  }
-  /** What must not depend on completion order: every row's number, step, trial, kind and outcome. */
-  ledger(): string[] {
-    return this.rows.map((r) => `${r.seq} ${r.step} ${r.trial.key} ${r.kind} ${r.result?.outcome ?? 'running'}`);
-  }
-}
 
 /**
  * Answers after a delay of its own choosing (so runs end out of order), with throughput keyed

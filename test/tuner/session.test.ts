@@ -5,49 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutotuneError } from '../../src/errors.js';
 import { referencePolicy } from '../../src/tuner/policies/reference.js';
-import type { FinalResult, PolicyContext, PolicyEvent } from '../../src/tuner/policy.js';
-import type { BegunRun, RunLifecycle, RunRequest, RunResult, Runner, SessionJournal, StoredObservation } from '../../src/tuner/ports.js';
+import type { PolicyContext } from '../../src/tuner/policy.js';
+import type { RunLifecycle, RunRequest, RunResult, Runner, SessionJournal } from '../../src/tuner/ports.js';
 import { runSession, type EngineEvent } from '../../src/tuner/session.js';
-import type { Observation, TrialSpec } from '../../src/tuner/types.js';
+import { MemoryJournal } from '../support/memory-journal.js';
 
 const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0.005, budget: null, seed: 1, discovery: { explicitOps: ['add', 'mul'], configOps: null } };
-
-/** Keeps everything in arrays; observations persist across engine instances like the database. */
-class MemoryJournal implements SessionJournal {
-  readonly runs: { seq: number; trial: TrialSpec; kind: Observation['kind']; step: number; result: RunResult | null }[] = [];
-  readonly events: PolicyEvent[] = [];
-  state = 'running';
-  final: FinalResult | null = null;
-  completedObservations(): readonly StoredObservation[] {
-    return this.runs
-      .filter((r) => r.result !== null && r.result.outcome !== 'interrupted')
-      .map((r, step) => ({ seq: r.seq, step, trialKey: r.trial.key, kind: r.kind, outcome: r.result?.outcome as Observation['outcome'], metrics: r.result?.metrics ?? null, executedOps: r.result?.executedOps ?? null, durationMs: 1, failure: r.result?.failure ?? null }));
-  }
-  beginRun(trial: TrialSpec, kind: Observation['kind'], _warmupIndex: number | null, step: number): BegunRun {
-    const seq = this.runs.length + 1;
-    this.runs.push({ seq, trial, kind, step, result: null });
-    return { runId: seq, seq, files: { logPath: `/x/${seq}.log`, configPath: `/x/${seq}.yaml`, oplistPath: `/x/${seq}.txt`, outputJsonPath: null } };
-  }
-  setRunHandle(): void {}
-  finishRun(runId: number, result: RunResult): void {
-    const run = this.runs[runId - 1];
-    if (run !== undefined) run.result = result;
-  }
-  applyEvents(events: readonly PolicyEvent[]): void {
-    this.events.push(...events);
-  }
-  refreshHistory(): void {}
-  complete(result: FinalResult): void {
-    this.final = result;
-    this.state = 'completed';
-  }
-  fail(): void {
-    this.state = 'failed';
-  }
-  markStopped(): void {
-    this.state = 'stopped';
-  }
-}
 
 /** Throughput by trial: mul is +2%, everything else baseline; optionally aborts at one call. */
 class FakeRunner implements Runner {
@@ -152,7 +115,7 @@ describe('runSession', () => {
   it('refuses to replay runs the policy would not ask for', async () => {
     const journal = new MemoryJournal();
     await engine(journal, new FakeRunner());
-    const tampered = journal.runs[3];
+    const tampered = journal.rows[3];
     assert.ok(tampered !== undefined);
     tampered.trial = { ...tampered.trial, key: 'op:other:flagos' };
     await assert.rejects(engine(journal, new FakeRunner()), (e: unknown) => e instanceof AutotuneError && e.code === 'E_REPLAY');
