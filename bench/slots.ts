@@ -1,13 +1,19 @@
 /**
- * Parallel slots: a simulated latency sweep (8 points x 2 operator sets, a warm-up and a
- * measured run each, every run sleeping VLLM_SIM_SLEEP_MS) on one slot and on four.
+ * Parallel slots, on one slot and on four, every run sleeping VLLM_SIM_SLEEP_MS:
+ * - a simulated latency sweep (8 points x 2 operator sets, a warm-up and a measured run each);
+ * - an operator tuning session, `--policy reference`, on a scenario of 60 operators whose
+ *   effects (1% to 13%, either way) stand far above its 0.1% noise, so that every decision is
+ *   one that any sound comparison makes, whichever baseline sample it uses.
  *   node dist/bench/slots.js [--sleep-ms 1000]
  *
  * Targets (exit 1 on a miss):
- * - four identical slots take <= 0.3x the one-slot wall time and measure exactly what one slot
- *   measures (same values per point: the same runs, the same noise draws);
- * - with one of the four slots 5% slower, every decision (the faster operator set at each
- *   point) is the one-slot decision, because a point's configurations share a slot.
+ * - four identical slots take <= 0.3x the one-slot wall time; the sweep measures exactly what
+ *   one slot measures (the same runs, the same noise draws); the tuning session keeps and
+ *   drops exactly the operators one slot does;
+ * - with one of the four slots 5% slower, every decision is the one-slot decision: a sweep
+ *   point's configurations share a slot, and a tuning session compares each operator with the
+ *   baseline measured on its own slot (compared with slot 0's, the slow slot's winners would
+ *   all look 3% slower and be dropped).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +84,56 @@ function decisions(s: Session): Map<string, string> {
   return new Map([...best].map(([point, b]) => [point, b.set]));
 }
 
+/** 60 operators: effects of 1% to 13% either way, noise 0.1%, so no decision is a coin flip. */
+const EFFECTS = [0.02, -0.02, 0.015, -0.05, 0.03, -0.13, -0.015, 0.01, -0.01, 0.025];
+const OPS = Array.from({ length: 60 }, (_, i) => `op_${String(i).padStart(2, '0')}`);
+const scenario = join(dir, 'clear-effects.yaml');
+writeFileSync(
+  scenario,
+  [
+    'name: clear-effects',
+    'description: 60 operators whose effects stand far above the noise.',
+    'seed: 77',
+    'model: meta-llama/Llama-3.1-8B-Instruct',
+    'baseline: { requestsPerSec: 14.82, totalTokensPerSec: 22763.52, outputTokensPerSec: 7587.84, numRequests: 1000 }',
+    'noise: { cv: 0.001, flaggemsExtraCv: 0.0005, outlierProbability: 0, outlierEffect: 0 }',
+    'cold: { penalty: 0.06, decay: 0.3 }',
+    'timing: { startupMs: 0, runMs: 0 }',
+    'ops:',
+    ...OPS.map((op, i) => `  ${op}: ${EFFECTS[i % EFFECTS.length]}`),
+    '',
+  ].join('\n'),
+);
+
+interface Tuning {
+  readonly seconds: number;
+  /** Operator -> kept/dropped, from the console's decision lines. */
+  readonly verdicts: ReadonlyMap<string, string>;
+}
+
+async function tune(name: string, groups: string, speeds: string): Promise<Tuning> {
+  const env: Record<string, string> = {
+    PATH: `${join(ROOT, 'simulator', 'bin')}${delimiter}${process.env['PATH'] ?? ''}`,
+    HOME: dir,
+    VLLM_SIM_SCENARIO: scenario,
+    VLLM_SIM_TIME_SCALE: '0',
+    VLLM_SIM_SLEEP_MS: String(sleepMs),
+    VLLM_SIM_DEVICE_SPEED: speeds,
+  };
+  const args = ['tune', '--policy', 'reference', '--num-runs', '2', '--gpu-groups', groups, '--output-dir', join(dir, name), '--quiet', '--model', 'm'];
+  const start = performance.now();
+  const r = await execa(process.execPath, [CLI, ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
+  const seconds = (performance.now() - start) / 1000;
+  if (r.exitCode !== 0) throw new Error(`${name}: autotune tune exited ${r.exitCode}:\n${r.all}`);
+  const verdicts = new Map<string, string>();
+  for (const line of (r.all ?? '').split('\n')) {
+    const m = /^\s*-> (op_\d+): (kept|dropped|failed)/.exec(line);
+    if (m !== null) verdicts.set(m[1] as string, m[2] as string);
+  }
+  if (verdicts.size !== OPS.length) throw new Error(`${name}: expected ${OPS.length} operator decisions, found ${verdicts.size}:\n${r.all}`);
+  return { seconds, verdicts };
+}
+
 const same = <V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): string[] =>
   [...a.keys()].filter((k) => a.get(k) !== b.get(k));
 
@@ -102,4 +158,18 @@ console.log(`  measurements equal to one slot's: ${16 - measuredDiff.length} of 
 console.log(`four slots, slot 2 at ${SLOW} ${slow.seconds.toFixed(1).padStart(6)} s   ratio ${slowRatio.toFixed(3)}`);
 console.log(`  decisions equal to one slot's:    ${8 - slowDiff.length} of 8    ${verdict(slowDiff.length === 0)}${slowDiff.length === 0 ? '' : ` (differ: ${slowDiff.join(', ')})`}`);
 console.log(`  one-slot decisions: ${[...oneDecisions].map(([p, s]) => `${p}=${s}`).join(' ')}`);
+
+console.log(`\nparallel slots: operator tuning, --policy reference, ${OPS.length} operators x 2 runs, ${sleepMs} ms per run`);
+const tuneOne = await tune('tune-one-slot', '0', '');
+const tuneFour = await tune('tune-four-slots', '0 1 2 3', '');
+const tuneSlow = await tune('tune-four-slots-one-slow', '0 1 2 3', `3=${SLOW}`);
+const tuneRatio = tuneFour.seconds / tuneOne.seconds;
+const fourDiff = same(tuneOne.verdicts, tuneFour.verdicts);
+const slowTuneDiff = same(tuneOne.verdicts, tuneSlow.verdicts);
+const kept = [...tuneOne.verdicts.values()].filter((v) => v === 'kept').length;
+console.log(`one slot                 ${tuneOne.seconds.toFixed(1).padStart(6)} s   kept ${kept} of ${OPS.length}`);
+console.log(`four identical slots     ${tuneFour.seconds.toFixed(1).padStart(6)} s   ratio ${tuneRatio.toFixed(3)}   target <= ${TARGET_RATIO}: ${verdict(tuneRatio <= TARGET_RATIO)}`);
+console.log(`  decisions equal to one slot's:    ${OPS.length - fourDiff.length} of ${OPS.length}  ${verdict(fourDiff.length === 0)}${fourDiff.length === 0 ? '' : ` (differ: ${fourDiff.join(', ')})`}`);
+console.log(`four slots, slot 3 at ${SLOW} ${tuneSlow.seconds.toFixed(1).padStart(6)} s   ratio ${(tuneSlow.seconds / tuneOne.seconds).toFixed(3)}`);
+console.log(`  decisions equal to one slot's:    ${OPS.length - slowTuneDiff.length} of ${OPS.length}  ${verdict(slowTuneDiff.length === 0)}${slowTuneDiff.length === 0 ? '' : ` (differ: ${slowTuneDiff.join(', ')})`}`);
 process.exitCode = missed === 0 ? 0 : 1;

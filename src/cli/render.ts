@@ -61,6 +61,8 @@ const ROUND_ORDER: readonly RoundId[] = OPERATOR_STAGE_ORDER.map((s) => s.round)
 /** Headers print once per round; a baseline anchor measured later does not reopen round 1a. */
 export function createRenderer(write: (line: string) => void, operators = true): (event: EngineEvent) => void {
   let round = -1;
+  /** The last run started: a result printed right after it needs no name, one of another run in flight does. */
+  let lastStarted: number | null = null;
   return (event) => {
     switch (event.type) {
       case 'replayed':
@@ -74,15 +76,18 @@ export function createRenderer(write: (line: string) => void, operators = true):
         }
         const which = event.kind === 'warmup' ? `warm-up ${event.warmupIndex ?? ''}`.trim() : 'benchmark';
         write(`[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: ${which} -> ${event.logPath}`);
+        lastStarted = event.seq;
         return;
       }
       case 'run-end': {
         const r = event.result;
         const secs = (r.durationMs / 1000).toFixed(1);
+        const lead = event.seq === lastStarted ? '       ' : `[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: `;
+        lastStarted = null;
         if (r.outcome === 'ok' && r.metrics !== null) {
-          write(`       ${describeMeasurement(r.metrics)} (${secs} s)`);
+          write(`${lead}${describeMeasurement(r.metrics)} (${secs} s)`);
         } else {
-          write(`       ${r.outcome}${r.failure === null ? '' : `: ${r.failure}`} (${secs} s)`);
+          write(`${lead}${r.outcome}${r.failure === null ? '' : `: ${r.failure}`} (${secs} s)`);
         }
         return;
       }

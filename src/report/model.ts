@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import type { Decision, FinalResult } from '../tuner/policy.js';
 import type { HardwareInfo } from '../tuner/hardware.js';
-import { trialValue, type ResultRun } from '../tuner/results.js';
+import { onSlotZeroScale, trialValue, type ResultRun } from '../tuner/results.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Direction, type Measurement } from '../tuner/metrics.js';
 import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tuner/types.js';
 import { buildAxes, type AxesView } from './axes.js';
@@ -215,8 +215,8 @@ function resultRuns(runs: readonly ReportRun[]): ResultRun[] {
 }
 const succeeded = (r: ReportRun): boolean => r.outcome === 'ok' && r.metrics !== null;
 
-function effectRows(input: ReportInput, metric: string, baseline: number | null): EffectRow[] {
-  const { session, trials, runs, decisions } = input;
+function effectRows(input: ReportInput, runs: readonly ReportRun[], metric: string, baseline: number | null): EffectRow[] {
+  const { session, trials, decisions } = input;
   const byTrial = new Map<string, ReportRun[]>();
   for (const r of runs.filter(finished)) byTrial.set(r.trialKey, [...(byTrial.get(r.trialKey) ?? []), r]);
   const decisionOf = new Map(decisions.map((d) => [d.subject, d]));
@@ -258,7 +258,9 @@ export function buildReport(input: ReportInput): ReportModel {
   const metric = metricView.name;
   const trialByKey = new Map(trials.map((t) => [t.key, t]));
   const baselineKeys = new Set(trials.filter((t) => kindInfo(t.kind).anchor).map((t) => t.key));
-  const baselineRuns = runs.filter((r) => baselineKeys.has(r.trialKey) && finished(r));
+  // Values as the policy judged them: a reference session on several slots per slot's baseline.
+  const valueRuns = onSlotZeroScale({ policy: session.policy, trials, runs });
+  const baselineRuns = valueRuns.filter((r) => baselineKeys.has(r.trialKey) && finished(r));
   const baselineValue = metricValue(trialValue(session.policy, resultRuns(baselineRuns)), metric);
   const baselineMeasured = baselineRuns
     .filter((r) => succeeded(r) && r.kind === 'measure')
@@ -336,14 +338,14 @@ export function buildReport(input: ReportInput): ReportModel {
     },
     failuresByClass,
     baseline: { value: baselineValue, runs: baselineMeasured.length, relativeSd: relativeSd(baselineMeasured) },
-    effects: effectRows(input, metric, baselineValue),
+    effects: effectRows(input, valueRuns, metric, baselineValue),
     choice: session.final,
     decisions: input.decisions,
     timeline,
     failures,
     axes: buildAxes(
       trials.map((t) => {
-        const trialRuns = runs.filter((r) => r.trialKey === t.key && finished(r));
+        const trialRuns = valueRuns.filter((r) => r.trialKey === t.key && finished(r));
         return { spec: t, value: trialValue(session.policy, resultRuns(trialRuns)), runs: trialRuns.length };
       }),
       session.args,

@@ -39,7 +39,7 @@ export function resultsInput(store: Store, session: SessionRecord): ResultsInput
     policy: session.policy,
     objective: storedObjective(session.options) ?? objectiveFor('total'),
     trials: loadTrials(store, session.id).map((t) => t.spec),
-    runs: runs.map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics })),
+    runs: runs.map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics, slot: r.slot ?? 0 })),
     ops: session.ops ?? {},
     estimates: loadDecisions(store, session.id).flatMap((d) =>
       d.basis === 'model' && d.op !== null && d.backend !== null && d.estimate !== null ? [{ op: d.op, backend: d.backend, estimate: d.estimate }] : [],

@@ -35,6 +35,8 @@ export interface PolicyContext {
   readonly trials?: readonly TrialSpec[];
   /** The engine-parameter tiers of an engine study; absent otherwise. */
   readonly engine?: EngineSpace;
+  /** Runs the session may have in flight at once (GPU groups, concurrent jobs); absent: 1. */
+  readonly slots?: number;
 }
 
 export interface OpsDiscovered {
@@ -141,6 +143,11 @@ export interface Proposal {
   readonly kind: RunKind;
   readonly warmupIndex: number | null;
   readonly events: readonly PolicyEvent[];
+  /**
+   * The slot this run should go to, for a policy that compares runs within a slot; absent: the
+   * engine's choice. A retired slot's runs go elsewhere: the observation names where it ran.
+   */
+  readonly slot?: number;
 }
 
 /** New runs (none: wait for outstanding observations), or the end. */

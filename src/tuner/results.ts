@@ -12,7 +12,7 @@ import { OPERATOR_STAGES, OPERATOR_STAGE_ORDER } from './spaces/operators.js';
 import type { AttentionBackend, Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
 export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend' | 'attention'>;
-export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'metrics'>;
+export type ResultRun = Pick<Observation, 'trialKey' | 'kind' | 'outcome' | 'metrics' | 'slot'>;
 
 export interface ResultsInput {
   readonly policy: PolicyName;
@@ -114,6 +114,44 @@ function best(values: readonly (Measurement | null)[], objective: Objective): Me
   return values.reduce<Measurement | null>((acc, v) => (beats(v, acc, objective) ? v : acc), null);
 }
 
+/**
+ * The reference policy on several slots compares each operator with its own slot's baseline;
+ * its rows do the same: a run on slot k is scaled by slot 0's baseline over slot k's, so its
+ * ratio is the one the decision used, and the baseline row is slot 0's (round 1a). Other
+ * policies, and one slot, keep their runs as they are.
+ */
+/** What onSlotZeroScale reads of a run: results.ts's runs and the report's alike. */
+interface SlotRun {
+  readonly trialKey: string;
+  readonly outcome: string;
+  readonly metrics: Measurement | null;
+  readonly slot?: number | null;
+}
+
+export function onSlotZeroScale<R extends SlotRun>(input: { readonly policy: PolicyName; readonly trials: readonly Pick<ResultTrial, 'key' | 'kind'>[]; readonly runs: readonly R[] }): readonly R[] {
+  if (input.policy !== 'reference' || !input.runs.some((r) => (r.slot ?? 0) > 0)) return input.runs;
+  const anchorKeys = new Set(input.trials.filter((t) => t.kind === OPERATOR_STAGES.baseline.kind).map((t) => t.key));
+  const bases = new Map<number, Measurement>();
+  for (const run of input.runs) {
+    if (anchorKeys.has(run.trialKey) && run.outcome === 'ok' && run.metrics !== null) bases.set(run.slot ?? 0, run.metrics);
+  }
+  const zero = bases.get(0);
+  return input.runs.flatMap((run): R[] => {
+    const slot = run.slot ?? 0;
+    if (slot === 0) return [run];
+    if (anchorKeys.has(run.trialKey)) return [];
+    const base = bases.get(slot);
+    if (zero === undefined || base === undefined || run.metrics === null) return [run];
+    const metrics: Record<string, number> = {};
+    for (const [name, value] of Object.entries(run.metrics)) {
+      const z = zero[name];
+      const b = base[name];
+      metrics[name] = z !== undefined && b !== undefined && b > 0 ? (value * z) / b : value;
+    }
+    return [{ ...run, metrics }];
+  });
+}
+
 /** The lookups both outputs are computed from. */
 class SessionResults {
   private readonly input: ResultsInput;
@@ -121,7 +159,7 @@ class SessionResults {
 
   constructor(input: ResultsInput) {
     this.input = input;
-    for (const run of input.runs) {
+    for (const run of onSlotZeroScale(input)) {
       const list = this.runsByTrial.get(run.trialKey) ?? [];
       list.push(run);
       this.runsByTrial.set(run.trialKey, list);

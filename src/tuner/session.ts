@@ -98,7 +98,7 @@ class Conductor {
 
   constructor(
     readonly cursor: StudyCursor,
-    slots: number,
+    readonly slots: number,
   ) {
     this.plan = new SlotPlan(slots);
   }
@@ -114,7 +114,7 @@ class Conductor {
       const ordinal = this.runsPerTrial.get(run.trial.key) ?? 0;
       this.runsPerTrial.set(run.trial.key, ordinal + 1);
       this.ordinals.set(run.step, ordinal);
-      this.plan.assign(run.step, run.trial);
+      this.plan.assign(run.step, run.trial, run.slot);
       this.outstanding.push(run);
     }
     return p.runs;
@@ -124,10 +124,12 @@ class Conductor {
   deliver(observation: Observation): Retirement | null {
     const head = this.outstanding.shift();
     if (head === undefined) throw new Error('conductor: no run out');
+    const slot = this.plan.slotOf(head.step);
     const retired = this.plan.release(head.step, head.trial.key, observation.outcome);
     if (retired !== null) this.retired.push(retired);
     this.lastDelivered = head.trial.key;
-    this.cursor.observe(head.step, observation);
+    // A policy that compares runs within a slot learns where each ran (one slot: nothing to learn).
+    this.cursor.observe(head.step, this.slots > 1 && slot !== undefined ? { ...observation, slot } : observation);
     return retired;
   }
 
@@ -188,7 +190,7 @@ export function replay(
   onStep: (proposal: Proposal) => void = () => {},
   slots = 1,
 ): Replayed {
-  const conductor = new Conductor(openPolicy(policy, context), slots);
+  const conductor = new Conductor(openPolicy(policy, { ...context, slots }), slots);
   const adopted = replayInto(conductor, stored, onStep);
   return {
     next: conductor.next(),
@@ -243,7 +245,8 @@ type Settled = { readonly type: 'ran'; readonly result: RunResult } | { readonly
 async function drive(o: EngineOptions, lifecycle: RunLifecycle, kill: AbortController): Promise<EngineOutcome> {
   const slots = o.slots ?? 1;
   const stored = o.journal.completedObservations();
-  const conductor = new Conductor(openPolicy(o.policy, o.context), slots);
+  // The policy plans for the slots the engine runs: a session and its resumes use the same.
+  const conductor = new Conductor(openPolicy(o.policy, { ...o.context, slots }), slots);
   const adopted = replayInto(conductor, stored, (p) => o.journal.applyEvents(p.events));
   if (stored.length > 0) o.report({ type: 'replayed', runs: stored.length });
   for (const r of conductor.retired) o.report({ type: 'policy', event: retirementNote(r, o.slotNames) });

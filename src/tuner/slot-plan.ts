@@ -104,14 +104,16 @@ export class SlotPlan {
   }
 
   /**
-   * The slot of a new run: its group's slot while that slot is active (the run queues there
-   * if the slot is busy), else the lowest active slot with nothing out, else the lowest active.
+   * The slot of a new run: the slot the policy asked for while it is active, else its group's
+   * slot while that slot is active (the run queues there if the slot is busy), else the lowest
+   * active slot with nothing out, else the lowest active.
    */
-  assign(step: number, trial: Pick<TrialSpec, 'key' | 'baseline'>): number {
+  assign(step: number, trial: Pick<TrialSpec, 'key' | 'baseline'>, preferred?: number): number {
     const group = comparisonGroup(trial);
     const bound = this.#groupSlot.get(group);
     let slot: number;
-    if (bound !== undefined && this.isActive(bound)) slot = bound;
+    if (preferred !== undefined && this.isActive(preferred)) slot = preferred;
+    else if (bound !== undefined && this.isActive(bound)) slot = bound;
     else {
       const idle = this.#steps.findIndex((steps, i) => this.isActive(i) && steps.size === 0);
       slot = idle >= 0 ? idle : this.#steps.findIndex((_, i) => this.isActive(i));

@@ -101,6 +101,8 @@ export interface Observation {
   readonly durationMs: number;
   /** The run's one-line root cause when it failed (the runner's classification); absent where nothing said why. */
   readonly failure?: string | null;
+  /** The slot (GPU group, job slot) it ran on, set by the engine when the session has several; absent: 0. */
+  readonly slot?: number;
 }
 
 /**

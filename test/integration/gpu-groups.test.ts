@@ -1,10 +1,11 @@
 /**
  * `--gpu-groups` through the built CLI: a sweep runs its points on every group at once with
- * each point's configurations on one group, and a one-run-at-a-time policy says that the other
+ * each point's configurations on one group; the reference policy runs operators on every group,
+ * each judged against its own group's baseline; a one-run-at-a-time policy says that the other
  * groups stay idle.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { autotune, BENCH_ARGS, invocations, sandbox, type Sandbox } from '../support/cli.js';
@@ -50,11 +51,73 @@ describe('GPU groups', () => {
     assert.deepEqual([...used].sort(), ['0,1', '2,3']);
   });
 
+  it('--policy reference tunes on every group and decides as one group does, though one group is 10% slower', async () => {
+    const effects: Record<string, number> = { mul: 0.02, silu: -0.03, exp: 0.015, softmax: -0.02, add: 0.01, sub: -0.015, cos: 0.012, sin: -0.011 };
+    const scenario = (b: Sandbox): string => {
+      const path = join(b.dir, 'clear.yaml');
+      writeFileSync(
+        path,
+        [
+          'name: clear',
+          'description: effects far above the noise',
+          'seed: 5',
+          'baseline: { requestsPerSec: 10, totalTokensPerSec: 20000, outputTokensPerSec: 5000, numRequests: 1000 }',
+          'noise: { cv: 0.001, flaggemsExtraCv: 0, outlierProbability: 0, outlierEffect: 0 }',
+          'ops:',
+          ...Object.entries(effects).map(([op, e]) => `  ${op}: ${e}`),
+          '',
+        ].join('\n'),
+      );
+      return path;
+    };
+    const session = async (groups: string, speeds: string): Promise<{ out: string; runDir: string; b: Sandbox }> => {
+      const b = box();
+      const out = join(b.dir, 'out');
+      const r = await autotune(b, [...BENCH_ARGS, '--policy', 'reference', '--ops', Object.keys(effects).join(','), '--num-runs', '2', '--gpu-groups', groups, '--output-dir', out, '--quiet'], {
+        VLLM_SIM_SCENARIO: scenario(b),
+        VLLM_SIM_DEVICE_SPEED: speeds,
+      });
+      assert.equal(r.exitCode, 0, r.all);
+      assert.doesNotMatch(r.stdout, /measures one run at a time/);
+      const name = readdirSync(out).find((d) => d.startsWith('autotune_'));
+      assert.ok(name !== undefined);
+      return { out: r.stdout, runDir: join(out, name), b };
+    };
+    const one = await session('0', '');
+    const three = await session('0 1 2', '2=0.9');
+    const best = (dir: string): string => readFileSync(join(dir, 'best_config.yaml'), 'utf8');
+    assert.equal(best(three.runDir), best(one.runDir));
+    assert.match(best(one.runDir), /mul/);
+    assert.match(three.out, /^Baseline per slot \(each operator is compared with its own slot's\): slot 0 .*, slot 2 [\d.]+ total tokens\/s \(x0\.(89|90)\d+\)$/m);
+    // history.csv shows each operator against its own group's baseline: the ratios one group measures.
+    const ratios = (dir: string): Map<string, number> =>
+      new Map(readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n').slice(1).map((line) => {
+        const cells = line.split(',');
+        return [cells[0] ?? '', Number(cells.at(-1))];
+      }));
+    const r1 = ratios(one.runDir);
+    const r3 = ratios(three.runDir);
+    for (const op of Object.keys(effects)) {
+      assert.ok(Math.abs((r3.get(op) ?? 0) - (r1.get(op) ?? 1)) < 0.005, `${op}: ${r3.get(op)} vs ${r1.get(op)}`);
+    }
+    // Every group ran operators; each operator stayed on one group.
+    const groupsOf = new Map<string, Set<string>>();
+    for (const inv of invocations(three.b)) {
+      const ops = inv.env?.['VLLM_FL_FLAGOS_WHITELIST'] ?? null;
+      if (ops === null || ops.includes(',')) continue;
+      const seen = groupsOf.get(ops) ?? new Set<string>();
+      seen.add(inv.env?.['CUDA_VISIBLE_DEVICES'] ?? '');
+      groupsOf.set(ops, seen);
+    }
+    for (const [op, groups] of groupsOf) assert.equal(groups.size, 1, `${op} ran on ${[...groups].join(' and ')}`);
+    assert.deepEqual([...new Set([...groupsOf.values()].flatMap((g) => [...g]))].sort(), ['0', '1', '2']);
+  });
+
   it('a tuning policy that decides each run from the last says that the other groups stay idle', async () => {
     const b = box();
     const r = await autotune(b, [...BENCH_ARGS, '--ops', 'silu', '--num-runs', '1', '--gpu-groups', '0 1 2', '--quiet']);
     assert.equal(r.exitCode, 0, r.all);
-    assert.match(r.stdout, /^Policy noise-aware measures one run at a time: 2 of the 3 GPU groups stay idle \(sweeps run one point per group\)$/m);
+    assert.match(r.stdout, /^Policy noise-aware measures one run at a time: 2 of the 3 GPU groups stay idle \(sweeps and --policy reference run one trial per group\)$/m);
     // Each run still gets its group's devices, never the inherited ones.
     for (const inv of invocations(b)) assert.ok(['0', '1', '2'].includes(inv.env?.['CUDA_VISIBLE_DEVICES'] ?? ''), JSON.stringify(inv.env));
   });

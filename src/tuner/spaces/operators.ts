@@ -90,6 +90,15 @@ export function baselineTrial(): TrialSpec {
   };
 }
 
+/**
+ * The baseline measured again on another slot, as a configuration of its own: it gets the
+ * same number of runs as every operator trial on that slot (its first one cold), so the two
+ * compare like for like, as round 1a and the operators do on slot 0.
+ */
+export function slotBaselineTrial(slot: number): TrialSpec {
+  return { ...baselineTrial(), key: `baseline@slot${slot}`, prefix: `baseline_slot${slot}`, label: `baseline (slot ${slot})` };
+}
+
 export function fakeGemsTrial(): TrialSpec {
   return {
     ...baselineTrial(),

@@ -1,0 +1,135 @@
+/** The reference policy on several slots: operators in parallel, each judged against its own slot's baseline. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fromThroughput } from '../../../src/tuner/metrics.js';
+import { objectiveFor } from '../../../src/tuner/objective.js';
+import { referencePolicy } from '../../../src/tuner/policies/reference.js';
+import type { Decision, PolicyContext } from '../../../src/tuner/policy.js';
+import type { RunRequest, RunResult, Runner } from '../../../src/tuner/ports.js';
+import { runSession, type EngineOutcome } from '../../../src/tuner/session.js';
+import { MemoryJournal } from '../../support/memory-journal.js';
+
+/** Effects far above the runner's noise (none): every sound comparison reaches the same verdict. */
+const EFFECTS: Readonly<Record<string, number>> = { mul: 0.02, silu: -0.03, exp: 0.015, mm: -0.13, add: 0.01, sub: -0.02, cos: 0.012, sin: -0.011 };
+const OPS = Object.keys(EFFECTS);
+const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0, budget: null, seed: 1, discovery: { explicitOps: null, configOps: null } };
+
+/** Throughput from the trial's operators times its slot's speed; delays of its own choosing, so runs end out of order. */
+class SlotWorld implements Runner {
+  readonly name = 'slot-world';
+  readonly slotsOfTrial = new Map<string, Set<number>>();
+  inFlight = 0;
+  peak = 0;
+  calls = 0;
+  constructor(private readonly speeds: readonly number[]) {}
+  reap(): boolean {
+    return false;
+  }
+  async run(req: RunRequest): Promise<RunResult> {
+    const slot = req.slot ?? 0;
+    this.calls += 1;
+    const seen = this.slotsOfTrial.get(req.trial.key) ?? new Set<number>();
+    seen.add(slot);
+    this.slotsOfTrial.set(req.trial.key, seen);
+    this.inFlight += 1;
+    this.peak = Math.max(this.peak, this.inFlight);
+    let onAbort = (): void => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    await Promise.race([sleep((this.calls * 7) % 5), aborted]);
+    req.signal?.removeEventListener('abort', onAbort);
+    this.inFlight -= 1;
+    if (req.signal?.aborted === true) return { outcome: 'interrupted', exitCode: null, signal: 'SIGTERM', metrics: null, durationMs: 1, failure: 'stopped', executedOps: null };
+    let factor = this.speeds[slot] ?? 1;
+    for (const op of Object.keys(req.trial.opBackends)) factor *= 1 + (EFFECTS[op] ?? 0);
+    if (req.trial.recordOplist) factor *= 0.9;
+    return {
+      outcome: 'ok',
+      exitCode: 0,
+      signal: null,
+      metrics: fromThroughput({ requestsPerSec: 1, totalTokensPerSec: 10_000 * factor, outputTokensPerSec: null }),
+      durationMs: 1,
+      failure: null,
+      executedOps: req.trial.recordOplist ? OPS : null,
+    };
+  }
+}
+
+function engine(journal: MemoryJournal, runner: Runner, slots: number, signal = new AbortController().signal): Promise<EngineOutcome> {
+  return runSession({
+    policy: referencePolicy,
+    context: CTX,
+    runner,
+    journal,
+    sessionId: 's1',
+    passthrough: ['--model', 'm'],
+    vllmBin: 'vllm',
+    baseEnv: {},
+    timeoutMs: 10_000,
+    signal,
+    report: () => {},
+    slots,
+    slotNames: Array.from({ length: slots }, (_, i) => `${i}`),
+  });
+}
+
+const verdicts = (journal: MemoryJournal): Record<string, string> =>
+  Object.fromEntries(journal.events.filter((e): e is Decision => e.type === 'decision').map((d) => [d.subject, d.verdict]));
+
+describe('reference policy on several slots', () => {
+  it('runs operators side by side and decides as one slot does, though one slot is 10% slower', async () => {
+    const one = new MemoryJournal();
+    const oneOutcome = await engine(one, new SlotWorld([1]), 1);
+    const many = new MemoryJournal();
+    const world = new SlotWorld([1, 1, 0.9]);
+    const manyOutcome = await engine(many, world, 3);
+    assert.equal(oneOutcome.state, 'completed');
+    assert.equal(manyOutcome.state, 'completed');
+    assert.deepEqual(verdicts(many), verdicts(one));
+    for (const op of OPS) assert.ok(op in verdicts(one), `${op} decided`);
+    assert.deepEqual(manyOutcome.state === 'completed' ? manyOutcome.result.opBackends : null, { mul: 'flagos', exp: 'flagos', add: 'flagos', cos: 'flagos' });
+    assert.equal(world.peak, 3, 'three runs in flight at once');
+    // Every slot measured the baseline itself; each configuration stayed on one slot.
+    assert.deepEqual([...(world.slotsOfTrial.get('baseline') ?? [])], [0]);
+    assert.deepEqual([...(world.slotsOfTrial.get('baseline@slot1') ?? [])], [1]);
+    assert.deepEqual([...(world.slotsOfTrial.get('baseline@slot2') ?? [])], [2]);
+    for (const [key, slots] of world.slotsOfTrial) assert.equal(slots.size, 1, `${key} ran on one slot`);
+    const onSlow = [...world.slotsOfTrial].filter(([key, slots]) => key.startsWith('op:') && slots.has(2)).map(([key]) => key);
+    assert.ok(onSlow.length > 0, 'the slow slot measured operators');
+    const summary = manyOutcome.state === 'completed' ? manyOutcome.result.summary.join('\n') : '';
+    assert.match(summary, /^Baseline per slot .*slot 2 9000\.00 total tokens\/s \(x0\.9000\)$/m);
+  });
+
+  it('with one slot takes exactly the one-run-at-a-time steps (runs, order, step ids)', async () => {
+    const viaOpen = new MemoryJournal();
+    await engine(viaOpen, new SlotWorld([1]), 1);
+    const cursor = referencePolicy.start(CTX);
+    const keys: string[] = [];
+    const world = new SlotWorld([1]);
+    for (let step = cursor.next(); step.type === 'run'; ) {
+      keys.push(`${step.trial.key} ${step.kind}`);
+      const r = await world.run({ trial: step.trial, passthrough: [], vllmBin: 'vllm', baseEnv: {}, logPath: '', configPath: '', oplistPath: '', outputJsonPath: null, runKey: 'k', timeoutMs: 1 });
+      step = cursor.next({ trialKey: step.trial.key, kind: step.kind, outcome: r.outcome === 'interrupted' ? 'ok' : r.outcome, metrics: r.metrics, executedOps: r.executedOps, durationMs: 1 });
+    }
+    assert.deepEqual(viaOpen.rows.map((r) => `${r.trial.key} ${r.kind}`), keys);
+    assert.deepEqual(viaOpen.rows.map((r) => r.step), keys.map((_, i) => i));
+  });
+
+  it('resumes after a stop with runs in flight and ends as an uninterrupted session does', async () => {
+    const whole = new MemoryJournal();
+    const wholeOutcome = await engine(whole, new SlotWorld([1, 0.95, 1]), 3);
+    const journal = new MemoryJournal();
+    const stop = new AbortController();
+    const world = new SlotWorld([1, 0.95, 1]);
+    const first = engine(journal, world, 3, stop.signal);
+    while (journal.rows.filter((r) => r.result !== null).length < 9) await sleep(1);
+    stop.abort();
+    assert.equal((await first).state, 'stopped');
+    const resumed = await engine(journal, new SlotWorld([1, 0.95, 1]), 3);
+    assert.deepEqual(resumed, wholeOutcome);
+    assert.deepEqual(verdicts(journal), verdicts(whole));
+  });
+});
