@@ -120,7 +120,7 @@ async function tune(name: string, groups: string, speeds: string): Promise<Tunin
     VLLM_SIM_SLEEP_MS: String(sleepMs),
     VLLM_SIM_DEVICE_SPEED: speeds,
   };
-  const args = ['tune', '--policy', 'reference', '--num-runs', '2', '--gpu-groups', groups, '--output-dir', join(dir, name), '--quiet', '--model', 'm'];
+  const args = ['--policy', 'reference', '--num-runs', '2', '--gpu-groups', groups, '--output-dir', join(dir, name), '--quiet', '--model', 'm'];
   const start = performance.now();
   const r = await execa(process.execPath, [CLI, ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
   const seconds = (performance.now() - start) / 1000;

@@ -70,6 +70,11 @@ export function workloadPoints(w: Workload | null): number {
   return [w.batchSizes, w.inputLens, w.outputLens, w.numPrompts].reduce((n, l) => n * Math.max(1, l.length), 1);
 }
 
+/** Runs in flight at once, as the engine will run them: SLURM's jobs, else the GPU groups. */
+function runSlots(run: RunOptions): number {
+  return run.runner === 'slurm' ? (run.slurm.maxJobs ?? 1) : (run.gpuGroups?.length ?? 1);
+}
+
 function tuningPlan(run: RunOptions, configOps: Readonly<Record<string, readonly Backend[]>> | null): Omit<StudyPlan, 'bench' | 'points' | 'skipped' | 'gpus'> {
   const discovery = { explicitOps: run.ops, configOps: run.ops === null ? configOps : null, backends: run.backends };
   // Before round 1c the table is what discovery knows without its log: explicit ops are
@@ -82,15 +87,18 @@ function tuningPlan(run: RunOptions, configOps: Readonly<Record<string, readonly
   const operators = lowerBound
     ? `discovered at round 1c (baseline_gems_enable): the count is unknown until then; planned with the ${names.length} known before it (${names.join(', ')}), so every count below is a lower bound`
     : `${names.length} given (${names.join(', ')})`;
+  // The reference policy on several slots measures the baseline once more on every other slot.
+  const slotBaselines = run.policy === 'reference' ? runSlots(run) - 1 : 0;
   const stages: Stage[] = [
     { name: '1a baseline', trials: 1 },
+    ...(slotBaselines > 0 ? [{ name: 'baseline on every other slot', trials: slotBaselines }] : []),
     { name: '1b baseline_fake_gems_op', trials: 1 },
     { name: '1c baseline_gems_enable', trials: 1 },
     { name: '2 one operator x backend', trials: candidates },
     { name: '3 combined_best', trials: 1 },
   ];
   const trials = stages.reduce((n, s) => n + s.trials, 0);
-  const reference = referenceInvocations(run.numRuns, table);
+  const reference = referenceInvocations(run.numRuns, table) + slotBaselines * run.numRuns;
   let invocations: number;
   let invocationRule: string;
   if (run.policy === 'reference' && (run.budget === null || run.budget >= reference)) {

@@ -8,6 +8,7 @@ import type { Lease, SessionRecord } from '../store/records.js';
 import { candidatesOf, defaultBudget, referenceInvocations } from '../tuner/policies/noise/schedule.js';
 import { isProcessAlive } from '../runners/process-group.js';
 import { gpuHours, gpusPerRun } from '../report/gpus.js';
+import { sessionSlots } from '../report/slots.js';
 import type { Decision } from '../tuner/policy.js';
 import type { TrialSpec } from '../tuner/types.js';
 import { PRUNED, REJECTED } from '../tuner/policies/tiers.js';
@@ -83,7 +84,7 @@ function plannedTrials(session: SessionRecord, invocations: number | null): numb
   const sweep = sweepTrials(session);
   if (sweep !== null) return sweep;
   if (session.ops === null) return null;
-  const full = 3 + candidatesOf(session.ops).length + 1;
+  const full = 3 + candidatesOf(session.ops).length + 1 + slotBaselines(session);
   if (session.policy === 'reference' || invocations === null) return full;
   return Math.max(3, Math.min(full, invocations - 2));
 }
@@ -95,7 +96,12 @@ export function plannedInvocations(session: SessionRecord, numRuns: number, budg
   if (sweep !== null) return sweep * numRuns;
   if (session.ops === null) return null;
   // The screening policy's default budget is the reference's own count.
-  return session.policy === 'noise-aware' ? defaultBudget(numRuns, session.ops) : referenceInvocations(numRuns, session.ops);
+  return session.policy === 'noise-aware' ? defaultBudget(numRuns, session.ops) : referenceInvocations(numRuns, session.ops) + slotBaselines(session) * numRuns;
+}
+
+/** The reference policy on several slots measures the baseline once more on every other slot. */
+function slotBaselines(session: SessionRecord): number {
+  return session.policy === 'reference' ? sessionSlots(session.options).count - 1 : 0;
 }
 
 function numberOption(session: SessionRecord, key: string): number | null {

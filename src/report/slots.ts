@@ -6,7 +6,7 @@
 import type { ReportRun, ReportSession } from './model.js';
 import { objectiveFor, score, storedObjective } from '../tuner/objective.js';
 import { formatFactor, slotFigures, type SlotFigures, type SlotRun } from '../tuner/slot-figures.js';
-import { calibratedKey } from '../tuner/spaces/grid.js';
+import { calibratedKey } from '../tuner/spaces/slot-copies.js';
 import { escapeHtml } from './escape.js';
 
 export interface SlotRow extends SlotFigures {
@@ -18,10 +18,8 @@ export interface SlotRow extends SlotFigures {
 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
-/** The slots a session was created with: its GPU groups, else SLURM's jobs in flight, else one. */
-function sessionSlots(options: Readonly<Record<string, unknown>>): { count: number; gpus: readonly string[] } {
-  // A serving session starts one server at a time, on slot 0, whatever its groups.
-  if (options['serve'] !== undefined) return { count: 1, gpus: [] };
+/** The slots a session was created with: its GPU groups (a serving session's too: one server each), else SLURM's jobs in flight, else one. */
+export function sessionSlots(options: Readonly<Record<string, unknown>>): { count: number; gpus: readonly string[] } {
   const groups = options['gpuGroups'];
   if (isStringList(groups) && groups.length > 0) return { count: groups.length, gpus: groups };
   const slurm = options['slurm'];

@@ -49,12 +49,12 @@ describe('slotRows', () => {
     assert.equal(rows?.[1]?.factorText, '0.800 (one run each)');
   });
 
-  it('has one row per SLURM job slot, and none for a session of one slot or a serving session', () => {
+  it('has one row per SLURM job slot or GPU group (a serving session: a server each), and none for a session of one slot', () => {
     const slurm = slotRows({ options: { slurm: { maxJobs: 3 } } }, [run(0, 'a', 1), run(2, 'b', 1)]);
     assert.deepEqual(slurm?.map((r) => [r.slot, r.gpus, r.runs]), [[0, null, 1], [1, null, 0], [2, null, 1]]);
     assert.equal(slotRows({ options: {} }, [run(0, 'a', 1)]), null);
     assert.equal(slotRows({ options: { slurm: { maxJobs: 1 } } }, []), null);
-    assert.equal(slotRows({ options: { ...GROUPS, serve: {} } }, []), null);
+    assert.equal(slotRows({ options: { ...GROUPS, serve: {} } }, [])?.length, 2);
   });
 });
 

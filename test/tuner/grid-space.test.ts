@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calibratedKey, DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
+import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
+import { calibratedKey } from '../../src/tuner/spaces/slot-copies.js';
 
 const POINTS = [
   { key: 'b1-i8-o8', workload: { batch_size: 1, input_len: 8, output_len: 8 } },

@@ -5,6 +5,7 @@
  */
 import type { TrialSpec, WorkloadPoint } from '../types.js';
 import type { KindInfo } from './kinds.js';
+import { slotCopyKey } from './slot-copies.js';
 
 /** A grid's trials: one workload point with one configuration each, the point the stage. */
 export const GRID_KIND: KindInfo = { kind: 'point', role: 'configuration', anchor: false };
@@ -42,17 +43,11 @@ export interface GridSpace {
   readonly calibrationSlots?: number;
 }
 
-const CALIBRATION = /#slot(\d+)$/;
-
-/** The trial a calibration copy repeats (its key without `#slot<i>`); any other key unchanged. */
-export function calibratedKey(key: string): string {
-  return key.replace(CALIBRATION, '');
-}
 
 function calibrationCopies(first: TrialSpec, slots: number): TrialSpec[] {
   return Array.from({ length: Math.max(0, slots - 1) }, (_, i): TrialSpec => {
     // The grid's first trial is its point's baseline, so it has none of its own to copy.
-    return { ...first, key: `${first.key}#slot${i + 1}`, prefix: `${first.prefix}_slot${i + 1}`, label: `${first.label ?? first.prefix} (slot ${i + 1} calibration)` };
+    return { ...first, key: slotCopyKey(first.key, i + 1), prefix: `${first.prefix}_slot${i + 1}`, label: `${first.label ?? first.prefix} (slot ${i + 1} calibration)` };
   });
 }
 

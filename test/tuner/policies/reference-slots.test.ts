@@ -94,8 +94,8 @@ describe('reference policy on several slots', () => {
     assert.equal(world.peak, 3, 'three runs in flight at once');
     // Every slot measured the baseline itself; each configuration stayed on one slot.
     assert.deepEqual([...(world.slotsOfTrial.get('baseline') ?? [])], [0]);
-    assert.deepEqual([...(world.slotsOfTrial.get('baseline@slot1') ?? [])], [1]);
-    assert.deepEqual([...(world.slotsOfTrial.get('baseline@slot2') ?? [])], [2]);
+    assert.deepEqual([...(world.slotsOfTrial.get('baseline#slot1') ?? [])], [1]);
+    assert.deepEqual([...(world.slotsOfTrial.get('baseline#slot2') ?? [])], [2]);
     for (const [key, slots] of world.slotsOfTrial) assert.equal(slots.size, 1, `${key} ran on one slot`);
     const onSlow = [...world.slotsOfTrial].filter(([key, slots]) => key.startsWith('op:') && slots.has(2)).map(([key]) => key);
     assert.ok(onSlow.length > 0, 'the slow slot measured operators');
