@@ -22,6 +22,15 @@ describe('planStudy', () => {
     assert.equal(vendorOnly.trials, 3 + 1 + 1);
   });
 
+  it('counts the baseline the reference policy measures on every other GPU group', () => {
+    const groups = planStudy(run({ ops: ['mm', 'rms_norm'], policy: 'reference', numRuns: 3, gpuGroups: ['0', '1', '2'] }), null);
+    assert.deepEqual(groups.stages.map((s) => [s.name, s.trials])[1], ['baseline on every other slot', 2]);
+    assert.equal(groups.trials, 3 + 2 + 5 + 1);
+    assert.equal(groups.invocations, 33);
+    // One run at a time: nothing extra.
+    assert.equal(planStudy(run({ ops: ['mm'], numRuns: 3, gpuGroups: ['0', '1', '2'] }), null).stages.length, 5);
+  });
+
   it('plans an engine study as its tiers and the points of their grids, GPUs from the largest tp', () => {
     const plan = planStudy(run({ engineAxes: ['tensor-parallel-size=1,2,4', 'max-num-seqs=256,512', 'mem:gpu-memory-utilization=0.9,0.95'], numRuns: 3 }), null);
     assert.deepEqual(plan.stages.map((s) => [s.name, s.trials]), [
