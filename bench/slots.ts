@@ -1,9 +1,10 @@
 /**
  * Parallel slots, on one slot and on four, every run sleeping VLLM_SIM_SLEEP_MS:
  * - a simulated latency sweep (8 points x 2 operator sets, a warm-up and a measured run each);
- * - an operator tuning session, `--policy reference`, on a scenario of 60 operators whose
- *   effects (1% to 13%, either way) stand far above its 0.1% noise, so that every decision is
- *   one that any sound comparison makes, whichever baseline sample it uses.
+ * - operator tuning sessions (`--policy reference`, then the default noise-aware policy) on a
+ *   scenario of 60 operators whose effects (1% to 13%, either way) stand far above its 0.1%
+ *   noise, so that every decision is one that any sound comparison makes, whichever baseline
+ *   sample it uses.
  *   node dist/bench/slots.js [--sleep-ms 1000]
  *
  * Targets (exit 1 on a miss):
@@ -11,9 +12,10 @@
  *   one slot measures (the same runs, the same noise draws); the tuning session keeps and
  *   drops exactly the operators one slot does;
  * - with one of the four slots 5% slower, every decision is the one-slot decision: a sweep
- *   point's configurations share a slot, and a tuning session compares each operator with the
- *   baseline measured on its own slot (compared with slot 0's, the slow slot's winners would
- *   all look 3% slower and be dropped).
+ *   point's configurations share a slot; the reference compares each operator with the
+ *   baseline measured on its own slot, and the noise-aware model fits each slot's level from
+ *   that slot's anchors (compared with slot 0's baseline, the slow slot's winners would all
+ *   look 3% slower and be dropped).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +113,7 @@ interface Tuning {
   readonly verdicts: ReadonlyMap<string, string>;
 }
 
-async function tune(name: string, groups: string, speeds: string): Promise<Tuning> {
+async function tune(policy: string, name: string, groups: string, speeds: string): Promise<Tuning> {
   const env: Record<string, string> = {
     PATH: `${join(ROOT, 'simulator', 'bin')}${delimiter}${process.env['PATH'] ?? ''}`,
     HOME: dir,
@@ -120,14 +122,15 @@ async function tune(name: string, groups: string, speeds: string): Promise<Tunin
     VLLM_SIM_SLEEP_MS: String(sleepMs),
     VLLM_SIM_DEVICE_SPEED: speeds,
   };
-  const args = ['--policy', 'reference', '--num-runs', '2', '--gpu-groups', groups, '--output-dir', join(dir, name), '--quiet', '--model', 'm'];
+  const args = ['--policy', policy, '--num-runs', '2', '--gpu-groups', groups, '--output-dir', join(dir, name), '--quiet', '--model', 'm'];
   const start = performance.now();
   const r = await execa(process.execPath, [CLI, ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
   const seconds = (performance.now() - start) / 1000;
   if (r.exitCode !== 0) throw new Error(`${name}: autotune tune exited ${r.exitCode}:\n${r.all}`);
   const verdicts = new Map<string, string>();
   for (const line of (r.all ?? '').split('\n')) {
-    const m = /^\s*-> (op_\d+): (kept|dropped|failed)/.exec(line);
+    // reference decisions name the operator, noise-aware ones its trial (op:<name>:<backend>).
+    const m = /^\s*-> (?:op:)?(op_\d+)(?::flagos)?: (kept|dropped|failed|inconclusive)/.exec(line);
     if (m !== null) verdicts.set(m[1] as string, m[2] as string);
   }
   if (verdicts.size !== OPS.length) throw new Error(`${name}: expected ${OPS.length} operator decisions, found ${verdicts.size}:\n${r.all}`);
@@ -159,17 +162,19 @@ console.log(`four slots, slot 2 at ${SLOW} ${slow.seconds.toFixed(1).padStart(6)
 console.log(`  decisions equal to one slot's:    ${8 - slowDiff.length} of 8    ${verdict(slowDiff.length === 0)}${slowDiff.length === 0 ? '' : ` (differ: ${slowDiff.join(', ')})`}`);
 console.log(`  one-slot decisions: ${[...oneDecisions].map(([p, s]) => `${p}=${s}`).join(' ')}`);
 
-console.log(`\nparallel slots: operator tuning, --policy reference, ${OPS.length} operators x 2 runs, ${sleepMs} ms per run`);
-const tuneOne = await tune('tune-one-slot', '0', '');
-const tuneFour = await tune('tune-four-slots', '0 1 2 3', '');
-const tuneSlow = await tune('tune-four-slots-one-slow', '0 1 2 3', `3=${SLOW}`);
-const tuneRatio = tuneFour.seconds / tuneOne.seconds;
-const fourDiff = same(tuneOne.verdicts, tuneFour.verdicts);
-const slowTuneDiff = same(tuneOne.verdicts, tuneSlow.verdicts);
-const kept = [...tuneOne.verdicts.values()].filter((v) => v === 'kept').length;
-console.log(`one slot                 ${tuneOne.seconds.toFixed(1).padStart(6)} s   kept ${kept} of ${OPS.length}`);
-console.log(`four identical slots     ${tuneFour.seconds.toFixed(1).padStart(6)} s   ratio ${tuneRatio.toFixed(3)}   target <= ${TARGET_RATIO}: ${verdict(tuneRatio <= TARGET_RATIO)}`);
-console.log(`  decisions equal to one slot's:    ${OPS.length - fourDiff.length} of ${OPS.length}  ${verdict(fourDiff.length === 0)}${fourDiff.length === 0 ? '' : ` (differ: ${fourDiff.join(', ')})`}`);
-console.log(`four slots, slot 3 at ${SLOW} ${tuneSlow.seconds.toFixed(1).padStart(6)} s   ratio ${(tuneSlow.seconds / tuneOne.seconds).toFixed(3)}`);
-console.log(`  decisions equal to one slot's:    ${OPS.length - slowTuneDiff.length} of ${OPS.length}  ${verdict(slowTuneDiff.length === 0)}${slowTuneDiff.length === 0 ? '' : ` (differ: ${slowTuneDiff.join(', ')})`}`);
+for (const policy of ['reference', 'noise-aware']) {
+  console.log(`\nparallel slots: operator tuning, --policy ${policy}, ${OPS.length} operators, --num-runs 2, ${sleepMs} ms per run`);
+  const tuneOne = await tune(policy, `${policy}-one-slot`, '0', '');
+  const tuneFour = await tune(policy, `${policy}-four-slots`, '0 1 2 3', '');
+  const tuneSlow = await tune(policy, `${policy}-four-slots-one-slow`, '0 1 2 3', `3=${SLOW}`);
+  const tuneRatio = tuneFour.seconds / tuneOne.seconds;
+  const fourDiff = same(tuneOne.verdicts, tuneFour.verdicts);
+  const slowTuneDiff = same(tuneOne.verdicts, tuneSlow.verdicts);
+  const kept = [...tuneOne.verdicts.values()].filter((v) => v === 'kept').length;
+  console.log(`one slot                 ${tuneOne.seconds.toFixed(1).padStart(6)} s   kept ${kept} of ${OPS.length}`);
+  console.log(`four identical slots     ${tuneFour.seconds.toFixed(1).padStart(6)} s   ratio ${tuneRatio.toFixed(3)}   target <= ${TARGET_RATIO}: ${verdict(tuneRatio <= TARGET_RATIO)}`);
+  console.log(`  decisions equal to one slot's:    ${OPS.length - fourDiff.length} of ${OPS.length}  ${verdict(fourDiff.length === 0)}${fourDiff.length === 0 ? '' : ` (differ: ${fourDiff.join(', ')})`}`);
+  console.log(`four slots, slot 3 at ${SLOW} ${tuneSlow.seconds.toFixed(1).padStart(6)} s   ratio ${(tuneSlow.seconds / tuneOne.seconds).toFixed(3)}`);
+  console.log(`  decisions equal to one slot's:    ${OPS.length - slowTuneDiff.length} of ${OPS.length}  ${verdict(slowTuneDiff.length === 0)}${slowTuneDiff.length === 0 ? '' : ` (differ: ${slowTuneDiff.join(', ')})`}`);
+}
 process.exitCode = missed === 0 ? 0 : 1;

@@ -115,9 +115,9 @@ describe('GPU groups', () => {
 
   it('a tuning policy that decides each run from the last says that the other groups stay idle', async () => {
     const b = box();
-    const r = await autotune(b, [...BENCH_ARGS, '--ops', 'silu', '--num-runs', '1', '--gpu-groups', '0 1 2', '--quiet']);
+    const r = await autotune(b, [...BENCH_ARGS, '--policy', 'screening', '--ops', 'silu', '--num-runs', '1', '--gpu-groups', '0 1 2', '--quiet']);
     assert.equal(r.exitCode, 0, r.all);
-    assert.match(r.stdout, /^Policy noise-aware measures one run at a time: 2 of the 3 GPU groups stay idle \(sweeps and --policy reference run one trial per group\)$/m);
+    assert.match(r.stdout, /^Policy screening measures one run at a time: 2 of the 3 GPU groups stay idle \(sweeps and the noise-aware and reference policies use every group\)$/m);
     // Each run still gets its group's devices, never the inherited ones.
     for (const inv of invocations(b)) assert.ok(['0', '1', '2'].includes(inv.env?.['CUDA_VISIBLE_DEVICES'] ?? ''), JSON.stringify(inv.env));
   });

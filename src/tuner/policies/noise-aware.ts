@@ -13,7 +13,8 @@
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import type { FinalResult, Policy, PolicyContext } from '../policy.js';
 import { fakeGemsTrial, gemsEnableTrial } from '../spaces/operators.js';
-import { cursorOf, type PolicyGenerator } from './cursor.js';
+import { sequentialPolicyCursor } from '../study-cursor.js';
+import { batchCursorOf, type BatchGenerator } from './batch-cursor.js';
 import { describeSet, pct, percent } from './format.js';
 import { ootNames } from '../plugin-probe.js';
 import { chooseSet, type CombinationParams } from './noise/combination.js';
@@ -21,7 +22,8 @@ import { interval } from './noise/decision-rule.js';
 import { candidatesOf, defaultBudget, seededRandom, shuffled } from './noise/schedule.js';
 import { screen, screeningStates } from './noise/screening.js';
 import { keepZFor, opBackendsOf, planSet, type PlannedSet } from './noise/selection.js';
-import { Session } from './noise/session.js';
+import { Session, type Planned } from './noise/session.js';
+import type { Observation } from '../types.js';
 import { CALIBRATION_RUNS, FINAL_PAIRS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 
 /** Runs of the final stage: at least FINAL_PAIRS pairs (set, anchor) per set tried, plus a share for measuring on. */
@@ -29,18 +31,32 @@ const FINAL_SHARE = 0.1;
 /** One-sided z (95%) the final set's gain must clear above zero. */
 const Z_VALIDATE = 1.645;
 
-function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
-  const session = new Session(ctx.objective, ctx.budget);
-  for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
+function* noiseAwareSession(ctx: PolicyContext): BatchGenerator {
+  const session = new Session(ctx.objective, ctx.budget, ctx.slots ?? 1);
   // 1b is informational (the cost of loading FlagGems); one run is enough for its history row.
   const fakeGems = fakeGemsTrial();
-  yield* session.run(fakeGems, fakeGems.key, 'measure');
-  let executed: readonly string[] | null = null;
   const gemsEnable = gemsEnableTrial();
-  for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
-    const o = yield* session.run(gemsEnable, gemsEnable.key, 'measure');
-    if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
-    if (o.outcome === 'ok') break;
+  let executed: readonly string[] | null = null;
+  let attempt = 0;
+  let last: Observation | null = null;
+  if (session.slots > 1) {
+    // Round 1c (discovery) and 1b run beside the calibration anchors; every other slot starts
+    // with an anchor of its own, which gives the model its level.
+    const planned: Planned[] = [];
+    for (let i = 0; i < CALIBRATION_RUNS; i++) planned.push(session.anchorOn(0));
+    planned.push({ trial: gemsEnable, kind: 'measure', slot: 1 });
+    planned.push({ trial: fakeGems, kind: 'measure', slot: session.slots > 2 ? 2 : 1 });
+    for (let slot = 1; slot < session.slots; slot++) planned.push(session.anchorOn(slot));
+    last = (yield* session.runAll(planned))[CALIBRATION_RUNS] ?? null;
+    if (last !== null && last.executedOps !== null && last.executedOps.length > 0) executed = last.executedOps;
+    attempt = 1;
+  } else {
+    for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
+    yield* session.run(fakeGems, fakeGems.key, 'measure');
+  }
+  for (; attempt < GEMS_ENABLE_ATTEMPTS && executed === null && last?.outcome !== 'ok'; attempt++) {
+    last = yield* session.run(gemsEnable, gemsEnable.key, 'measure');
+    if (last.executedOps !== null && last.executedOps.length > 0) executed = last.executedOps;
   }
 
   const ops = discoverOps(ctx.discovery, executed);
@@ -102,6 +118,10 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
       `; ${fit.outliers.length} outlier run(s) set aside`,
   ];
   const counts = (verdict: string): number => plan.verdicts.filter((v) => v.verdict === verdict).length;
+  if (fit.slotLevels.length > 0) {
+    const levels = fit.slotLevels.map((level, i) => `slot ${i + 1} x${Math.exp(level).toFixed(4)}`).join(', ');
+    summary.push(`Slot levels vs slot 0 (from each slot's baseline anchors; every comparison is corrected for them): ${levels}`);
+  }
   summary.push(
     `Candidates: ${plan.verdicts.length} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})`,
   );
@@ -127,5 +147,6 @@ function* noiseAwareSession(ctx: PolicyContext): PolicyGenerator {
 
 export const noiseAwarePolicy: Policy = {
   name: 'noise-aware',
-  start: (context) => cursorOf(noiseAwareSession(context)),
+  start: (context) => sequentialPolicyCursor(batchCursorOf(noiseAwareSession({ ...context, slots: 1 }))),
+  open: (context) => batchCursorOf(noiseAwareSession(context)),
 };

@@ -10,13 +10,13 @@
  * its own, so the validation is not biased by the choice. The measured gain over the sum of
  * single gains (additivity) is reported.
  */
-import type { AttentionBackend, Backend } from '../../types.js';
+import type { AttentionBackend, Backend, TrialSpec } from '../../types.js';
 import { combinedTrial } from '../../spaces/operators.js';
 import { describeSet, pct } from '../format.js';
 import { clears, interval } from './decision-rule.js';
 import type { Comparison } from './estimation.js';
 import { opBackendsOf, type Member, type PlannedSet } from './selection.js';
-import type { Runs, Session } from './session.js';
+import type { Batches, Session } from './session.js';
 
 export interface SetChoice {
   readonly opBackends: Record<string, Backend>;
@@ -43,7 +43,7 @@ function describe(c: Comparison | null): string {
   return `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}] over ${c.runs} run(s)`;
 }
 
-export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationParams): Runs<SetChoice> {
+export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationParams): Batches<SetChoice> {
   const { members, attention } = plan;
   const best = members[0];
   const none = (reason: string, comparison: Comparison | null = null): SetChoice => ({ opBackends: {}, attention: null, validated: false, comparison, reason });
@@ -76,8 +76,18 @@ export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationPar
    * Runs of the set, each followed by an anchor: at least `p.pairs`, then more while the call is
    * open, as long as `keep` runs stay in the budget for later rungs. Stops at a failed run.
    */
-  function* measure(set: readonly Member[], prefix: string, whole: boolean, keep: number): Runs<Comparison | null> {
+  function* measure(set: readonly Member[], prefix: string, whole: boolean, keep: number): Batches<Comparison | null> {
     const trial = trialOf(set, prefix);
+    if (session.slots > 1) {
+      for (let i = 0; session.budget.left - 2 >= keep; ) {
+        const c = session.ledger.compare(trial.key);
+        if (i >= p.pairs && c !== null && (passes(c, whole) || futile(c, whole))) break;
+        const made = yield* pairs(trial, Math.floor((session.budget.left - keep) / 2));
+        if (made.failed || made.pairs === 0) break;
+        i += made.pairs;
+      }
+      return session.ledger.compare(trial.key);
+    }
     for (let i = 0; session.budget.left - 2 >= keep; i++) {
       const c = session.ledger.compare(trial.key);
       if (i >= p.pairs && c !== null && (passes(c, whole) || futile(c, whole))) break;
@@ -86,6 +96,17 @@ export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationPar
       yield* session.anchor();
     }
     return session.ledger.compare(trial.key);
+  }
+
+  /**
+   * On several slots: up to one pair (the set, then that slot's anchor) per slot at once, at
+   * most `most`; the set runs as a copy on every slot but slot 0 and every run is its sample.
+   */
+  function* pairs(trial: TrialSpec, most: number): Batches<{ pairs: number; failed: boolean }> {
+    const lanes = Math.min(session.slots, most);
+    const planned = Array.from({ length: lanes }, (_, slot) => [session.on(trial, slot), session.anchorOn(slot)]).flat();
+    const observed = yield* session.runAll(planned);
+    return { pairs: lanes, failed: observed.some((o, i) => i % 2 === 0 && o.outcome !== 'ok') };
   }
 
   // The ladder: the whole set, its individually significant core, the best single operator.
@@ -105,10 +126,18 @@ export function* chooseSet(session: Session, plan: PlannedSet, p: CombinationPar
     if (passes(c, rung.whole)) {
       // Runs left after the validation sharpen the reported interval.
       const trial = trialOf(rung.set, prefix);
-      for (let i = Math.floor(session.budget.left / 2); i > 0; i--) {
-        const o = yield* session.run(trial);
-        if (o.outcome !== 'ok') break;
-        yield* session.anchor();
+      if (session.slots > 1) {
+        for (let i = Math.floor(session.budget.left / 2); i > 0; ) {
+          const made = yield* pairs(trial, i);
+          if (made.failed) break;
+          i -= made.pairs;
+        }
+      } else {
+        for (let i = Math.floor(session.budget.left / 2); i > 0; i--) {
+          const o = yield* session.run(trial);
+          if (o.outcome !== 'ok') break;
+          yield* session.anchor();
+        }
       }
       const sharpened = session.ledger.compare(trial.key) ?? c;
       const against = rung.whole ? ` and not worse than ${best.candidate.op} alone` : '';

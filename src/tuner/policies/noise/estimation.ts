@@ -39,7 +39,7 @@ export class Ledger {
     this.invocationsOf.set(observation.trialKey, ordinal + 1);
     const value = score(this.objective, observation);
     if (value === null || value <= 0) return;
-    this.samples.push({ seq, label, y: Math.log(value), ordinal, gems });
+    this.samples.push({ seq, label, y: Math.log(value), ordinal, gems, ...(observation.slot === undefined ? {} : { slot: observation.slot }) });
     this.cached = null;
   }
 

@@ -28,6 +28,8 @@ export interface Run {
   readonly ordinal: number;
   /** Whether a FlagGems kernel ran: such runs get their own, usually larger, noise. */
   readonly gems: boolean;
+  /** The slot (GPU group) it ran on; each slot other than 0 gets a level of its own. */
+  readonly slot?: number;
 }
 
 export interface Structure {
@@ -62,6 +64,8 @@ export interface Fit {
   readonly outliers: readonly number[];
   /** Residual degrees of freedom behind the noise estimates. */
   readonly df: number;
+  /** Log level of each slot after slot 0 relative to slot 0 (index 0: slot 1); empty with one slot. */
+  readonly slotLevels: readonly number[];
 }
 
 const PRIOR_SIGMA = 0.01;
@@ -72,6 +76,8 @@ const COLD_PRIOR_SIGMA = 0.003;
 const COLD_PRIOR_DF = 2;
 /** Level change per knot interval the fit finds plausible before data say otherwise. */
 const DRIFT_PRIOR = 0.02;
+/** A slot's level relative to slot 0's that the fit finds plausible before data say otherwise (GPUs of one node rarely differ by more). */
+const SLOT_PRIOR = 0.1;
 const SPACINGS = [Infinity, 48, 24, 12, 6] as const;
 /** Range searched for the cold decay r. */
 const DECAY_RANGE = [0.02, 0.8] as const;
@@ -91,13 +97,18 @@ interface Solution {
   /** AIC with the variances taken as known: weighted residual sum of squares + 2 parameters. */
   readonly criterion: number;
   readonly coldPenalty: number;
+  readonly slotLevels: readonly number[];
 }
 
 function variance(run: Run, v: Variances): number {
   return (run.gems ? v.gems : v.plain) + (run.ordinal === 0 ? v.cold : 0);
 }
 
-/** Design row of the shared terms: hat functions of the level curve, then the cold term. */
+/**
+ * Design row of the shared terms: hat functions of the level curve, the cold term, then one
+ * indicator per slot after slot 0 (a slower or faster GPU group shifts every run it measures;
+ * the baseline anchors each slot runs tell that shift from the configurations' effects).
+ */
 function designRow(run: Run, s: Structure, knots: number, out: Float64Array): void {
   out.fill(0);
   if (knots === 1) out[0] = 1;
@@ -109,6 +120,8 @@ function designRow(run: Run, s: Structure, knots: number, out: Float64Array): vo
     out[j + 1] = frac;
   }
   out[knots] = s.decay ** run.ordinal;
+  const slot = run.slot ?? 0;
+  if (slot > 0) out[knots + slot] = 1;
 }
 
 function knotCount(s: Structure, lastSeq: number): number {
@@ -123,7 +136,8 @@ function knotCount(s: Structure, lastSeq: number): number {
 function solve(runs: readonly Run[], baseline: string, s: Structure, v: Variances, excluded: ReadonlySet<number>): Solution {
   const lastSeq = runs.reduce((m, r) => Math.max(m, r.seq), 1);
   const knots = knotCount(s, lastSeq);
-  const p = knots + 1;
+  const slots = runs.reduce((m, r) => Math.max(m, (r.slot ?? 0) + 1), 1);
+  const p = knots + slots;
   const n = runs.length;
   const x = new Float64Array(n * p);
   const weights = new Float64Array(n);
@@ -175,6 +189,8 @@ function solve(runs: readonly Run[], baseline: string, s: Structure, v: Variance
     m[j * p + j + 1] = (m[j * p + j + 1] ?? 0) - lambda;
     m[(j + 1) * p + j] = (m[(j + 1) * p + j] ?? 0) - lambda;
   }
+  // A weak prior keeps a slot's level near slot 0's until its anchors say otherwise.
+  for (let j = knots + 1; j < p; j++) m[j * p + j] = (m[j * p + j] ?? 0) + 1 / SLOT_PRIOR ** 2;
   const ridge = 1e-9 * Math.max(1, ...Array.from({ length: p }, (_, j) => m[j * p + j] ?? 0));
   for (let j = 0; j < p; j++) m[j * p + j] = (m[j * p + j] ?? 0) + ridge;
   const chol = new Cholesky(m, p);
@@ -201,7 +217,7 @@ function solve(runs: readonly Run[], baseline: string, s: Structure, v: Variance
     leverage[i] = w === 0 ? 0 : Math.min(1, w * ((g === undefined ? 0 : 1 / g.w) + chol.quadratic(xi)));
     rss += w * r * r;
   });
-  return { effects, residuals, leverage, weights, criterion: rss + 2 * p, coldPenalty: beta[knots] ?? 0 };
+  return { effects, residuals, leverage, weights, criterion: rss + 2 * p, coldPenalty: beta[knots] ?? 0, slotLevels: Array.from({ length: slots - 1 }, (_, k) => beta[knots + 1 + k] ?? 0) };
 }
 
 /** Noise per group from residuals scaled by their leverage, shrunk towards the prior while data are few. */
@@ -299,5 +315,6 @@ export function fitSession(runs: readonly Run[], baseline: string, previous: Fit
     coldPenalty: final.coldPenalty,
     outliers: [...excluded].sort((a, b) => a - b),
     df,
+    slotLevels: final.slotLevels,
   };
 }

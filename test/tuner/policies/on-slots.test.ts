@@ -1,11 +1,16 @@
-/** The reference policy on several slots: operators in parallel, each judged against its own slot's baseline. */
+/**
+ * Tuning policies on several slots: the reference runs operators in parallel, each judged
+ * against its own slot's baseline; the noise-aware policy screens and validates on every slot,
+ * its model fitting each slot's level from that slot's anchors.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromThroughput } from '../../../src/tuner/metrics.js';
 import { objectiveFor } from '../../../src/tuner/objective.js';
+import { noiseAwarePolicy } from '../../../src/tuner/policies/noise-aware.js';
 import { referencePolicy } from '../../../src/tuner/policies/reference.js';
-import type { Decision, PolicyContext } from '../../../src/tuner/policy.js';
+import type { Decision, Policy, PolicyContext } from '../../../src/tuner/policy.js';
 import type { RunRequest, RunResult, Runner } from '../../../src/tuner/ports.js';
 import { runSession, type EngineOutcome } from '../../../src/tuner/session.js';
 import { MemoryJournal } from '../../support/memory-journal.js';
@@ -13,7 +18,7 @@ import { MemoryJournal } from '../../support/memory-journal.js';
 /** Effects far above the runner's noise (none): every sound comparison reaches the same verdict. */
 const EFFECTS: Readonly<Record<string, number>> = { mul: 0.02, silu: -0.03, exp: 0.015, mm: -0.13, add: 0.01, sub: -0.02, cos: 0.012, sin: -0.011 };
 const OPS = Object.keys(EFFECTS);
-const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0, budget: null, seed: 1, discovery: { explicitOps: null, configOps: null } };
+const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0, budget: null, seed: 1, discovery: { explicitOps: OPS, configOps: null } };
 
 /** Throughput from the trial's operators times its slot's speed; delays of its own choosing, so runs end out of order. */
 class SlotWorld implements Runner {
@@ -58,9 +63,9 @@ class SlotWorld implements Runner {
   }
 }
 
-function engine(journal: MemoryJournal, runner: Runner, slots: number, signal = new AbortController().signal): Promise<EngineOutcome> {
+function engine(journal: MemoryJournal, runner: Runner, slots: number, signal = new AbortController().signal, policy: Policy = referencePolicy): Promise<EngineOutcome> {
   return runSession({
-    policy: referencePolicy,
+    policy,
     context: CTX,
     runner,
     journal,
@@ -131,5 +136,44 @@ describe('reference policy on several slots', () => {
     const resumed = await engine(journal, new SlotWorld([1, 0.95, 1]), 3);
     assert.deepEqual(resumed, wholeOutcome);
     assert.deepEqual(verdicts(journal), verdicts(whole));
+  });
+});
+
+describe('noise-aware policy on several slots', () => {
+  const tuned = async (speeds: readonly number[]): Promise<{ outcome: EngineOutcome; world: SlotWorld; journal: MemoryJournal }> => {
+    const journal = new MemoryJournal();
+    const world = new SlotWorld(speeds);
+    const outcome = await engine(journal, world, speeds.length, new AbortController().signal, noiseAwarePolicy);
+    return { outcome, world, journal };
+  };
+
+  it('screens and validates on every slot and finds the set one slot finds, though one slot is 10% slower', async () => {
+    const one = await tuned([1]);
+    const many = await tuned([1, 1, 0.9]);
+    assert.equal(one.outcome.state, 'completed');
+    assert.equal(many.outcome.state, 'completed');
+    const chosen = (o: EngineOutcome): unknown => (o.state === 'completed' ? o.result.opBackends : null);
+    assert.deepEqual(chosen(many.outcome), chosen(one.outcome));
+    assert.deepEqual(Object.keys(chosen(one.outcome) as object).sort(), ['add', 'cos', 'exp', 'mul']);
+    assert.equal(many.world.peak, 3, 'three runs in flight at once');
+    // Each slot anchors itself; the model's level for slot 2 is the 10% it lost.
+    for (const key of ['baseline', 'baseline#slot1', 'baseline#slot2']) assert.ok(many.world.slotsOfTrial.has(key), key);
+    const summary = many.outcome.state === 'completed' ? many.outcome.result.summary.join('\n') : '';
+    assert.match(summary, /^Slot levels vs slot 0 .*: slot 1 x1\.000\d, slot 2 x0\.900\d$/m);
+    // Candidates went to every slot (a candidate may run on another slot later: the model knows each slot's level).
+    const used = new Set([...many.world.slotsOfTrial].filter(([key]) => key.startsWith('op:')).flatMap(([, slots]) => [...slots]));
+    assert.deepEqual([...used].sort(), [0, 1, 2]);
+  });
+
+  it('resumes after a stop with runs in flight and ends as an uninterrupted session does', async () => {
+    const whole = await tuned([1, 0.95, 1]);
+    const journal = new MemoryJournal();
+    const stop = new AbortController();
+    const first = engine(journal, new SlotWorld([1, 0.95, 1]), 3, stop.signal, noiseAwarePolicy);
+    while (journal.rows.filter((r) => r.result !== null).length < 12) await sleep(1);
+    stop.abort();
+    assert.equal((await first).state, 'stopped');
+    const resumed = await engine(journal, new SlotWorld([1, 0.95, 1]), 3, new AbortController().signal, noiseAwarePolicy);
+    assert.deepEqual(resumed, whole.outcome);
   });
 });
