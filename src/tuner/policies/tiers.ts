@@ -13,7 +13,8 @@
  * call earns more runs of the two points, up to a cap, and a tie keeps the incumbent.
  *
  * Each tensor-parallel size of a tier walks its own batching optimum (one pass each, a second
- * only for the best two: successive halving), the best two candidates go on to the next tier, and after the last a closing pass walks every axis around them: a
+ * only for the best two: successive halving), the best two candidates go on to the next tier,
+ * and after the last a closing pass walks every axis around them: a
  * later tier's argument can move an earlier optimum.
  *
  * Points are checked before they run (engine.ts rejectReason), and an out-of-memory failure
