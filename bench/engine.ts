@@ -6,9 +6,13 @@
  *
  * The split is declared here and never mixed:
  * - tuning: variants drawn from index 1 on (and the named scenarios, reported in both splits).
- *   The search's rules were chosen by looking at these, and at the aggregate of variants 101 on.
- * - heldout (the default, the one the targets judge): variants drawn from index 201 on. No rule
+ *   The search's rules were chosen by looking at these (up to about index 180), at the
+ *   aggregate of variants 101 on, and at variants 5001 on.
+ * - heldout (the default, the one the targets judge): variants drawn from index 1001 on. No rule
  *   of the search was chosen by looking at them.
+ * The earlier held-out split (variants 201 on) is retired: one of its variants (engine-moe~217)
+ * missed the regret target and was looked at before the search was changed (unordered axes
+ * such as speculative-config are now tried at every value), so it no longer judges the search.
  * `--first K` draws the variants from index K on instead (a fresh set).
  * Prints, per scenario, the invocations against the full grid's and the regret of the chosen
  * point against the ground-truth optimum over the product of every tier's axes (output tokens/s
@@ -28,8 +32,8 @@ import { uniform } from '../simulator/prng.js';
 import { loadScenario, type Scenario } from '../simulator/scenario.js';
 
 const TARGET_WORST_REGRET = 0.02;
-/** The first variant of the held-out split: no rule of the search was chosen on it or after it. */
-const HELD_OUT_FIRST = 201;
+/** The first variant of the held-out split: no rule of the search was chosen on it or on the ones after it (up to 5000). */
+const HELD_OUT_FIRST = 1001;
 const TARGET_GRID_RATIO = 0.5;
 const NUM_RUNS = 2;
 /** GPUs the session may use: tp=8 is rejected before running, as tp=3 is by the attention heads. */

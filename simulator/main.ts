@@ -155,6 +155,8 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
   const runKey = env['AUTOTUNE_RUN_KEY'];
   const { step, trialOrdinal } =
     parseRunKey(runKey) ?? (stateDir !== null ? positionFromLog(stateDir, signature) : { step: 0, trialOrdinal: 0 });
+  // Counted before this run's own line is written: whether its configuration ran before.
+  const flaky = stateDir !== null && isFlaky(env['VLLM_SIM_FLAKY'], args) && positionFromLog(stateDir, signature).trialOrdinal === 0;
   recorder.start({ argv, scenario: scenario.name, config, signature, step, trialOrdinal });
   if (configFile.kind === 'invalid') {
     process.stderr.write(configParseTraceback(configFile.message).map((l) => `${l}\n`).join(''));
@@ -194,6 +196,7 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
     return runServe({ scenario, result, args: argv.slice(1), noiseKey, scale: timeScale(env) });
   }
+  if (flaky) return hang();
   if (sleepMs >= 1) await sleep(sleepMs);
   if (argv[1] === 'latency') {
     const noiseKey = `${scenario.seed}|${result.signature}|${parseRunKey(runKey)?.trialKey ?? ''}|${trialOrdinal}`;
@@ -212,6 +215,19 @@ export async function main(argv: readonly string[], env: PluginEnv = process.env
     executedOps: result.executedOps,
   });
   return transcript.exitCode;
+}
+
+/**
+ * `VLLM_SIM_FLAKY=max-num-seqs=1024,tensor-parallel-size=2`: a run with every one of these
+ * arguments hangs the first time its configuration runs (as the state dir's log counts), as a
+ * node hiccup would, and runs normally after that: a failure that a retry cures.
+ */
+function isFlaky(spec: string | undefined, args: readonly string[]): boolean {
+  if (spec === undefined || spec.trim() === '') return false;
+  return spec.split(',').every((pair) => {
+    const eq = pair.indexOf('=');
+    return eq > 0 && argValue(args, `--${pair.slice(0, eq).trim()}`) === pair.slice(eq + 1).trim();
+  });
 }
 
 /** Alive and silent until killed; no children, so SIGTERM/SIGKILL end it at once. */

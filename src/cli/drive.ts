@@ -20,6 +20,8 @@ import { captureHardware } from '../runners/hardware.js';
 import { hasHardware, saveHardware } from '../store/hardware.js';
 import { defaultReportPath, writeSessionReport } from './session-report.js';
 import { getSession } from '../store/sessions.js';
+import { priorRuns, priorSource, reuseOf } from '../store/reuse.js';
+import { PriorRuns } from '../tuner/prior-runs.js';
 import { fenced, leaseLost as leaseLostError, startWorking, transition } from '../store/session-state.js';
 import { sessionProgress } from '../store/progress.js';
 import { POLICIES } from '../tuner/policies/index.js';
@@ -149,6 +151,9 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       print(message);
     }
     const servingRunner = serving === null ? null : new SlotRunner(serving.runner, gpuSlots(opts.gpuGroups));
+    // A session retrying failures of a finished one answers every other run with that one's.
+    const reuse = reuseOf(store, session.id);
+    const prior = reuse === null ? null : priorSource(store, session.id, token, new PriorRuns(priorRuns(store, reuse.parentId), reuse.retry));
     const outcome = await runSession({
       policy: POLICIES[opts.policy],
       context: policyContext(opts),
@@ -157,6 +162,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
       // SLURM's slots are its jobs in flight; local ones (a serving session's too) its GPU groups.
       slots: runnerName === 'slurm' && serving === null ? (opts.slurm?.maxJobs ?? 1) : (opts.gpuGroups?.length ?? 1),
       ...(opts.gpuGroups === undefined ? {} : { slotNames: opts.gpuGroups }),
+      ...(prior === null ? {} : { prior }),
       journal: new SqliteJournal(store, session, {
         csvName: opts.csvName,
         askOutputJson: !userSetOutputJson(session.args),

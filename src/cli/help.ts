@@ -8,6 +8,8 @@ Usage:
   autotune status [ID|RUN_DIR] [--json] [--watch] [--db PATH]
   autotune stop [ID|RUN_DIR] [--force] [--wait SECONDS] [--db PATH]
   autotune resume ID|RUN_DIR [--background [true]] [--quiet] [--no-progress] [--db PATH]
+  autotune resume ID|RUN_DIR --retry-failures oom,timeout,...   a finished engine study: a new session
+                 runs its points that failed with those classes again and reuses every other run
   autotune export ID|RUN_DIR [--csv PATH] [--json PATH] [--artifacts] [--recipe DIR] [--db PATH]
                  [--format results-json|summary-csv [--out FILE]]
   autotune report ID|RUN_DIR [--out FILE] [--db PATH]

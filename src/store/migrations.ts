@@ -178,6 +178,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN slot INTEGER CHECK (slot >= 0);
   `,
+  // 7: a session that retries chosen failure classes of a finished one (\`resume --retry-failures\`)
+  // reuses its other runs: the link to that session, and per run the run it was reused from
+  // (NULL: this session executed it). Older databases have no such sessions.
+  `
+  CREATE TABLE session_reuse (
+    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    parent_id  TEXT NOT NULL REFERENCES sessions (id),
+    retry_json TEXT NOT NULL
+  );
+  ALTER TABLE runs ADD COLUMN reused_from INTEGER REFERENCES runs (id);
+  `,
 ];
 
 /** The schema version this code writes. */

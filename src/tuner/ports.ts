@@ -1,5 +1,5 @@
 /** The seams of the session engine. Implementations live in src/runners and src/store. */
-import type { FinalResult, PolicyEvent } from './policy.js';
+import type { FinalResult, PolicyEvent, Proposal } from './policy.js';
 import type { Measurement } from './metrics.js';
 import type { Observation, RunOutcome, TrialSpec } from './types.js';
 
@@ -144,4 +144,9 @@ export interface SessionJournal {
   complete(result: FinalResult): void;
   fail(message: string): void;
   markStopped(): void;
+}
+
+/** Answers a proposal (the `ordinal`-th run of its trial) with a stored run of another session, recorded as this session's; null: it runs. */
+export interface PriorSource {
+  adopt(proposal: Proposal, ordinal: number): Observation | null;
 }

@@ -10,7 +10,7 @@
  */
 import { AutotuneError } from '../errors.js';
 import type { DoneStep, FailStep, FinalResult, Policy, PolicyContext, PolicyEvent, Proposal, Proposed, RunStep, StudyCursor } from './policy.js';
-import { NO_LIFECYCLE, toObservation, type RunLifecycle, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
+import { NO_LIFECYCLE, toObservation, type PriorSource, type RunLifecycle, type RunResult, type Runner, type SessionJournal, type StoredObservation } from './ports.js';
 import type { Measurement } from './metrics.js';
 import { SlotPlan, type Retirement } from './slot-plan.js';
 import { openPolicy } from './study-cursor.js';
@@ -54,6 +54,8 @@ export interface EngineOptions {
   readonly slots?: number;
   /** Each slot's name for messages (its GPUs), by index. */
   readonly slotNames?: readonly string[];
+  /** Stored runs of another session that answer a proposal instead of running it (`resume --retry-failures`). */
+  readonly prior?: PriorSource;
 }
 
 export type EngineOutcome = { readonly state: 'completed'; readonly result: FinalResult } | { readonly state: 'stopped' };
@@ -240,7 +242,7 @@ export async function runSession(o: EngineOptions): Promise<EngineOutcome> {
 }
 
 /** A run in flight, settling once it is committed; an adopted run settles with its stored observation. */
-type Settled = { readonly type: 'ran'; readonly result: RunResult } | { readonly type: 'adopted'; readonly observation: StoredObservation };
+type Settled = { readonly type: 'ran'; readonly result: RunResult } | { readonly type: 'adopted'; readonly observation: Observation };
 
 async function drive(o: EngineOptions, lifecycle: RunLifecycle, kill: AbortController): Promise<EngineOutcome> {
   const slots = o.slots ?? 1;
@@ -276,6 +278,12 @@ async function drive(o: EngineOptions, lifecycle: RunLifecycle, kill: AbortContr
     }
     const slot = conductor.plan.slotOf(step) ?? 0;
     const ordinal = conductor.ordinals.get(step) ?? 0;
+    const reused = o.prior?.adopt(proposal, ordinal) ?? null;
+    if (reused !== null) {
+      measurements.add(reused.metrics, reused.failure ?? null);
+      flights.set(step, Promise.resolve({ type: 'adopted', observation: reused }));
+      return;
+    }
     await lifecycle.prepare(trial, slot);
     const begun = o.journal.beginRun(trial, kind, warmupIndex, step, slot);
     o.report({ type: 'run-start', seq: begun.seq, step, trial, kind, warmupIndex, logPath: begun.files.logPath, ...(slots > 1 ? { slot } : {}) });

@@ -33,7 +33,7 @@ describe('openStore', () => {
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
         .pluck()
         .all();
-      assert.deepEqual(tables, ['decisions', 'run_metrics', 'runs', 'session_hardware', 'sessions', 'trials']);
+      assert.deepEqual(tables, ['decisions', 'run_metrics', 'runs', 'session_hardware', 'session_reuse', 'sessions', 'trials']);
       assert.deepEqual(store.integrityCheck(), ['ok']);
     } finally {
       store.close();

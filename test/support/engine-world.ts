@@ -29,6 +29,8 @@ export interface EngineWorld {
    * OOM: then gpu-memory-utilization scales the memory there is (`memory` at 0.9).
    */
   readonly kvCacheCeiling?: boolean;
+  /** Throughput factor of each --speculative-config value (none: 1). */
+  readonly speculative?: Readonly<Record<string, number>>;
   readonly sigma: number;
   readonly seed: number;
 }
@@ -69,7 +71,9 @@ export function truth(w: EngineWorld, args: readonly string[]): number | null {
   const { tp, mns, mnbt } = settings(args);
   const seq = (mns / (mns + w.seqKnee)) * (mns > w.seqPeak ? Math.pow(0.97, Math.log2(mns / w.seqPeak)) : 1);
   const tok = (mnbt / (mnbt + w.tokensKnee)) * (mnbt > w.tokensPeak ? Math.pow(0.97, Math.log2(mnbt / w.tokensPeak)) : 1);
-  return w.peak * seq * tok * (w.tpEfficiency[tp] ?? 0.5);
+  const spec = args[args.indexOf('--speculative-config') + 1];
+  const speculation = args.includes('--speculative-config') && spec !== undefined ? (w.speculative?.[spec] ?? 1) : 1;
+  return w.peak * seq * tok * (w.tpEfficiency[tp] ?? 0.5) * speculation;
 }
 
 export interface Driven {

@@ -1,4 +1,8 @@
-/** `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped. */
+/**
+ * `autotune resume ID|RUN_DIR`: continues a stopped, failed or crashed session where it stopped;
+ * with `--retry-failures CLASSES`, retries those failures of a finished engine study in a new
+ * session that reuses every other run (retry-failures.ts).
+ */
 import { AutotuneError } from '../../errors.js';
 import type { Store } from '../../store/db.js';
 import type { SessionRecord } from '../../store/records.js';
@@ -8,6 +12,8 @@ import { displayState } from '../session-view.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { lookupSession } from '../lookup.js';
 import { isBenchServeSession } from '../bench-session.js';
+import { parseRetryFailures } from '../engine-options.js';
+import { retrySession } from '../retry-failures.js';
 
 /** Refused up front, before any worker starts: a completed session, or one a live worker holds. */
 function checkResumable(session: SessionRecord): void {
@@ -28,7 +34,7 @@ function checkResumable(session: SessionRecord): void {
 }
 
 export async function resumeCommand(argv: string[]): Promise<number> {
-  const args = parseVerbArgs(argv, { values: ['--db'], switches: ['--quiet', '--worker', '--no-progress'], booleans: ['--background'] });
+  const args = parseVerbArgs(argv, { values: ['--db', '--retry-failures'], switches: ['--quiet', '--worker', '--no-progress'], booleans: ['--background'] });
   const target = args.positional[0] ?? null;
   if (target === null) throw new AutotuneError('E_USAGE', 'resume needs a session id or run directory, e.g. `autotune resume 20261123-061455-a1b2`');
   const { store, session, dbPath } = lookupSession(target, args.values['--db'] ?? null, 'write');
@@ -36,6 +42,20 @@ export async function resumeCommand(argv: string[]): Promise<number> {
     const { driveSession } = await import('../drive.js');
     // A worker started for this session obeys a stop request that came before it.
     if (args.switches.has('--worker')) return await driveSession(store, session.id, { console: false, echo: false });
+    const retry = args.values['--retry-failures'];
+    if (retry !== undefined) {
+      const classes = parseRetryFailures(retry, '--retry-failures');
+      const child = retrySession(store, session, dbPath, classes);
+      if (child === null) {
+        process.stdout.write(`Session ${session.id} has no ${classes.join(', ')} failure to retry; its results stand in ${session.runDir}\n`);
+        return 0;
+      }
+      if (args.booleans['--background'] === true) return await background(store, child.session, dbPath);
+      process.stdout.write(
+        `Session ${child.session.id} retries the ${classes.join(', ')} failures of session ${session.id} (${child.retried} of its runs run again, ${child.reused} are reused without running), run directory ${child.session.runDir}\n`,
+      );
+      return await driveSession(store, child.session.id, { console: true, echo: !args.switches.has('--quiet'), progress: !args.switches.has('--no-progress') });
+    }
     checkResumable(session);
     // The user asks to continue: a stop request no worker acknowledged is withdrawn.
     withdrawStop(store, session.id);

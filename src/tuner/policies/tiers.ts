@@ -6,12 +6,15 @@
  * Within a tier the default search is coordinate-wise: along one axis at a time it walks from
  * the current value towards its neighbours while a neighbour is better beyond the noise, and
  * stops at the first that is not: throughput is usually unimodal in batch sizes, so the walk
- * ends at the knee without measuring the values past it. `grid` measures every point.
+ * ends at the knee without measuring the values past it. An unordered axis (speculative
+ * methods, KV-cache dtypes) has no such shape, so each of its values is tried. `grid` measures
+ * every point.
  * Comparisons come from the noise model of the whole session (noise/estimation.ts): a close
  * call earns more runs of the two points, up to a cap, and a tie keeps the incumbent.
  *
- * Each tensor-parallel size of a tier walks its own batching optimum, the best two candidates
- * go on to the next tier, and after the last a closing pass walks every axis around them: a
+ * Each tensor-parallel size of a tier walks its own batching optimum (one pass each, a second
+ * only for the best two: successive halving), the best two candidates go on to the next tier,
+ * and after the last a closing pass walks every axis around them: a
  * later tier's argument can move an earlier optimum.
  *
  * Points are checked before they run (engine.ts rejectReason), and an out-of-memory failure
@@ -35,6 +38,7 @@ import {
   startValue,
   canonicalPoint,
   gpusOf,
+  isNumeric,
   valueIn,
   type Axis,
   type EnginePoint,
@@ -310,25 +314,36 @@ class TierSearch {
     return this.book.compare(r.trial.key)?.delta ?? null;
   }
 
-  /** Walks an axis from the current value while a neighbour is better; the first direction that improves wins. */
-  *lineSearch(axis: Axis, current: EnginePoint, tier: string, companions: readonly Axis[] = []): Runs<EnginePoint> {
+  /**
+   * Walks a numeric axis from the current value while a neighbour is better; the first direction
+   * that improves wins. An unordered axis (speculative methods, dtypes) has no neighbours and no
+   * unimodal shape to exploit: one method losing says nothing of the next, so every value is
+   * tried against the incumbent. `upward` walks only towards larger values.
+   */
+  *lineSearch(axis: Axis, current: EnginePoint, tier: string, companions: readonly Axis[] = [], upward = false): Runs<EnginePoint> {
     const values = orderedValues(axis);
     const at = values.indexOf(valueIn(axis, current));
+    const ordered = isNumeric(axis);
+    const walks = !ordered ? [values.filter((_, k) => k !== at)] : at < 0 ? [values] : upward ? [values.slice(at + 1)] : [values.slice(at + 1), values.slice(0, at).reverse()];
     let best = current;
-    for (const dir of [1, -1]) {
+    for (const walk of walks) {
       let moved = false;
-      for (let k = at + dir; k >= 0 && k < values.length && !this.budget.exhausted(); k += dir) {
-        const candidate = canonicalPoint({ ...best, [axis.name]: values[k] ?? null }, this.space.base);
+      for (const value of walk) {
+        if (this.budget.exhausted()) break;
+        const candidate = canonicalPoint({ ...best, [axis.name]: value }, this.space.base);
         const state = yield* this.evaluate(candidate, tier);
         // Invalid values (tp=3 with 32 heads) are stepped over, and so are failed and pruned ones: the
         // values past a ceiling are pruned as the walk reaches them (no run), and a larger
         // gpu-memory-utilization may give a starved KV cache the room it lacked.
         if (state !== 'ok') continue;
-        // A value that adds KV-cache room pays through the batching it allows: it is judged after
-        // the batching axes have walked from it.
+        // A value that adds KV-cache room pays through the larger batches it allows: it is judged
+        // after the batching axes have walked up from it (more room never favours smaller ones).
         let joint = candidate;
-        if (CAPACITY.has(axis.name)) for (const c of companions) joint = yield* this.lineSearch(c, joint, tier);
-        if (!(yield* this.better(joint, best))) break;
+        if (CAPACITY.has(axis.name)) for (const c of companions) joint = yield* this.lineSearch(c, joint, tier, [], true);
+        if (!(yield* this.better(joint, best))) {
+          if (ordered) break;
+          continue;
+        }
         this.lead(joint, `tier ${tier} leader: beats ${describePoint(best)} beyond the noise`);
         best = joint;
         moved = true;
@@ -361,16 +376,22 @@ class TierSearch {
     const found: EnginePoint[] = [];
     for (const v of orderedValues(parallel)) {
       const from = canonicalPoint({ ...start, [parallel.name]: v }, this.space.base);
-      if ((yield* this.evaluate(from, tier.name)) === 'ok') found.push(yield* this.coordinate(rest, from, tier.name));
+      if ((yield* this.evaluate(from, tier.name)) === 'ok') found.push(yield* this.coordinate(rest, from, tier.name, 1));
     }
-    return found.length > 0 ? found : [start];
+    if (found.length === 0) return [start];
+    // Successive halving over the sizes: the later passes, which catch interacting axes, are
+    // spent only on the sizes that go on to the next tier.
+    const ranked = this.ranked(found);
+    const polished: EnginePoint[] = [];
+    for (const p of ranked.slice(0, BEAM)) polished.push(yield* this.coordinate(rest, p, tier.name, PASSES - 1));
+    return [...polished, ...ranked.slice(BEAM)];
   }
 
   /** Coordinate passes over `axes` from `start` (measured first when it is new). */
-  private *coordinate(axes: readonly Axis[], start: EnginePoint, tier: string): Runs<EnginePoint> {
+  private *coordinate(axes: readonly Axis[], start: EnginePoint, tier: string, passes: number = PASSES): Runs<EnginePoint> {
     yield* this.evaluate(start, tier);
     let current = start;
-    for (let pass = 0; pass < PASSES; pass++) {
+    for (let pass = 0; pass < passes; pass++) {
       const before = pointKey(current);
       const batching = tier === REFINE ? axes.filter((a) => BATCHING.has(a.name)) : [];
       for (const axis of axes) current = yield* this.lineSearch(axis, current, tier, batching);

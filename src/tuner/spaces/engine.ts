@@ -95,8 +95,12 @@ export const MEMORY_MONOTONE: ReadonlySet<string> = new Set(['max-num-seqs', 'ma
 
 /** Numeric axes are searched in increasing order (their neighbours are meaningful); others as written. */
 export function orderedValues(axis: Axis): EngineValue[] {
-  const numeric = axis.values.every((v) => typeof v === 'number');
-  return numeric ? [...axis.values].sort((a, b) => (a as number) - (b as number)) : [...axis.values];
+  return isNumeric(axis) ? [...axis.values].sort((a, b) => (a as number) - (b as number)) : [...axis.values];
+}
+
+/** Whether an axis's values are numbers, so that they have an order (and neighbours) to walk. */
+export function isNumeric(axis: Axis): boolean {
+  return axis.values.every((v) => typeof v === 'number');
 }
 
 /** Every combination of the axes' values over `start`, first axis slowest. */

@@ -143,6 +143,14 @@ describe('tiers policy', () => {
     assert.ok(d.steps.some((s) => s.trial.round === 'small-batches'), 'the last experiment ran');
   });
 
+  it('tries every value of an unordered axis: one speculative method losing says nothing of the next', () => {
+    const spec: Tier = { name: 'speculative', axes: [{ name: 'speculative-config', values: [null, 'ngram', 'suffix'] }], fixed: {}, independent: false };
+    const w: EngineWorld = { ...DENSE_SMALL, speculative: { ngram: 0.9, suffix: 1.05 } };
+    const d = drive(tiersPolicy, ctx(space({ tiers: [TIER0, spec] })), w);
+    assert.ok(d.steps.some((s) => s.trial.extraArgs.includes('suffix')), 'suffix was measured after ngram lost');
+    assert.ok(d.result?.engine?.args.includes('suffix'), `chose ${d.result?.engine?.args.join(' ')}`);
+  });
+
   it('replays: the same observations give the same steps', () => {
     const a = drive(tiersPolicy, ctx(space()), DENSE_SMALL);
     const b = drive(tiersPolicy, ctx(space()), DENSE_SMALL);
