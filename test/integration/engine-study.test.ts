@@ -5,7 +5,7 @@
  * running them; a SIGKILL mid-tier and `autotune resume` lose and repeat nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { engineOptimum, engineTruth, type GridPoint } from '../../simulator/engine.js';
 import { loadScenario } from '../../simulator/scenario.js';
 import { autotune, CLI, committedSessionId, invocations, onlyRunDir, ROOT, sandbox, type Invocation, type Sandbox } from '../support/cli.js';
+import { engineModel } from '../support/engine-model.js';
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -33,11 +34,7 @@ const NUM_RUNS = 2;
 const FULL_GRID = (TP.length * SEQS.length * TOKENS.length + SPEC.length * GMU.length) * NUM_RUNS;
 
 function jobFile(box: Sandbox, scenario: string): string {
-  const s = loadScenario(scenario);
-  const e = s.engine ?? assert.fail(`${scenario} has no engine section`);
-  const model = join(box.dir, 'models', scenario);
-  mkdirSync(model, { recursive: true });
-  writeFileSync(join(model, 'config.json'), JSON.stringify({ num_attention_heads: e.attentionHeads, num_key_value_heads: e.kvHeads, max_position_embeddings: s.latency.maxModelLen }));
+  const model = engineModel(box, scenario).dir;
   const list = (values: readonly unknown[]): string => `[${values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')}]`;
   const file = join(box.dir, 'engine.yaml');
   writeFileSync(

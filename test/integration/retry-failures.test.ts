@@ -5,13 +5,14 @@
  * the new session's.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { engineOptimum } from '../../simulator/engine.js';
 import { loadScenario } from '../../simulator/scenario.js';
 import { autotune, invocations, sandbox, type Sandbox } from '../support/cli.js';
+import { engineModel } from '../support/engine-model.js';
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -23,11 +24,7 @@ const SEQS = [256, 512, 1024];
 const TOKENS = [8192, 16384];
 
 function jobFile(box: Sandbox): string {
-  const s = loadScenario(SCENARIO);
-  const e = s.engine ?? assert.fail(`${SCENARIO} has no engine section`);
-  const model = join(box.dir, 'models', SCENARIO);
-  mkdirSync(model, { recursive: true });
-  writeFileSync(join(model, 'config.json'), JSON.stringify({ num_attention_heads: e.attentionHeads, num_key_value_heads: e.kvHeads, max_position_embeddings: s.latency.maxModelLen }));
+  const model = engineModel(box, SCENARIO).dir;
   const file = join(box.dir, 'engine.yaml');
   writeFileSync(
     file,

@@ -11,6 +11,7 @@ import { runSession, type EngineEvent, type EngineOutcome } from '../../src/tune
 import { comparisonGroup } from '../../src/tuner/slot-plan.js';
 import { DEFAULT_ENGINE, DEFAULT_OPERATOR_SET, gridTrials } from '../../src/tuner/spaces/grid.js';
 import { MemoryJournal } from '../support/memory-journal.js';
+import { sessionOptions } from '../support/session-options.js';
 
 const TRIALS = gridTrials({
   benchmark: 'latency',
@@ -67,21 +68,7 @@ class TimedRunner implements Runner {
 }
 
 function engine(journal: SessionJournal, runner: Runner, slots: number, signal = new AbortController().signal, events: EngineEvent[] = []): Promise<EngineOutcome> {
-  return runSession({
-    policy: sweepPolicy,
-    context: CTX,
-    runner,
-    journal,
-    sessionId: 's1',
-    passthrough: ['--model', 'm'],
-    vllmBin: 'vllm',
-    baseEnv: {},
-    timeoutMs: 10_000,
-    signal,
-    report: (e) => events.push(e),
-    slots,
-    slotNames: Array.from({ length: slots }, (_, i) => `${i}`),
-  });
+  return runSession(sessionOptions({ policy: sweepPolicy, context: CTX, runner, journal, slots, signal, report: (e) => events.push(e) }));
 }
 
 describe('runSession with several slots', () => {

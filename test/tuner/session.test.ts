@@ -9,6 +9,7 @@ import type { PolicyContext } from '../../src/tuner/policy.js';
 import type { RunLifecycle, RunRequest, RunResult, Runner, SessionJournal } from '../../src/tuner/ports.js';
 import { runSession, type EngineEvent } from '../../src/tuner/session.js';
 import { MemoryJournal } from '../support/memory-journal.js';
+import { sessionOptions } from '../support/session-options.js';
 
 const CTX: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0.005, budget: null, seed: 1, discovery: { explicitOps: ['add', 'mul'], configOps: null } };
 
@@ -37,20 +38,7 @@ class FakeRunner implements Runner {
 }
 
 function engine(journal: SessionJournal, runner: Runner, events: EngineEvent[] = [], lifecycle?: RunLifecycle) {
-  return runSession({
-    ...(lifecycle === undefined ? {} : { lifecycle }),
-    policy: referencePolicy,
-    context: CTX,
-    runner,
-    journal,
-    sessionId: 's1',
-    passthrough: ['--model', 'm'],
-    vllmBin: 'vllm',
-    baseEnv: {},
-    timeoutMs: 1000,
-    signal: new AbortController().signal,
-    report: (e) => events.push(e),
-  });
+  return runSession(sessionOptions({ ...(lifecycle === undefined ? {} : { lifecycle }), policy: referencePolicy, context: CTX, runner, journal, timeoutMs: 1000, report: (e) => events.push(e) }));
 }
 
 /** Records the order of prepare, run and dispose calls. */

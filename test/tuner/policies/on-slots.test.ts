@@ -14,6 +14,7 @@ import type { Decision, Policy, PolicyContext } from '../../../src/tuner/policy.
 import type { RunRequest, RunResult, Runner } from '../../../src/tuner/ports.js';
 import { runSession, type EngineOutcome } from '../../../src/tuner/session.js';
 import { MemoryJournal } from '../../support/memory-journal.js';
+import { sessionOptions } from '../../support/session-options.js';
 
 /** Effects far above the runner's noise (none): every sound comparison reaches the same verdict. */
 const EFFECTS: Readonly<Record<string, number>> = { mul: 0.02, silu: -0.03, exp: 0.015, mm: -0.13, add: 0.01, sub: -0.02, cos: 0.012, sin: -0.011 };
@@ -64,21 +65,7 @@ class SlotWorld implements Runner {
 }
 
 function engine(journal: MemoryJournal, runner: Runner, slots: number, signal = new AbortController().signal, policy: Policy = referencePolicy): Promise<EngineOutcome> {
-  return runSession({
-    policy,
-    context: CTX,
-    runner,
-    journal,
-    sessionId: 's1',
-    passthrough: ['--model', 'm'],
-    vllmBin: 'vllm',
-    baseEnv: {},
-    timeoutMs: 10_000,
-    signal,
-    report: () => {},
-    slots,
-    slotNames: Array.from({ length: slots }, (_, i) => `${i}`),
-  });
+  return runSession(sessionOptions({ policy, context: CTX, runner, journal, slots, signal }));
 }
 
 const verdicts = (journal: MemoryJournal): Record<string, string> =>
