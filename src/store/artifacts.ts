@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import type { OpsDiscovered } from '../tuner/policy.js';
 import { formatHistoryCsv, formatOpConfigJson, historyRows, opConfigEntries, type ResultsInput } from '../tuner/results.js';
 import { formatSweepCsv, type SweepResultsInput } from '../tuner/sweep-results.js';
+import { formatEngineHistoryCsv, type EngineHistoryInput } from '../tuner/engine-history.js';
 import type { Backend } from '../tuner/types.js';
 import { atomicWriteFile } from './atomic-write.js';
 import { runDirPath } from './run-dir.js';
@@ -50,6 +51,13 @@ export function formatAutotuneOpsYaml(ops: Readonly<Record<string, readonly Back
 export function writeHistoryCsv(runDir: string, csvName: string, input: ResultsInput): string {
   const path = runDirPath(runDir, basename(csvName));
   atomicWriteFile(path, formatHistoryCsv(historyRows(input)));
+  return path;
+}
+
+/** An engine study's history.csv: its points, named as the session's CSV. */
+export function writeEngineHistoryCsv(runDir: string, csvName: string, input: EngineHistoryInput): string {
+  const path = runDirPath(runDir, basename(csvName));
+  atomicWriteFile(path, formatEngineHistoryCsv(input));
   return path;
 }
 

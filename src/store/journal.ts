@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { FinalResult, PolicyEvent } from '../tuner/policy.js';
 import type { BegunRun, RunHandle, RunResult, SessionJournal, StoredObservation } from '../tuner/ports.js';
 import type { Observation, TrialSpec } from '../tuner/types.js';
-import { writeAutotuneOps, writeBestConfig, writeHistoryCsv, writeOpConfigJson, writeRunConfig, writeSweepCsv } from './artifacts.js';
+import { writeAutotuneOps, writeBestConfig, writeEngineHistoryCsv, writeHistoryCsv, writeOpConfigJson, writeRunConfig, writeSweepCsv } from './artifacts.js';
 import type { Store } from './db.js';
 import { upsertDecision } from './decisions.js';
 import { RAW_DIR, runDirPath, runFileStem, runFiles } from './run-dir.js';
 import { beginRun, finishRun, loadObservations, setRunHandle } from './runs.js';
-import { resultsInput, sweepResultsInput } from './results-input.js';
+import { engineHistoryInput, resultsInput, sweepResultsInput } from './results-input.js';
 import { sessionRecipe, writeServeRecipe, type RecipeSettings } from './recipe.js';
 import { getSession, setSessionOps } from './sessions.js';
 import { fenced, leaseLost, transition } from './session-state.js';
@@ -50,6 +50,7 @@ export function writeEventArtifacts(runDir: string, events: readonly PolicyEvent
  */
 export function writeSessionCsv(store: Store, session: SessionRecord, csvName: string): void {
   if (session.policy === 'sweep') writeSweepCsv(session.runDir, csvName, sweepResultsInput(store, session));
+  else if (session.policy === 'tiers') writeEngineHistoryCsv(session.runDir, csvName, engineHistoryInput(store, session));
   else writeHistoryCsv(session.runDir, csvName, resultsInput(store, session));
 }
 
@@ -61,7 +62,8 @@ export function writeFinalArtifacts(store: Store, session: SessionRecord, csvNam
   }
   // The result is not committed yet when a worker writes these, so it is handed in.
   const input = resultsInput(store, { ...session, final: result });
-  writeHistoryCsv(session.runDir, csvName, input);
+  if (session.policy === 'tiers') writeSessionCsv(store, session, csvName);
+  else writeHistoryCsv(session.runDir, csvName, input);
   writeOpConfigJson(session.runDir, input);
   writeBestConfig(session.runDir, result.opBackends, 'final');
   writeServeRecipe(session.runDir, sessionRecipe(session, result, recipe));

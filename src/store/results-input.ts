@@ -10,6 +10,7 @@ import { isObservation, type SessionRecord } from './records.js';
 import { loadDecisions } from './decisions.js';
 import { loadRuns } from './runs.js';
 import { loadTrials } from './trials.js';
+import type { EngineHistoryInput } from '../tuner/engine-history.js';
 
 /** The result documents' input from the store: every trial met, and its finished runs with their start times. */
 export function pointsInput(store: Store, session: SessionRecord): Pick<ResultsDocumentInput, 'trials' | 'runs'> {
@@ -19,6 +20,12 @@ export function pointsInput(store: Store, session: SessionRecord): Pick<ResultsD
       .filter((r) => isObservation(r.outcome))
       .map((r) => ({ trialKey: r.trialKey, kind: r.kind, outcome: r.outcome as Observation['outcome'], metrics: r.metrics, startedAt: new Date(r.startedAt).toISOString() })),
   };
+}
+
+/** An engine study's history input: every point it met, its finished runs and the session's own arguments. */
+export function engineHistoryInput(store: Store, session: SessionRecord): EngineHistoryInput {
+  const { objective, runs } = sweepResultsInput(store, session);
+  return { objective, runs, trials: loadTrials(store, session.id).map((t) => t.spec), passthrough: session.args };
 }
 
 /** A sweep's table input: every trial it ran, in grid order, and its finished runs. */

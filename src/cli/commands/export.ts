@@ -10,7 +10,7 @@ import { AutotuneError } from '../../errors.js';
 import { atomicWriteFile } from '../../store/atomic-write.js';
 import type { Store } from '../../store/db.js';
 import { loadDecisions } from '../../store/decisions.js';
-import { pointsInput, resultsInput, sweepResultsInput } from '../../store/results-input.js';
+import { engineHistoryInput, pointsInput, resultsInput, sweepResultsInput } from '../../store/results-input.js';
 import { formatSummaryCsv, resultDocuments, type ResultDocument } from '../../tuner/results-document.js';
 import { version } from '../version.js';
 import { formatSweepCsv } from '../../tuner/sweep-results.js';
@@ -29,6 +29,7 @@ import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
 import { serveOptions } from '../serve-options.js';
 import { isServeSession, serveFigures, serveFiguresCsv } from '../serve-figures-view.js';
+import { formatEngineHistoryCsv } from '../../tuner/engine-history.js';
 
 /** What release 0.1.0's runs reported: `--policy reference` exports stay byte for byte as they were. */
 const REFERENCE_METRICS = [TOTAL_TOKENS_PER_S, OUTPUT_TOKENS_PER_S, REQUESTS_PER_S];
@@ -110,6 +111,14 @@ function historyJson(rows: readonly HistoryRow[]): object[] {
   }));
 }
 
+/** The session's CSV as its run directory holds it: serving figures, a sweep's table, an engine study's points, else history.csv. */
+function sessionCsv(store: Store, session: SessionRecord): string {
+  if (isServeSession(session)) return serveFiguresCsv(store, session);
+  if (session.policy === 'sweep') return formatSweepCsv(sweepResultsInput(store, session));
+  if (session.policy === 'tiers') return formatEngineHistoryCsv(engineHistoryInput(store, session));
+  return formatHistoryCsv(historyRows(resultsInput(store, session)));
+}
+
 const FORMATS = ['results-json', 'summary-csv'] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -155,7 +164,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const recipeDir = args.values['--recipe'];
     const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined && format === null ? '-' : undefined);
     if (csvPath !== undefined) {
-      emit(csvPath, isServeSession(session) ? serveFiguresCsv(store, session) : session.policy === 'sweep' ? formatSweepCsv(sweepResultsInput(store, session)) : formatHistoryCsv(historyRows(resultsInput(store, session))));
+      emit(csvPath, sessionCsv(store, session));
     }
     const jsonPath = args.values['--json'];
     if (jsonPath !== undefined) emit(jsonPath, exportJson(store, session));
