@@ -52,53 +52,58 @@ async function runOrKill(
   return { finished: outcome === 'done', exitCode: result.exitCode, all: result.all ?? '' };
 }
 
-describe('crash safety', () => {
-  it(`survives ${KILLS} SIGKILLs at random instants and ends identical to an uninterrupted session`, async () => {
-    const clean = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
-    const uninterrupted = await autotune(clean, ARGS);
-    assert.equal(uninterrupted.exitCode, 0, uninterrupted.all);
-    const cleanDir = onlyRunDir(clean);
-    const cleanCount = invocations(clean).length;
+/**
+ * Runs a session once uninterrupted, and once SIGKILLed `kills` times and resumed until it
+ * completes; the two must end identical, no completed run may be repeated, and no process of
+ * the session may survive. `inFlight`: runs one kill may interrupt.
+ */
+async function killAndResume(args: readonly string[], kills: number, inFlight: number, seed: number): Promise<void> {
+  const clean = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
+  const uninterrupted = await autotune(clean, args);
+  assert.equal(uninterrupted.exitCode, 0, uninterrupted.all);
+  const cleanDir = onlyRunDir(clean);
+  const cleanCount = invocations(clean).length;
 
-    const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
-    const wait = delays(20261123);
-    let first = await runOrKill(box, ARGS, wait.next().value as number, () => committedSessionId(box) !== null);
-    assert.equal(first.finished, false, 'the first run finished before it could be killed');
-    const id = committedSessionId(box);
-    assert.ok(id !== null);
-    let kills = 1;
-    for (;;) {
-      const finishing = kills >= KILLS;
-      first = await runOrKill(box, ['resume', id, '--quiet'], finishing ? 120_000 : (wait.next().value as number));
-      if (first.finished) {
-        assert.equal(first.exitCode, 0, first.all);
-        if (finishing) break;
-        assert.fail(`session completed after only ${kills} kills; make runs slower`);
-      }
-      kills += 1;
+  const box = sandbox('demo', { VLLM_SIM_TIME_SCALE: TIME_SCALE });
+  const wait = delays(seed);
+  let first = await runOrKill(box, args, wait.next().value as number, () => committedSessionId(box) !== null);
+  assert.equal(first.finished, false, 'the first run finished before it could be killed');
+  const id = committedSessionId(box);
+  assert.ok(id !== null);
+  let done = 1;
+  for (;;) {
+    const finishing = done >= kills;
+    first = await runOrKill(box, ['resume', id, '--quiet'], finishing ? 120_000 : (wait.next().value as number));
+    if (first.finished) {
+      assert.equal(first.exitCode, 0, first.all);
+      if (finishing) break;
+      assert.fail(`session completed after only ${done} kills; make runs slower`);
     }
+    done += 1;
+  }
 
-    const runDir = onlyRunDir(box);
-    assert.equal(readFileSync(join(runDir, 'history.csv'), 'utf8'), readFileSync(join(cleanDir, 'history.csv'), 'utf8'));
-    assert.equal(readFileSync(join(runDir, 'best_config.yaml'), 'utf8'), readFileSync(join(cleanDir, 'best_config.yaml'), 'utf8'));
-    assert.equal(readFileSync(join(runDir, 'op_config.json'), 'utf8'), readFileSync(join(cleanDir, 'op_config.json'), 'utf8'));
+  const runDir = onlyRunDir(box);
+  for (const file of ['history.csv', 'best_config.yaml', 'op_config.json']) assert.equal(readFileSync(join(runDir, file), 'utf8'), readFileSync(join(cleanDir, file), 'utf8'), file);
+  const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
+  assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+  const repeated = db.prepare(`SELECT step, COUNT(*) AS n FROM runs WHERE outcome NOT IN ('interrupted', 'running') GROUP BY step HAVING n > 1`).all();
+  const state = db.prepare('SELECT state FROM sessions').get() as { state: string };
+  db.close();
+  assert.deepEqual(repeated, [], 'a completed run was executed twice');
+  assert.equal(state.state, 'completed');
+  const seen = invocations(box).length;
+  assert.ok(seen <= cleanCount + done * inFlight, `${seen} invocations > ${cleanCount} + ${done} kills x ${inFlight} in flight`);
+  await sleep(200);
+  for (const pid of invocations(box).map((i) => i.pid ?? 0)) assert.equal(alive(pid), false, `benchmark pid ${pid} is still running`);
+  assert.deepEqual(processesWithRunKey((key) => key.startsWith(`${id}:`)), [], "a process carrying one of the session's run keys survived");
+}
 
-    const db = new Database(join(box.dir, 'autotune_logs', 'autotune.db'), { readonly: true });
-    assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-    const repeated = db
-      .prepare(`SELECT step, COUNT(*) AS n FROM runs WHERE outcome NOT IN ('interrupted', 'running') GROUP BY step HAVING n > 1`)
-      .all();
-    const state = db.prepare('SELECT state FROM sessions').get() as { state: string };
-    db.close();
-    assert.deepEqual(repeated, [], 'a completed run was executed twice');
-    assert.equal(state.state, 'completed');
-    const seen = invocations(box).length;
-    assert.ok(seen <= cleanCount + kills, `${seen} invocations > ${cleanCount} + ${kills} kills`);
-    // Orphans of killed workers were reaped: nothing of ours is left running.
-    await sleep(200);
-    const pids = invocations(box).map((i) => i.pid ?? 0);
-    for (const pid of pids) assert.equal(alive(pid), false, `benchmark pid ${pid} is still running`);
-    assert.deepEqual(processesWithRunKey((key) => key.startsWith(`${id}:`)), [], 'a process carrying one of the session\'s run keys survived');
+describe('crash safety', () => {
+  it('survives SIGKILLs with three runs in flight (--gpu-groups "0 1 2") and ends identical to an uninterrupted session', async () => {
+    await killAndResume([...ARGS, '--gpu-groups', '0 1 2'], 6, 3, 20261202);
+  });
+
+  it(`survives ${KILLS} SIGKILLs at random instants and ends identical to an uninterrupted session`, async () => {
+    await killAndResume(ARGS, KILLS, 1, 20261123);
   });
 });
-
