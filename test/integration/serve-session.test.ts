@@ -167,10 +167,13 @@ describe('serving sessions (--bench serve)', () => {
 
   it('with two GPU groups (--gpu-groups "0 1") each server gets its group and the session chooses as on one', async () => {
     const outcome = async (extra: string[]): Promise<{ box: Sandbox; best: string }> => {
-      // Real time: the TTFT limit is judged on the simulated server's own timing.
-      const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '1' });
+      // Twice real time, and the TTFT limit with it: the limit is judged on the simulated
+      // servers' own timing, and two of them run at once, so a busy machine's delays must stay
+      // far from it (baseline p99 near 60 ms, mm's near 210 ms).
+      const box = sandbox(SCENARIO, { VLLM_SIM_TIME_SCALE: '2' });
       boxes.push(box);
-      const r = await autotune(box, [...SERVE, '--ops', 'mul,silu,mm', '--autotune-seed', '3', ...extra]);
+      const args = SERVE.map((a) => (a === `ttft_p99_ms<=${TTFT_LIMIT_MS}` ? `ttft_p99_ms<=${2 * TTFT_LIMIT_MS}` : a));
+      const r = await autotune(box, [...args, '--ops', 'mul,silu,mm', '--autotune-seed', '3', ...extra]);
       assert.equal(r.exitCode, 0, r.all);
       const id = committedSessionId(box) ?? '';
       await assertNoServerLeft(box, id);
