@@ -20,7 +20,8 @@ import { captureHardware } from '../runners/hardware.js';
 import { hasHardware, saveHardware } from '../store/hardware.js';
 import { defaultReportPath, writeSessionReport } from './session-report.js';
 import { getSession } from '../store/sessions.js';
-import { priorRuns, priorSource, reuseOf } from '../store/reuse.js';
+import { priorRuns, priorSource, reusedRunCount, reuseOf } from '../store/reuse.js';
+import { loadObservations } from '../store/runs.js';
 import { PriorRuns } from '../tuner/prior-runs.js';
 import { fenced, leaseLost as leaseLostError, startWorking, transition } from '../store/session-state.js';
 import { sessionProgress } from '../store/progress.js';
@@ -184,6 +185,11 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     });
     if (leaseLost) throw leaseLostError(session.id);
     if (outcome.state === 'completed') {
+      // The policy's own count (its summary's Invocations line) includes the runs it was answered with from the retried session.
+      if (reuse !== null) {
+        const reused = reusedRunCount(store, session.id);
+        print(`Of this study's runs, ${reused} were reused from session ${reuse.parentId} without running; ${loadObservations(store, session.id).length - reused} ran in this session`);
+      }
       print(`Artifacts: ${session.runDir}`);
       print(`Report: ${defaultReportPath(session)}`);
       // A sweep chooses nothing to serve; its results are the table (sweep.csv).

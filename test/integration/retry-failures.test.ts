@@ -104,6 +104,7 @@ describe('resume --retry-failures on a finished engine study', () => {
     // Only the retried point ran: its warm-up and its measurement.
     const ran = invocations(box).slice(before);
     assert.equal(ran.length, 2, JSON.stringify(ran.map((r) => r.argv)));
+    assert.match(retried.stdout, new RegExp(`^Of this study's runs, ${parentRuns.length - 1} were reused from session ${parent} without running; 2 ran in this session$`, 'm'));
     for (const r of ran) assert.ok((r.argv ?? []).join(' ').includes(bestArgs.split(' ').slice(0, 2).join(' ')), (r.argv ?? []).join(' '));
 
     const { runs, sessions } = rows(box);
