@@ -5,7 +5,7 @@
  */
 import type { TrialSpec, WorkloadPoint } from '../types.js';
 import type { KindInfo } from './kinds.js';
-import { slotCopyKey } from './slot-copies.js';
+import { slotCopy } from './slot-copies.js';
 
 /** A grid's trials: one workload point with one configuration each, the point the stage. */
 export const GRID_KIND: KindInfo = { kind: 'point', role: 'configuration', anchor: false };
@@ -47,7 +47,7 @@ export interface GridSpace {
 function calibrationCopies(first: TrialSpec, slots: number): TrialSpec[] {
   return Array.from({ length: Math.max(0, slots - 1) }, (_, i): TrialSpec => {
     // The grid's first trial is its point's baseline, so it has none of its own to copy.
-    return { ...first, key: slotCopyKey(first.key, i + 1), prefix: `${first.prefix}_slot${i + 1}`, label: `${first.label ?? first.prefix} (slot ${i + 1} calibration)` };
+    return slotCopy(first, i + 1, `${first.label ?? first.prefix} (slot ${i + 1} calibration)`);
   });
 }
 

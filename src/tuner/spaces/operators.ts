@@ -7,7 +7,7 @@
 import { OOT_OPS } from '../plugin-ops.js';
 import type { AttentionBackend, Backend, RoundId, TrialSpec } from '../types.js';
 import type { KindInfo } from './kinds.js';
-import { slotCopyKey } from './slot-copies.js';
+import { slotCopy } from './slot-copies.js';
 
 /** One stage of the space: its round id, the kind of its trials (and what readers know of it) and its console title. */
 export interface OperatorStage extends KindInfo {
@@ -97,7 +97,7 @@ export function baselineTrial(): TrialSpec {
  * compare like for like, as round 1a and the operators do on slot 0.
  */
 export function slotBaselineTrial(slot: number): TrialSpec {
-  return { ...baselineTrial(), key: slotCopyKey('baseline', slot), prefix: `baseline_slot${slot}`, label: `baseline (slot ${slot})` };
+  return slotCopy(baselineTrial(), slot, `baseline (slot ${slot})`);
 }
 
 export function fakeGemsTrial(): TrialSpec {

@@ -5,7 +5,7 @@
  */
 import type { PolicyEvent, RunStep } from '../../policy.js';
 import { baselineTrial, slotBaselineTrial } from '../../spaces/operators.js';
-import { slotCopyKey } from '../../spaces/slot-copies.js';
+import { slotCopy } from '../../spaces/slot-copies.js';
 import type { Objective } from '../../objective.js';
 import type { Observation, RunKind, TrialSpec } from '../../types.js';
 import type { BatchRun, RunBatch } from '../batch-cursor.js';
@@ -85,7 +85,7 @@ export class Session {
   /** A configuration on a slot: slot 0 runs the trial, another slot its copy; every run is a sample of the trial. */
   on(trial: TrialSpec, slot: number): Planned {
     if (slot === 0) return { trial, slot };
-    return { trial: { ...trial, key: slotCopyKey(trial.key, slot), prefix: `${trial.prefix}_slot${slot}` }, label: trial.key, slot };
+    return { trial: slotCopy(trial, slot), label: trial.key, slot };
   }
 
   /**
