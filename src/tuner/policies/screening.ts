@@ -8,9 +8,9 @@
  *    group testing (screen/group-testing.ts) and retired; clear big losers stop being enabled.
  * 3. Confirmation: the budget left before validation goes to operators whose call is still
  *    open, enabled at random with the clear winners always on.
- * 4. Selection: per operator its best backend when its gain is significant; pairs of members
- *    whose interaction the data show to be harmful lose their weaker member; fewer operators
- *    win among sets within noise. Operators measured only in groups carry the model's estimate.
+ * 4. Selection: per operator its best backend when its estimated gain is positive and it is not
+ *    plausibly harmful; pairs of members whose interaction the data show to be harmful lose
+ *    their weaker member; among sets within noise of the best, the one of fewer operators. Operators measured only in groups carry the model's estimate.
  * 5. Validation (screen/sequential.ts): the set in pairs with baseline anchors, a group-
  *    sequential test with its error rate fixed in advance; its lower bound must clear minGain.
  * Only a validated set is returned; otherwise the baseline, with the reason.
@@ -68,6 +68,14 @@ const PAIR_Z = 3;
 const PAIR_SCAN_Z = 3.5;
 const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
+/**
+ * Among sets within noise of the best, fewer operators (each one enabled is one more kernel to
+ * trust): the weakest members leave while what left is worth at most TRIM_GAIN by the model,
+ * together, and is within TRIM_Z standard errors of nothing. TRIM_GAIN caps what the preference
+ * may cost; attention alternatives within TRIM_GAIN of each other go to the smaller set too.
+ */
+const TRIM_GAIN = 0.001;
+const TRIM_Z = 1;
 
 interface SetPlan {
   readonly members: readonly number[];
@@ -75,6 +83,8 @@ interface SetPlan {
   /** Predicted log gain and its standard error. */
   readonly gain: number;
   readonly se: number;
+  /** Candidates with a positive estimate left out for a smaller set (within noise of it). */
+  readonly trimmed: readonly number[];
 }
 
 class ScreeningSession {
@@ -317,8 +327,21 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   }
 
   // ---- 4. Selection ----
+  const trim = (f: ModelFit, members: readonly number[]): number[] => {
+    const paired = new Set(spec.pairs.flatMap(([i, j]) => (members.includes(i) && members.includes(j) ? [i, j] : [])));
+    const weakest = members.filter((c) => !paired.has(c)).sort((a, b) => (f.b[a] ?? 0) - (f.b[b] ?? 0));
+    const dropped: number[] = [];
+    for (const c of weakest) {
+      if (dropped.length + 1 >= members.length) break;
+      const tail = [...dropped, c];
+      const worth = tail.reduce((sum, x) => sum + (f.b[x] ?? 0), 0);
+      if (worth > TRIM_GAIN || worth > TRIM_Z * Math.sqrt(f.variance(tail, false))) break;
+      dropped.push(c);
+    }
+    return dropped;
+  };
   const select = (f: ModelFit): SetPlan => {
-    let best: SetPlan = { members: [], attention: null, gain: 0, se: 0 };
+    let best: SetPlan = { members: [], attention: null, gain: 0, se: 0, trimmed: [] };
     for (const attention of [null, ...ATTENTION_BACKENDS]) {
       let members = [...standing(f, attention).values()].filter((s) => s.b - Z_KEEP * s.se > 0 && s.b - Z_HARM * s.seData > HARM).map((s) => s.c);
       // Harmful pairs among members: the weaker member goes when the pair is worse than the stronger alone.
@@ -339,13 +362,16 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
         const ops = new Set([candidates[i]?.op, candidates[j]?.op]);
         members = [...members.filter((m) => !ops.has(candidates[m]?.op)), i, j];
       });
+      const trimmed = trim(f, members);
+      members = members.filter((c) => !trimmed.includes(c));
       const on = new Set(members);
       const pairs = spec.pairs.flatMap(([i, j], q) => (on.has(i) && on.has(j) ? [q] : []));
       const loaded = members.some((c) => candidates[c]?.backend === 'flagos');
       const gain = members.reduce((s, c) => s + (f.b[c] ?? 0), 0) + pairs.reduce((s, q) => s + (f.pairs[q] ?? 0), 0) + (loaded ? f.overhead : 0);
       const se = Math.sqrt(f.variance(members, loaded, pairs));
       const usesAttention = members.some((c) => attentionOf(c) !== null);
-      if (members.length > 0 && (best.members.length === 0 || gain > best.gain)) best = { members, attention: usesAttention ? attention : null, gain, se };
+      const needs = members.length < best.members.length ? -TRIM_GAIN : members.length > best.members.length ? TRIM_GAIN : 0;
+      if (members.length > 0 && (best.members.length === 0 || gain - best.gain > needs)) best = { members, attention: usesAttention ? attention : null, gain, se, trimmed };
     }
     return best;
   };
@@ -374,9 +400,10 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     let reason: string;
     if (retired !== null) [verdict, reason] = ['failed', retired];
     else if (n === 0) [verdict, reason] = ['inconclusive', 'not measured: the budget ran out first'];
-    else if (inSet.has(c)) [verdict, reason] = ['kept', `${said}: significantly faster, kept for the set validation`];
+    else if (inSet.has(c)) [verdict, reason] = ['kept', `${said}: estimated faster and not plausibly harmful, kept for the set validation`];
     else if (benched.has(c)) [verdict, reason] = ['dropped', `${said}: clearly slower, no longer enabled after ${n} run(s)`];
     else if (b - Z_KEEP * se <= 0) [verdict, reason] = ['dropped', `${said}: ${b > 0 ? 'gain not significant' : 'not faster than the baseline'}`];
+    else if (plan.trimmed.includes(c)) [verdict, reason] = ['dropped', `${said}: within noise of nothing, left out for a set of fewer operators`];
     else [verdict, reason] = ['dropped', `${said}: another backend or attention backend serves the set better`];
     const measured = retired === null && n > 0;
     decisions.set(c, {
@@ -476,7 +503,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     `Cold first runs: ${pct(relative(last.cold))}${last.coldDecay > 0 ? `, fading by ${percent(last.coldDecay, 0)} per further run` : ''}; first use of an operator backend: ${pct(relative(last.fresh))}; ` +
       (last.shifts.length === 0 ? 'no level shift' : `level shift(s) of ${last.shifts.map((s) => pct(relative(s.size))).join(', ')} at run(s) ${last.shifts.map((s) => s.at).join(', ')}`),
     `Screening: ${factorRuns} group run(s) over ${candidates.length} candidate(s), ${isolation.groupTests} group test(s) isolating ${isolation.retiredCount} failing candidate(s); ${estimated} estimate(s) come from group runs only`,
-    `Candidates: ${decisions.size} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})`,
+    `Candidates: ${decisions.size} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})${plan.trimmed.length > 0 ? `; ${plan.trimmed.length} estimated faster but within noise of nothing, left out for a set of fewer operators` : ''}`,
   ];
   const low = estimate === null ? null : relative(estimate.g - (estimate.look?.z ?? Z95) * estimate.se);
   const high = estimate === null ? null : relative(estimate.g + (estimate.look?.z ?? Z95) * estimate.se);

@@ -46,6 +46,20 @@ describe('screening policy', () => {
     assert.match(mul?.reason ?? '', /model estimate from group runs/);
   });
 
+  it('prefers fewer operators among sets within noise of the best, at a bounded cost', () => {
+    const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 } });
+    const r = result(d);
+    const trimmed = allEvents(d).filter((e): e is Decision => e.type === 'decision' && /left out for a set of fewer operators/.test(e.reason));
+    assert.ok(trimmed.length > 0, 'this seeded session has near-zero estimates to leave out');
+    for (const t of trimmed) {
+      assert.ok((t.estimate ?? 0) > 0, `${t.subject} had a positive estimate: ${t.estimate}`);
+      assert.equal(r.opBackends[t.op ?? ''], undefined);
+    }
+    const worth = trimmed.reduce((sum, t) => sum + Math.log1p(t.estimate ?? 0), 0);
+    assert.ok(worth <= 0.001 + 1e-12, `what was left out is worth ${worth}`);
+    assert.ok(r.summary.some((l) => /estimated faster but within noise of nothing, left out for a set of fewer operators/.test(l)), r.summary.join('\n'));
+  });
+
   it('stops enabling a clear big loser once the model has it', () => {
     const d = drive(screeningPolicy, ctx, { executedOps, sigma: 0.004, effects: { 'mm=flagos': -0.13, 'mul=flagos': 0.01 } });
     const withMm = d.runs.map((s, i) => (s.trial.opBackends['mm'] === 'flagos' ? i : -1)).filter((i) => i >= 0);

@@ -1,11 +1,13 @@
 /**
  * The final set's validation as a group-sequential test with its error rate fixed in advance.
  * The set is measured in pairs (set run, baseline anchor); at planned looks its gain over
- * the baseline is tested against --min-gain. Alpha is spent linearly in the share of the
- * planned pairs seen (a Pocock-like spending function), and each look uses only its own
- * share: by the union bound the chance of ever validating a set that does not clear minGain
- * stays below alpha however many looks are taken. Futility (even the optimistic bound below
- * minGain) stops early without spending anything.
+ * the baseline is tested against --min-gain. Alpha is spent as alpha·t² in the share t of the
+ * planned pairs seen (the power family between Pocock's and O'Brien-Fleming's), and each look
+ * uses only its own share: by the union bound the chance of ever validating a set that does
+ * not clear minGain stays below alpha however many looks are taken. Early looks stay strict
+ * (a clear gain passes them anyway) and most of alpha is left for the last look, where a set
+ * near the threshold is decided. Futility (even the optimistic bound below minGain) stops
+ * early without spending anything.
  */
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
@@ -46,7 +48,7 @@ export function plannedLooks(maxPairs: number, alpha: number, firstLook = 2): Lo
   if (maxPairs >= 1) counts.push(maxPairs);
   let spent = 0;
   return counts.map((pairs) => {
-    const total = (alpha * pairs) / maxPairs;
+    const total = alpha * (pairs / maxPairs) ** 2;
     const share = total - spent;
     spent = total;
     return { pairs, alpha: share, z: normalQuantile(1 - share) };

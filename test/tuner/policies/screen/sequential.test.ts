@@ -18,6 +18,15 @@ describe('group-sequential validation', () => {
     assert.deepEqual(plannedLooks(1, 0.05).map((l) => l.pairs), [1]);
   });
 
+  it('keeps most of the error rate for the last look, where a set near the threshold is decided', () => {
+    const looks = plannedLooks(10, 0.05);
+    const first = looks[0];
+    const last = looks.at(-1);
+    assert.ok(first !== undefined && last !== undefined);
+    assert.ok(last.alpha > 0.3 * 0.05, `last look spends ${last.alpha}`);
+    assert.ok(last.z < 2.15 && first.z > 2.8, `first z ${first.z}, last z ${last.z}`);
+  });
+
   it('keeps the chance of validating a set at exactly minGain below alpha over all looks', () => {
     const random = seededRandom(11);
     const normal = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
