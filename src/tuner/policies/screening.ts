@@ -10,7 +10,8 @@
  *    open, enabled at random with the clear winners always on.
  * 4. Selection: per operator its best backend when its estimated gain is positive and it is not
  *    plausibly harmful; pairs of members whose interaction the data show to be harmful lose
- *    their weaker member; among sets within noise of the best, the one of fewer operators. Operators measured only in groups carry the model's estimate.
+ *    their weaker member; among sets within noise of the best, the one of fewer operators.
+ *    Operators measured only in groups carry the model's estimate.
  * 5. Validation (screen/sequential.ts): the set in pairs with baseline anchors, a group-
  *    sequential test with its error rate fixed in advance; its lower bound must clear minGain.
  * Only a validated set is returned; otherwise the baseline, with the reason.
@@ -70,8 +71,8 @@ const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
 /**
  * Among sets within noise of the best, fewer operators (each one enabled is one more kernel to
- * trust): the weakest members leave while what left is worth at most TRIM_GAIN by the model,
- * together, and is within TRIM_Z standard errors of nothing. TRIM_GAIN caps what the preference
+ * trust): the weakest members leave while, together, they are worth at most TRIM_GAIN by the
+ * model and lie within TRIM_Z standard errors of nothing. TRIM_GAIN caps what the preference
  * may cost; attention alternatives within TRIM_GAIN of each other go to the smaller set too.
  */
 const TRIM_GAIN = 0.001;
