@@ -221,8 +221,8 @@ interface Rows {
   readonly vals: number[][];
 }
 
-/** Random-walk precision per link (per run of distance), from the anchors' own successive differences. */
-function driftPrecision(anchors: readonly ModelRun[], sigma: number, steps: ReadonlyMap<number, number>, knots: readonly number[]): number {
+/** Random-walk variance per run of distance from the anchors' successive differences, net of the noise `sigma`. */
+function driftFromDifferences(anchors: readonly ModelRun[], sigma: number, steps: ReadonlyMap<number, number>, knots: readonly number[]): number | null {
   const diffs: number[] = [];
   const gaps: number[] = [];
   for (let i = 1; i < anchors.length; i++) {
@@ -233,12 +233,63 @@ function driftPrecision(anchors: readonly ModelRun[], sigma: number, steps: Read
     diffs.push(b.y - a.y);
     gaps.push(b.seq - a.seq);
   }
-  if (diffs.length < 3) return 1 / 1e-6;
+  if (diffs.length < 3) return null;
   const m = median(diffs);
   const mad = 1.4826 * median(diffs.map((d) => Math.abs(d - m)));
   const gap = gaps.reduce((s, g) => s + g, 0) / gaps.length;
-  const q2 = Math.max(2e-7, (mad * mad + m * m - 2 * sigma * sigma) / gap);
-  return 1 / q2;
+  return (mad * mad + m * m - 2 * sigma * sigma) / gap;
+}
+
+/**
+ * Random-walk variance per run of distance, from the anchors alone: the squared difference of
+ * two anchors `gap` runs apart has expectation 2σ² + q·gap, so the slope of a line through the
+ * squared differences of anchors one and two apart, against their gaps, is the drift q whatever
+ * the noise. Each square is capped at ten times their median, so a stall cannot pass for drift.
+ * Null unless the slope stands two standard errors above zero: on a quiet node it is noise.
+ */
+function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<number, number>, knots: readonly number[]): number | null {
+  const gaps: number[] = [];
+  const squares: number[] = [];
+  for (const lag of [1, 2]) {
+    for (let i = lag; i < anchors.length; i++) {
+      const a = anchors[i - lag] as ModelRun;
+      const b = anchors[i] as ModelRun;
+      const first = knots.indexOf(a.seq);
+      let stepped = false;
+      for (let k = first; k < first + lag; k++) if (steps.has(k)) stepped = true;
+      if (stepped) continue;
+      gaps.push(b.seq - a.seq);
+      squares.push((b.y - a.y) ** 2);
+    }
+  }
+  const n = squares.length;
+  if (n < 6) return null;
+  const cap = 10 * median(squares);
+  const d2 = squares.map((x) => Math.min(x, cap));
+  const mg = gaps.reduce((acc, g) => acc + g, 0) / n;
+  const md = d2.reduce((acc, x) => acc + x, 0) / n;
+  let sgg = 0;
+  let sgd = 0;
+  for (let i = 0; i < n; i++) {
+    sgg += ((gaps[i] as number) - mg) ** 2;
+    sgd += ((gaps[i] as number) - mg) * ((d2[i] as number) - md);
+  }
+  if (sgg <= 0) return null;
+  const q = sgd / sgg;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += ((d2[i] as number) - md - q * ((gaps[i] as number) - mg)) ** 2;
+  const se = Math.sqrt(ss / (n - 2) / sgg);
+  return q > 2 * se ? q : null;
+}
+
+/**
+ * Random-walk precision per link (per run of distance). Drift the variogram shows wins: the
+ * differences net of the fitted noise alone feed back, since a level too stiff for the drift
+ * inflates the fitted noise, which makes the level stiffer still.
+ */
+function driftPrecision(anchors: readonly ModelRun[], sigma: number, steps: ReadonlyMap<number, number>, knots: readonly number[]): number {
+  const q = driftFromVariogram(anchors, steps, knots) ?? driftFromDifferences(anchors, sigma, steps, knots);
+  return q === null ? 1 / 1e-6 : 1 / Math.max(2e-7, q);
 }
 
 /** Median absolute residual per noise group, as a normal scale, corrected for the parameters fitted. */
