@@ -1,10 +1,10 @@
 /**
  * Parallel slots, on one slot and on four, every run sleeping VLLM_SIM_SLEEP_MS:
  * - a simulated latency sweep (8 points x 2 operator sets, a warm-up and a measured run each);
- * - operator tuning sessions (`--policy reference`, then the default noise-aware policy) on a
- *   scenario of 60 operators whose effects (1% to 13%, either way) stand far above its 0.1%
- *   noise, so that every decision is one that any sound comparison makes, whichever baseline
- *   sample it uses.
+ * - operator tuning sessions (`--policy reference`, the default noise-aware policy, then
+ *   `--policy screening`) on a scenario of 60 operators whose effects (1% to 13%, either way)
+ *   stand far above its 0.1% noise, so that every decision is one that any sound comparison
+ *   makes, whichever baseline sample it uses.
  *   node dist/bench/slots.js [--sleep-ms 1000]
  *
  * Targets (exit 1 on a miss):
@@ -13,9 +13,9 @@
  *   drops exactly the operators one slot does;
  * - with one of the four slots 5% slower, every decision is the one-slot decision: a sweep
  *   point's configurations share a slot; the reference compares each operator with the
- *   baseline measured on its own slot, and the noise-aware model fits each slot's level from
- *   that slot's anchors (compared with slot 0's baseline, the slow slot's winners would all
- *   look 3% slower and be dropped).
+ *   baseline measured on its own slot, and the noise-aware and screening models fit each
+ *   slot's level from that slot's anchors (compared with slot 0's baseline, the slow slot's
+ *   winners would all look 3% slower and be dropped).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,7 +129,7 @@ async function tune(policy: string, name: string, groups: string, speeds: string
   if (r.exitCode !== 0) throw new Error(`${name}: autotune tune exited ${r.exitCode}:\n${r.all}`);
   const verdicts = new Map<string, string>();
   for (const line of (r.all ?? '').split('\n')) {
-    // reference decisions name the operator, noise-aware ones its trial (op:<name>:<backend>).
+    // reference decisions name the operator, noise-aware and screening ones its trial (op:<name>:<backend>).
     const m = /^\s*-> (?:op:)?(op_\d+)(?::flagos)?: (kept|dropped|failed|inconclusive)/.exec(line);
     if (m !== null) verdicts.set(m[1] as string, m[2] as string);
   }
@@ -162,7 +162,7 @@ console.log(`four slots, slot 2 at ${SLOW} ${slow.seconds.toFixed(1).padStart(6)
 console.log(`  decisions equal to one slot's:    ${8 - slowDiff.length} of 8    ${verdict(slowDiff.length === 0)}${slowDiff.length === 0 ? '' : ` (differ: ${slowDiff.join(', ')})`}`);
 console.log(`  one-slot decisions: ${[...oneDecisions].map(([p, s]) => `${p}=${s}`).join(' ')}`);
 
-for (const policy of ['reference', 'noise-aware']) {
+for (const policy of ['reference', 'noise-aware', 'screening']) {
   console.log(`\nparallel slots: operator tuning, --policy ${policy}, ${OPS.length} operators, --num-runs 2, ${sleepMs} ms per run`);
   const tuneOne = await tune(policy, `${policy}-one-slot`, '0', '');
   const tuneFour = await tune(policy, `${policy}-four-slots`, '0 1 2 3', '');

@@ -147,7 +147,7 @@ export async function driveSession(store: Store, sessionId: string, options: Dri
     const groups = opts.gpuGroups?.length ?? 1;
     if (groups > 1 && runnerName === 'local' && POLICIES[opts.policy].open === undefined) {
       // Said once so that idle GPUs are not a surprise: this policy decides each run from the last.
-      const message = `Policy ${opts.policy} measures one run at a time: ${groups - 1} of the ${groups} GPU groups ${groups === 2 ? 'stays' : 'stay'} idle (sweeps and the noise-aware and reference policies use every group)`;
+      const message = `Policy ${opts.policy} measures one run at a time: ${groups - 1} of the ${groups} GPU groups ${groups === 2 ? 'stays' : 'stay'} idle (sweeps and the noise-aware, screening and reference policies use every group)`;
       log.warn({ event: 'slots-idle', policy: opts.policy, groups }, message);
       print(message);
     }

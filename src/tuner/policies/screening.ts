@@ -19,15 +19,18 @@
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import { ootNames } from '../plugin-probe.js';
 import type { Decision, FinalResult, Policy, PolicyContext } from '../policy.js';
-import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial } from '../spaces/operators.js';
+import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial, slotBaselineTrial } from '../spaces/operators.js';
 import { score } from '../objective.js';
 import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
-import { cursorOf, EventQueue, runStep, type PolicyGenerator } from './cursor.js';
+import { EventQueue } from './cursor.js';
+import { batchCursorOf, type BatchGenerator, type BatchRun } from './batch-cursor.js';
+import { sequentialPolicyCursor } from '../study-cursor.js';
+import { slotCopy } from '../spaces/slot-copies.js';
 import { describeSet, pct, percent } from './format.js';
 import { CALIBRATION_RUNS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
-import type { Runs } from './noise/session.js';
+import type { Batches } from './noise/session.js';
 import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
 import { FailureIsolation } from './screen/group-testing.js';
 import { fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
@@ -69,6 +72,8 @@ const PAIR_Z = 3;
 const PAIR_SCAN_Z = 3.5;
 const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
+/** Screening runs a slot after slot 0 must have to its share before it is used (it pays two anchors first). */
+const SLOT_RUNS = 8;
 /**
  * Among sets within noise of the best, fewer operators (each one enabled is one more kernel to
  * trust): the weakest members leave while, together, they are worth at most TRIM_GAIN by the
@@ -88,14 +93,31 @@ interface SetPlan {
   readonly trimmed: readonly number[];
 }
 
+/** One run of a batch, and how the model books it. */
+interface PlannedRun {
+  readonly trial: TrialSpec;
+  /** Candidates it enables as factors (factor runs), or null. */
+  readonly factors: readonly number[] | null;
+  /** The whole configuration it measures (labelled runs), or null. */
+  readonly label: number | null;
+  readonly kind?: 'measure';
+  readonly slot: number;
+  /** A baseline anchor (slot 0's baseline, or another slot's copy of it). */
+  readonly anchor?: boolean;
+}
+
 class ScreeningSession {
   readonly events = new EventQueue();
   readonly budget: InvocationBudget;
   readonly baseline = baselineTrial();
   readonly runs: ModelRun[] = [];
+  /** Slots runs may go to at once (1: every run waits for the one before). */
+  readonly slots: number;
   private readonly ordinals = new Map<string, number>();
   /** Operator backends some successful run enabled: warm when caches are kept per operator. */
   private readonly warm = new Set<string>();
+  /** Slots that have had their first run. */
+  private readonly started = new Set<number>();
   private seq = 0;
   /** Successful runs that enabled each candidate. */
   private readonly withCount = new Map<number, number>();
@@ -103,6 +125,7 @@ class ScreeningSession {
 
   constructor(private readonly ctx: PolicyContext) {
     this.budget = new InvocationBudget(ctx.budget);
+    this.slots = Math.max(1, Math.floor(ctx.slots ?? 1));
   }
 
   label(): number {
@@ -117,35 +140,63 @@ class ScreeningSession {
     return this.ordinals.get(key) ?? 0;
   }
 
+  /** A trial on a slot: slot 0 runs it, another slot its copy (own runs, own cold first run). */
+  on(trial: TrialSpec, slot: number): TrialSpec {
+    return slot === 0 ? trial : slotCopy(trial, slot);
+  }
+
+  anchorOn(slot: number): PlannedRun {
+    return { trial: slot === 0 ? this.baseline : slotBaselineTrial(slot), factors: null, label: null, slot, anchor: true };
+  }
+
   /**
-   * Runs a trial once and books it for the model: as factors (`factors`), as a whole
-   * configuration (`label`), or as a baseline anchor (neither).
+   * Runs trials at once and books each for the model, in batch order once all have ended: as
+   * factors (`factors`), as a whole configuration (`label`), or as a baseline anchor (neither).
+   * A trial's runs in one batch sit on one slot, so they keep their order there.
    */
-  *run(trial: TrialSpec, factors: readonly number[] | null, label: number | null, kind?: 'measure'): Runs<Observation> {
-    const ordinal = this.ordinalOf(trial.key);
-    const asKind = kind ?? (ordinal === 0 ? 'warmup' : 'measure');
-    const o = yield runStep(trial, asKind, asKind === 'warmup' ? 1 : null, this.events.take());
-    this.budget.spend();
-    const seq = this.seq++;
-    this.ordinals.set(trial.key, ordinal + 1);
-    // A trial that records the executed-op list enables what FlagGems executed.
-    const enabled = trial.recordOplist ? (o.executedOps ?? []).map((op) => `${op}:flagos`) : Object.entries(trial.opBackends).map(([op, b]) => `${op}:${b}`);
-    const value = score(this.ctx.objective, o);
-    if (value !== null && value > 0) {
-      const fresh = enabled.some((k) => !this.warm.has(k));
-      for (const k of enabled) this.warm.add(k);
-      for (const c of factors ?? []) this.withCount.set(c, (this.withCount.get(c) ?? 0) + 1);
-      // The session's very first run pays for every cache there is: not a measurement.
-      if (seq > 0) {
-        const gems = trial.recordOplist || Object.values(trial.opBackends).includes('flagos');
-        this.runs.push({ seq, y: Math.log(value), factors: factors ?? [], label, ordinal, fresh, gems, anchor: trial.key === this.baseline.key });
-      }
-    }
+  *runAll(planned: readonly PlannedRun[]): Batches<Observation[]> {
+    if (planned.length === 0) return [];
+    const pending = new Map<string, number>();
+    const runs = planned.map((p): BatchRun => {
+      const before = this.ordinalOf(p.trial.key) + (pending.get(p.trial.key) ?? 0);
+      pending.set(p.trial.key, (pending.get(p.trial.key) ?? 0) + 1);
+      const kind = p.kind ?? (before === 0 ? 'warmup' : 'measure');
+      return { trial: p.trial, kind, warmupIndex: kind === 'warmup' ? 1 : null, ...(this.slots > 1 ? { slot: p.slot } : {}) };
+    });
+    const observations = yield { type: 'batch', runs, events: this.events.take() };
+    observations.forEach((o, i) => this.book(planned[i] as PlannedRun, o));
+    return [...observations];
+  }
+
+  *run(planned: PlannedRun): Batches<Observation> {
+    const [o] = yield* this.runAll([planned]);
+    if (o === undefined) throw new Error('screening session: a batch of one came back empty');
     return o;
   }
 
-  *anchor(): Runs<Observation> {
-    return yield* this.run(this.baseline, null, null);
+  *anchor(): Batches<Observation> {
+    return yield* this.run(this.anchorOn(0));
+  }
+
+  private book(p: PlannedRun, o: Observation): void {
+    const { trial, factors, label } = p;
+    const ordinal = this.ordinalOf(trial.key);
+    this.budget.spend();
+    const seq = this.seq++;
+    this.ordinals.set(trial.key, ordinal + 1);
+    // A slot's very first run pays for every cache there is: not a measurement.
+    const first = !this.started.has(p.slot);
+    this.started.add(p.slot);
+    // A trial that records the executed-op list enables what FlagGems executed.
+    const enabled = trial.recordOplist ? (o.executedOps ?? []).map((op) => `${op}:flagos`) : Object.entries(trial.opBackends).map(([op, b]) => `${op}:${b}`);
+    const value = score(this.ctx.objective, o);
+    if (value === null || value <= 0) return;
+    const fresh = enabled.some((k) => !this.warm.has(k));
+    for (const k of enabled) this.warm.add(k);
+    for (const c of factors ?? []) this.withCount.set(c, (this.withCount.get(c) ?? 0) + 1);
+    if (first) return;
+    const gems = trial.recordOplist || Object.values(trial.opBackends).includes('flagos');
+    this.runs.push({ seq, y: Math.log(value), factors: factors ?? [], label, ordinal, fresh, gems, anchor: p.anchor === true, ...(p.slot > 0 ? { slot: p.slot } : {}) });
   }
 }
 
@@ -153,17 +204,17 @@ function relative(log: number): number {
   return Math.expm1(log);
 }
 
-function* screeningSession(ctx: PolicyContext): PolicyGenerator {
+function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const session = new ScreeningSession(ctx);
   const emit = (e: Parameters<EventQueue['emit']>[0]): void => session.events.emit(e);
-  for (let i = 0; i < CALIBRATION_RUNS; i++) yield* session.anchor();
+  yield* session.runAll(Array.from({ length: CALIBRATION_RUNS }, () => session.anchorOn(0)));
   const fakeGems = fakeGemsTrial();
-  yield* session.run(fakeGems, null, session.label(), 'measure');
+  yield* session.run({ trial: fakeGems, factors: null, label: session.label(), kind: 'measure', slot: 0 });
   let executed: readonly string[] | null = null;
   const gemsEnable = gemsEnableTrial();
   const gemsLabel = session.label();
   for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
-    const o = yield* session.run(gemsEnable, null, gemsLabel, 'measure');
+    const o = yield* session.run({ trial: gemsEnable, factors: null, label: gemsLabel, kind: 'measure', slot: 0 });
     if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
     if (o.outcome === 'ok') break;
   }
@@ -184,7 +235,15 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   /** Candidates no longer enabled by the design: retired failures and clear big losers. */
   const benched = new Set<number>();
   const labelOfSet = new Map<string, number>();
-  let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [] };
+  const validateReserve = Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
+  const confirmReserve = Math.round(CONFIRM_SHARE * limit);
+  const screeningReserve = validateReserve + confirmReserve;
+  // Slots in use: each after slot 0 costs two anchors of its own (its first run pays for its
+  // caches) and is worth it only with a share of the screening runs, SLOT_RUNS at least.
+  const usable = Math.max(1, Math.min(session.slots, Math.floor((session.budget.left - screeningReserve) / SLOT_RUNS)));
+  const slots = Array.from({ length: usable }, (_, slot) => slot);
+  yield* session.runAll(slots.slice(1).flatMap((slot) => [session.anchorOn(slot), session.anchorOn(slot)]));
+  let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable };
   let fit: ModelFit | null = null;
   let fittedAt = -1;
   let fits = 0;
@@ -198,16 +257,19 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   };
   const runsWith = (c: number): number => session.runsWith(c);
 
-  const validateReserve = Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
-  const confirmReserve = Math.round(CONFIRM_SHARE * limit);
-  let sinceAnchor = 0;
+  const sinceAnchor = slots.map(() => 0);
   let factorRuns = 0;
-  function* afterRun(reserve: number): Runs<void> {
-    sinceAnchor += 1;
-    if (sinceAnchor >= ANCHOR_EVERY && session.budget.left > reserve) {
-      yield* session.anchor();
-      sinceAnchor = 0;
+  /** After factor runs on `used` slots: an anchor on each slot that is due one, while the budget is above `reserve`. */
+  function* afterRuns(used: readonly number[], reserve: number): Batches<void> {
+    const due: PlannedRun[] = [];
+    for (const slot of used) {
+      sinceAnchor[slot] = (sinceAnchor[slot] ?? 0) + 1;
+      if ((sinceAnchor[slot] ?? 0) >= ANCHOR_EVERY && session.budget.left - due.length > reserve) {
+        due.push(session.anchorOn(slot));
+        sinceAnchor[slot] = 0;
+      }
     }
+    yield* session.runAll(due);
   }
   const trialOf = (plan: DesignRunPlan, prefix: string): TrialSpec => {
     const first = plan.candidates[0];
@@ -220,10 +282,22 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     }
     return combinedTrial(opBackends, prefix, plan.attention, oot);
   };
-  function* factorRun(plan: DesignRunPlan, prefix: string): Runs<Observation> {
-    const o = yield* session.run(trialOf(plan, prefix), plan.candidates, null);
-    factorRuns += 1;
-    return o;
+  /** One factor run per entry, at once, each on its slot; group tests and design runs booked in order. */
+  interface FactorRun {
+    readonly plan: DesignRunPlan;
+    readonly prefix: string;
+    readonly slot: number;
+    /** The failure-isolation group it tests, or null for a design run. */
+    readonly test: readonly number[] | null;
+  }
+  function* runFactors(round: readonly FactorRun[]): Batches<void> {
+    const observations = yield* session.runAll(round.map((r) => ({ trial: session.on(trialOf(r.plan, r.prefix), r.slot), factors: r.plan.candidates, label: null, slot: r.slot })));
+    round.forEach((r, i) => {
+      const outcome = observations[i]?.outcome ?? 'no_result';
+      if (r.test !== null) isolation.tested(r.test, outcome);
+      else isolation.record(r.plan.candidates, outcome);
+    });
+    factorRuns += round.length;
   }
   const planOf = (members: readonly number[]): DesignRunPlan => {
     const attention = members.map(attentionOf).find((a) => a !== null) ?? null;
@@ -269,26 +343,36 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   // ---- 2. Screening ----
   const queue: DesignRunPlan[] = [];
   const hasReference = candidates.some((c) => c.attention !== null);
-  const screeningReserve = validateReserve + confirmReserve;
+  // A round is one factor run per slot (a group test first when a failure waits to be isolated:
+  // each test depends on the last, so one per round), then the anchors that are due.
+  const nextDesignRun = (): DesignRunPlan | null => {
+    for (;;) {
+      if (queue.length === 0) {
+        const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
+        const block = balancedBlock(designOps, BLOCK, hasReference ? ATTENTION_BACKENDS : [], attentionOf, random);
+        if (block.every((b) => b.candidates.length === 0)) return null;
+        queue.push(...block);
+      }
+      const next = queue.shift() as DesignRunPlan;
+      const plan = { ...next, candidates: next.candidates.filter((c) => !benched.has(c) && !isolation.isRetired(c)) };
+      if (plan.candidates.length > 0) return plan;
+    }
+  };
   while (session.budget.left > screeningReserve) {
+    const round: FactorRun[] = [];
     const group = isolation.nextTest();
-    if (group !== null) {
-      const o = yield* factorRun(planOf(group), 'combined_subset');
-      isolation.tested(group, o.outcome);
-      yield* afterRun(screeningReserve);
-      continue;
+    if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    // With one slot a group test has its round to itself, as it always had.
+    for (let slot = round.length; slot < usable && round.length < session.budget.left - screeningReserve && (group === null || usable > 1); slot++) {
+      const plan = nextDesignRun();
+      if (plan === null) break;
+      round.push({ plan, prefix: 'screen', slot, test: null });
     }
-    if (queue.length === 0) {
-      const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
-      queue.push(...balancedBlock(designOps, BLOCK, hasReference ? ATTENTION_BACKENDS : [], attentionOf, random));
-    }
-    const next = queue.shift() as DesignRunPlan;
-    const plan = { ...next, candidates: next.candidates.filter((c) => !benched.has(c) && !isolation.isRetired(c)) };
-    if (plan.candidates.length === 0) continue;
-    const o = yield* factorRun(plan, 'screen');
-    isolation.record(plan.candidates, o.outcome);
-    yield* afterRun(screeningReserve);
-    if (factorRuns % FIT_EVERY === 0) {
+    if (round.length === 0) break;
+    const before = factorRuns;
+    yield* runFactors(round);
+    yield* afterRuns(round.map((r) => r.slot), screeningReserve);
+    if (round.some((r) => r.test === null) && Math.floor(before / FIT_EVERY) < Math.floor(factorRuns / FIT_EVERY)) {
       const f = refit();
       benchLosers(f);
       // Every call settled: the rest of the budget is not needed for screening.
@@ -301,30 +385,34 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
   let fc: ModelFit | null = null;
   for (;;) {
     if (session.budget.left <= validateReserve + 1) break;
+    const round: FactorRun[] = [];
     const group = isolation.nextTest();
-    if (group !== null) {
-      const o = yield* factorRun(planOf(group), 'combined_subset');
-      isolation.tested(group, o.outcome);
-      yield* afterRun(validateReserve);
-      continue;
+    if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    let closed = false;
+    for (let slot = round.length; slot < usable && round.length < session.budget.left - validateReserve - 1 && (group === null || usable > 1); slot++) {
+      const planned = confirmRuns + round.filter((r) => r.test === null).length;
+      if (planned % CONFIRM_FIT_EVERY === 0 || fc === null) {
+        fc = refit();
+        benchLosers(fc);
+      }
+      const f = fc;
+      const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0);
+      if (open.length === 0) {
+        closed = true;
+        break;
+      }
+      const attention = open.map(attentionOf).find((a) => a !== null) ?? null;
+      const winners = [...standing(f, attention).values()].filter((x) => x.b - Z_SETTLED * x.se > 0).map((x) => x.c);
+      const openOps = new Set(open.map((c) => candidates[c]?.op));
+      const half = randomHalf(open.filter((c) => attentionOf(c) === null || attentionOf(c) === attention), random);
+      const usedOps = new Set(half.map((c) => candidates[c]?.op));
+      round.push({ plan: planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]), prefix: 'combined_subset', slot, test: null });
     }
-    if (confirmRuns % CONFIRM_FIT_EVERY === 0) {
-      fc = refit();
-      benchLosers(fc);
-    }
-    const f = fc ?? refit();
-    const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0);
-    if (open.length === 0) break;
-    const attention = open.map(attentionOf).find((a) => a !== null) ?? null;
-    const winners = [...standing(f, attention).values()].filter((s) => s.b - Z_SETTLED * s.se > 0).map((s) => s.c);
-    const openOps = new Set(open.map((c) => candidates[c]?.op));
-    const half = randomHalf(open.filter((c) => attentionOf(c) === null || attentionOf(c) === attention), random);
-    const usedOps = new Set(half.map((c) => candidates[c]?.op));
-    const plan = planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]);
-    const o = yield* factorRun(plan, 'combined_subset');
-    isolation.record(plan.candidates, o.outcome);
-    confirmRuns += 1;
-    yield* afterRun(validateReserve);
+    if (round.length === 0) break;
+    yield* runFactors(round);
+    confirmRuns += round.filter((r) => r.test === null).length;
+    yield* afterRuns(round.map((r) => r.slot), validateReserve);
+    if (closed) break;
   }
 
   // ---- 4. Selection ----
@@ -438,10 +526,11 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     const key = set.key;
     const label = labelOfSet.get(key) ?? session.label();
     labelOfSet.set(key, label);
-    // The first run of a new configuration is not a measurement: it runs before the pairs.
-    const warm = yield* session.run(set, null, label);
+    // The first run of a new configuration is not a measurement: it runs before the pairs, on
+    // every slot (another slot's copy of the set is a configuration of its own there).
+    const warm = yield* session.runAll(slots.map((slot) => ({ trial: session.on(set, slot), factors: null, label, slot })));
     reason = 'the set failed when run as a whole';
-    if (warm.outcome === 'ok') {
+    if (warm.every((o) => o.outcome === 'ok')) {
       const maxPairs = Math.max(1, Math.min(MAX_PAIRS, Math.floor(session.budget.left / 2)));
       const looks = plannedLooks(maxPairs, ALPHA);
       let pairs = 0;
@@ -449,13 +538,25 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
       for (const look of looks) {
         let failed = false;
         while (pairs < look.pairs && session.budget.left >= 2) {
-          const o = yield* session.run(set, null, label);
-          if (o.outcome !== 'ok') {
+          if (usable === 1) {
+            const o = yield* session.run({ trial: set, factors: null, label, slot: 0 });
+            if (o.outcome !== 'ok') {
+              failed = true;
+              break;
+            }
+            yield* session.anchor();
+            pairs += 1;
+            continue;
+          }
+          // A pair per slot at once: the set's copy, then that slot's anchor.
+          const n = Math.min(usable, look.pairs - pairs, Math.floor(session.budget.left / 2));
+          const batch = slots.slice(0, n).flatMap((slot) => [{ trial: session.on(set, slot), factors: null, label, slot }, session.anchorOn(slot)]);
+          const observations = yield* session.runAll(batch);
+          if (observations.some((o, i) => i % 2 === 0 && o.outcome !== 'ok')) {
             failed = true;
             break;
           }
-          yield* session.anchor();
-          pairs += 1;
+          pairs += n;
         }
         if (failed) {
           reason = 'the set failed when run again';
@@ -489,7 +590,7 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
       estimate: estimate === null ? null : relative(estimate.g),
       low: estimate === null ? null : relative(estimate.g - z * estimate.se),
       high: estimate === null ? null : relative(estimate.g + z * estimate.se),
-      runs: Math.max(0, session.ordinalOf(key) - 1),
+      runs: slots.reduce((sum, slot) => sum + Math.max(0, session.ordinalOf(session.on(set, slot).key) - 1), 0),
       reason: `${reason}; predicted from screening ${pct(relative(plan.gain))}`,
     });
   }
@@ -503,6 +604,9 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
     `Noise (robust scale): ${percent(last.sigmaPlain)} without FlagGems kernels, ${percent(last.sigmaGems)} with them; ${last.downweighted} run(s) weighted down as stalls or heavy tails`,
     `Cold first runs: ${pct(relative(last.cold))}${last.coldDecay > 0 ? `, fading by ${percent(last.coldDecay, 0)} per further run` : ''}; first use of an operator backend: ${pct(relative(last.fresh))}; ` +
       (last.shifts.length === 0 ? 'no level shift' : `level shift(s) of ${last.shifts.map((s) => pct(relative(s.size))).join(', ')} at run(s) ${last.shifts.map((s) => s.at).join(', ')}`),
+    ...(last.slotLevels.length === 0
+      ? []
+      : [`Slot levels vs slot 0 (from each slot's baseline anchors; every comparison is corrected for them): ${[...last.slotLevels].map((level, i) => `slot ${i + 1} x${Math.exp(level).toFixed(4)}`).join(', ')}`]),
     `Screening: ${factorRuns} group run(s) over ${candidates.length} candidate(s), ${isolation.groupTests} group test(s) isolating ${isolation.retiredCount} failing candidate(s); ${estimated} estimate(s) come from group runs only`,
     `Candidates: ${decisions.size} (kept ${counts('kept')}, dropped ${counts('dropped')}, failed ${counts('failed')}, inconclusive ${counts('inconclusive')})${plan.trimmed.length > 0 ? `; ${plan.trimmed.length} estimated faster but within noise of nothing, left out for a set of fewer operators` : ''}`,
   ];
@@ -527,5 +631,6 @@ function* screeningSession(ctx: PolicyContext): PolicyGenerator {
 
 export const screeningPolicy: Policy = {
   name: 'screening',
-  start: (context) => cursorOf(screeningSession(context)),
+  start: (context) => sequentialPolicyCursor(batchCursorOf(screeningSession({ ...context, slots: 1 }))),
+  open: (context) => batchCursorOf(screeningSession(context)),
 };

@@ -1,7 +1,7 @@
 /**
  * Tuning policies on several slots: the reference runs operators in parallel, each judged
- * against its own slot's baseline; the noise-aware policy screens and validates on every slot,
- * its model fitting each slot's level from that slot's anchors.
+ * against its own slot's baseline; the noise-aware and screening policies screen and validate
+ * on every slot, their models fitting each slot's level from that slot's anchors.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { fromThroughput } from '../../../src/tuner/metrics.js';
 import { objectiveFor } from '../../../src/tuner/objective.js';
 import { noiseAwarePolicy } from '../../../src/tuner/policies/noise-aware.js';
 import { referencePolicy } from '../../../src/tuner/policies/reference.js';
+import { screeningPolicy } from '../../../src/tuner/policies/screening.js';
 import type { Decision, Policy, PolicyContext } from '../../../src/tuner/policy.js';
 import type { RunRequest, RunResult, Runner } from '../../../src/tuner/ports.js';
 import { runSession, type EngineOutcome } from '../../../src/tuner/session.js';
@@ -162,5 +163,59 @@ describe('noise-aware policy on several slots', () => {
     assert.equal((await first).state, 'stopped');
     const resumed = await engine(journal, new SlotWorld([1, 0.95, 1]), 3, new AbortController().signal, noiseAwarePolicy);
     assert.deepEqual(resumed, whole.outcome);
+  });
+});
+
+describe('screening policy on several slots', () => {
+  // A budget that gives every slot its share of the design runs.
+  const context: PolicyContext = { ...CTX, budget: 60 };
+  const tuned = async (speeds: readonly number[], journal = new MemoryJournal(), signal = new AbortController().signal): Promise<{ outcome: EngineOutcome; world: SlotWorld; journal: MemoryJournal }> => {
+    const world = new SlotWorld(speeds);
+    const outcome = await runSession(sessionOptions({ policy: screeningPolicy, context, runner: world, journal, slots: speeds.length, signal }));
+    return { outcome, world, journal };
+  };
+  const chosen = (o: EngineOutcome): unknown => (o.state === 'completed' ? o.result.opBackends : null);
+
+  it('runs its design on every slot and finds the set one slot finds, though one slot is 10% slower', async () => {
+    const one = await tuned([1]);
+    const many = await tuned([1, 1, 0.9]);
+    assert.equal(one.outcome.state, 'completed');
+    assert.equal(many.outcome.state, 'completed');
+    assert.deepEqual(Object.keys(chosen(one.outcome) as object).sort(), ['add', 'cos', 'exp', 'mul']);
+    assert.deepEqual(chosen(many.outcome), chosen(one.outcome));
+    assert.equal(many.world.peak, 3, 'three runs in flight at once');
+    for (const key of ['baseline', 'baseline#slot1', 'baseline#slot2']) assert.ok(many.world.slotsOfTrial.has(key), key);
+    // Design runs went to every slot; the model's level for slot 2 is the 10% it lost.
+    const used = new Set([...many.world.slotsOfTrial].filter(([key]) => key.startsWith('combined:')).flatMap(([, slots]) => [...slots]));
+    assert.deepEqual([...used].sort(), [0, 1, 2]);
+    const summary = many.outcome.state === 'completed' ? many.outcome.result.summary.join('\n') : '';
+    assert.match(summary, /^Slot levels vs slot 0 .*: slot 1 x1\.00\d\d, slot 2 x0\.(89|90)\d\d$/m);
+    assert.match(summary, /^Validated set: /m);
+  });
+
+  it('with one slot takes exactly the one-run-at-a-time steps (runs, order, step ids)', async () => {
+    const viaOpen = await tuned([1]);
+    const cursor = screeningPolicy.start(context);
+    const keys: string[] = [];
+    const world = new SlotWorld([1]);
+    for (let step = cursor.next(); step.type === 'run'; ) {
+      keys.push(`${step.trial.key} ${step.kind}`);
+      const r = await world.run({ trial: step.trial, passthrough: [], vllmBin: 'vllm', baseEnv: {}, logPath: '', configPath: '', oplistPath: '', outputJsonPath: null, runKey: 'k', timeoutMs: 1 });
+      step = cursor.next({ trialKey: step.trial.key, kind: step.kind, outcome: r.outcome === 'interrupted' ? 'ok' : r.outcome, metrics: r.metrics, executedOps: r.executedOps, durationMs: 1 });
+    }
+    assert.deepEqual(viaOpen.journal.rows.map((r) => `${r.trial.key} ${r.kind}`), keys);
+    assert.deepEqual(viaOpen.journal.rows.map((r) => r.step), keys.map((_, i) => i));
+  });
+
+  it('resumes after a stop with runs in flight and ends as an uninterrupted session does', async () => {
+    const whole = await tuned([1, 0.95, 1]);
+    const journal = new MemoryJournal();
+    const stop = new AbortController();
+    const first = tuned([1, 0.95, 1], journal, stop.signal);
+    while (journal.rows.filter((r) => r.result !== null).length < 20) await sleep(1);
+    stop.abort();
+    assert.equal((await first).outcome.state, 'stopped');
+    const resumed = await tuned([1, 0.95, 1], journal);
+    assert.deepEqual(resumed.outcome, whole.outcome);
   });
 });

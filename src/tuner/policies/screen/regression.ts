@@ -35,6 +35,8 @@ export interface ModelRun {
   /** Whether a FlagGems kernel ran (noise group; and FlagGems' load cost for factor runs). */
   readonly gems: boolean;
   readonly anchor: boolean;
+  /** The slot (GPU group) it ran on; absent: slot 0. */
+  readonly slot?: number;
 }
 
 export interface ModelSpec {
@@ -42,6 +44,8 @@ export interface ModelSpec {
   readonly labels: number;
   /** Candidate index pairs whose interaction is fitted. */
   readonly pairs: readonly (readonly [number, number])[];
+  /** Slots the runs came from; each after slot 0 gets a level of its own. Absent: 1. */
+  readonly slots?: number;
 }
 
 export interface ModelFit {
@@ -58,6 +62,8 @@ export interface ModelFit {
   readonly labelSe: Float64Array;
   readonly pairs: Float64Array;
   readonly pairSe: Float64Array;
+  /** Per slot after slot 0: its level against slot 0's (ln units). */
+  readonly slotLevels: Float64Array;
   readonly overhead: number;
   readonly cold: number;
   readonly coldDecay: number;
@@ -85,7 +91,7 @@ const SIGMA_PRIOR = 0.005;
 const SIGMA_PRIOR_RUNS = 5;
 const SIGMA_FLOOR = 0.0015;
 /** Prior standard deviations (ln units): effects are small and centred on zero; the rest nearly free. */
-const PRIOR = { effect: 0.02, pair: 0.01, overhead: 0.01, cold: 0.1, fresh: 0.05, label: 0.5, level: 1 } as const;
+const PRIOR = { effect: 0.02, pair: 0.01, overhead: 0.01, cold: 0.1, fresh: 0.05, label: 0.5, level: 1, slot: 0.1 } as const;
 /**
  * The effects' prior is Student-t, scale EFFECT_SCALE and EFFECT_DF degrees of freedom, fitted
  * as an adaptive ridge: most operators are within noise and are shrunk toward zero, while a
@@ -115,6 +121,7 @@ interface Layout {
   readonly oB: number;
   readonly oPair: number;
   readonly oLabel: number;
+  readonly oSlot: number;
 }
 
 function layoutOf(spec: ModelSpec, knots: readonly number[], steps: ReadonlyMap<number, number>): Layout {
@@ -123,7 +130,8 @@ function layoutOf(spec: ModelSpec, knots: readonly number[], steps: ReadonlyMap<
   const oB = k + 3;
   const oPair = oB + spec.candidates;
   const oLabel = oPair + spec.pairs.length;
-  return { knots, steps, p: oLabel + spec.labels, oCold, oFresh: k + 1, oLoaded: k + 2, oB, oPair, oLabel };
+  const oSlot = oLabel + spec.labels;
+  return { knots, steps, p: oSlot + Math.max(0, (spec.slots ?? 1) - 1), oCold, oFresh: k + 1, oLoaded: k + 2, oB, oPair, oLabel, oSlot };
 }
 
 /** Level basis of a run: (knot, weight) pairs. */
@@ -168,6 +176,10 @@ function rowOf(run: ModelRun, spec: ModelSpec, l: Layout, decay: number): { cols
   }
   if (run.fresh) {
     cols.push(l.oFresh);
+    vals.push(1);
+  }
+  if ((run.slot ?? 0) > 0) {
+    cols.push(l.oSlot + (run.slot ?? 0) - 1);
     vals.push(1);
   }
   if (run.label !== null) {
@@ -381,6 +393,7 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
     }
     for (let q = 0; q < spec.pairs.length; q++) diag(l.oPair + q, PRIOR.pair);
     for (let c = 0; c < spec.labels; c++) diag(l.oLabel + c, PRIOR.label);
+    for (let k = l.oSlot; k < p; k++) diag(k, PRIOR.slot);
     const factor = choleskyFactor(a, p);
     beta = choleskySolve(factor, p, rhs);
     if (last && withCovariance) covariance = choleskyInverse(factor, p);
@@ -485,7 +498,8 @@ export interface FitOptions {
 
 /** Fits the model. Throws nothing on sparse data: the priors keep every system positive definite. */
 export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: FitOptions): ModelFit {
-  const anchors = runs.filter((r) => r.anchor && r.ordinal > 0).sort((a, b) => a.seq - b.seq);
+  // The level's knots sit at slot 0's anchors; another slot's anchors measure it plus that slot's level.
+  const anchors = runs.filter((r) => r.anchor && r.ordinal > 0 && (r.slot ?? 0) === 0).sort((a, b) => a.seq - b.seq);
   const knots = anchors.map((a) => a.seq);
   const previous = options.previous;
   const startWeights = Float64Array.from(runs.map((r) => previous?.weights.get(r.seq) ?? 1));
@@ -578,6 +592,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
     labelSe: seOf(l.oLabel, spec.labels),
     pairs: slice(l.oPair, spec.pairs.length),
     pairSe: seOf(l.oPair, spec.pairs.length),
+    slotLevels: slice(l.oSlot, p - l.oSlot),
     overhead: s.beta[l.oLoaded] ?? 0,
     cold: s.beta[l.oCold] ?? 0,
     coldDecay: decay,
