@@ -242,7 +242,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   // caches) and is worth it only with a share of the screening runs, SLOT_RUNS at least.
   const usable = Math.max(1, Math.min(session.slots, Math.floor((session.budget.left - screeningReserve) / SLOT_RUNS)));
   const slots = Array.from({ length: usable }, (_, slot) => slot);
-  yield* session.runAll(slots.slice(1).flatMap((slot) => [session.anchorOn(slot), session.anchorOn(slot)]));
+  // Their two anchors take their places in the first screening rounds, beside slot 0's design runs.
+  const setupAnchors: number[] = slots.map((slot) => (slot === 0 ? 0 : 2));
   let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable };
   let fit: ModelFit | null = null;
   let fittedAt = -1;
@@ -290,8 +291,11 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     /** The failure-isolation group it tests, or null for a design run. */
     readonly test: readonly number[] | null;
   }
-  function* runFactors(round: readonly FactorRun[]): Batches<void> {
-    const observations = yield* session.runAll(round.map((r) => ({ trial: session.on(trialOf(r.plan, r.prefix), r.slot), factors: r.plan.candidates, label: null, slot: r.slot })));
+  function* runFactors(round: readonly FactorRun[], anchors: readonly number[] = []): Batches<void> {
+    const observations = yield* session.runAll([
+      ...round.map((r) => ({ trial: session.on(trialOf(r.plan, r.prefix), r.slot), factors: r.plan.candidates, label: null, slot: r.slot })),
+      ...anchors.map((slot) => session.anchorOn(slot)),
+    ]);
     round.forEach((r, i) => {
       const outcome = observations[i]?.outcome ?? 'no_result';
       if (r.test !== null) isolation.tested(r.test, outcome);
@@ -360,17 +364,23 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   };
   while (session.budget.left > screeningReserve) {
     const round: FactorRun[] = [];
+    const anchors: number[] = [];
     const group = isolation.nextTest();
     if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
     // With one slot a group test has its round to itself, as it always had.
-    for (let slot = round.length; slot < usable && round.length < session.budget.left - screeningReserve && (group === null || usable > 1); slot++) {
+    for (let slot = round.length; slot < usable && round.length + anchors.length < session.budget.left - screeningReserve && (group === null || usable > 1); slot++) {
+      if ((setupAnchors[slot] ?? 0) > 0) {
+        setupAnchors[slot] = (setupAnchors[slot] ?? 0) - 1;
+        anchors.push(slot);
+        continue;
+      }
       const plan = nextDesignRun();
       if (plan === null) break;
       round.push({ plan, prefix: 'screen', slot, test: null });
     }
     if (round.length === 0) break;
     const before = factorRuns;
-    yield* runFactors(round);
+    yield* runFactors(round, anchors);
     yield* afterRuns(round.map((r) => r.slot), screeningReserve);
     if (round.some((r) => r.test === null) && Math.floor(before / FIT_EVERY) < Math.floor(factorRuns / FIT_EVERY)) {
       const f = refit();
