@@ -65,6 +65,19 @@ class SlotWorld implements Runner {
   }
 }
 
+/** The runs (trial and kind) a policy's one-run-at-a-time cursor asks for, in order, on one slot. */
+async function sequentialSteps(policy: Policy, context: PolicyContext): Promise<string[]> {
+  const cursor = policy.start(context);
+  const keys: string[] = [];
+  const world = new SlotWorld([1]);
+  for (let step = cursor.next(); step.type === 'run'; ) {
+    keys.push(`${step.trial.key} ${step.kind}`);
+    const r = await world.run({ trial: step.trial, passthrough: [], vllmBin: 'vllm', baseEnv: {}, logPath: '', configPath: '', oplistPath: '', outputJsonPath: null, runKey: 'k', timeoutMs: 1 });
+    step = cursor.next({ trialKey: step.trial.key, kind: step.kind, outcome: r.outcome === 'interrupted' ? 'ok' : r.outcome, metrics: r.metrics, executedOps: r.executedOps, durationMs: 1 });
+  }
+  return keys;
+}
+
 function engine(journal: MemoryJournal, runner: Runner, slots: number, signal = new AbortController().signal, policy: Policy = referencePolicy): Promise<EngineOutcome> {
   return runSession(sessionOptions({ policy, context: CTX, runner, journal, slots, signal }));
 }
@@ -99,14 +112,7 @@ describe('reference policy on several slots', () => {
   it('with one slot takes exactly the one-run-at-a-time steps (runs, order, step ids)', async () => {
     const viaOpen = new MemoryJournal();
     await engine(viaOpen, new SlotWorld([1]), 1);
-    const cursor = referencePolicy.start(CTX);
-    const keys: string[] = [];
-    const world = new SlotWorld([1]);
-    for (let step = cursor.next(); step.type === 'run'; ) {
-      keys.push(`${step.trial.key} ${step.kind}`);
-      const r = await world.run({ trial: step.trial, passthrough: [], vllmBin: 'vllm', baseEnv: {}, logPath: '', configPath: '', oplistPath: '', outputJsonPath: null, runKey: 'k', timeoutMs: 1 });
-      step = cursor.next({ trialKey: step.trial.key, kind: step.kind, outcome: r.outcome === 'interrupted' ? 'ok' : r.outcome, metrics: r.metrics, executedOps: r.executedOps, durationMs: 1 });
-    }
+    const keys = await sequentialSteps(referencePolicy, CTX);
     assert.deepEqual(viaOpen.rows.map((r) => `${r.trial.key} ${r.kind}`), keys);
     assert.deepEqual(viaOpen.rows.map((r) => r.step), keys.map((_, i) => i));
   });
@@ -195,14 +201,7 @@ describe('screening policy on several slots', () => {
 
   it('with one slot takes exactly the one-run-at-a-time steps (runs, order, step ids)', async () => {
     const viaOpen = await tuned([1]);
-    const cursor = screeningPolicy.start(context);
-    const keys: string[] = [];
-    const world = new SlotWorld([1]);
-    for (let step = cursor.next(); step.type === 'run'; ) {
-      keys.push(`${step.trial.key} ${step.kind}`);
-      const r = await world.run({ trial: step.trial, passthrough: [], vllmBin: 'vllm', baseEnv: {}, logPath: '', configPath: '', oplistPath: '', outputJsonPath: null, runKey: 'k', timeoutMs: 1 });
-      step = cursor.next({ trialKey: step.trial.key, kind: step.kind, outcome: r.outcome === 'interrupted' ? 'ok' : r.outcome, metrics: r.metrics, executedOps: r.executedOps, durationMs: 1 });
-    }
+    const keys = await sequentialSteps(screeningPolicy, context);
     assert.deepEqual(viaOpen.journal.rows.map((r) => `${r.trial.key} ${r.kind}`), keys);
     assert.deepEqual(viaOpen.journal.rows.map((r) => r.step), keys.map((_, i) => i));
   });
