@@ -548,6 +548,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
       for (const look of looks) {
         let failed = false;
         while (pairs < look.pairs && session.budget.left >= 2) {
+          // On one slot a set that fails is not followed by its anchor: the steps a stored
+          // one-slot session replays. On several, each slot's pair goes out at once.
           if (usable === 1) {
             const o = yield* session.run({ trial: set, factors: null, label, slot: 0 });
             if (o.outcome !== 'ok') {
