@@ -74,6 +74,8 @@ const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
 /** Screening runs a slot after slot 0 must have to its share before it is used (it pays two anchors first). */
 const SLOT_RUNS = 8;
+/** Screening rounds in one batch on several slots: each slot runs its share in turn, without waiting for the slowest. */
+const ROUNDS_PER_BATCH = 2;
 /**
  * Among sets within noise of the best, fewer operators (each one enabled is one more kernel to
  * trust): the weakest members leave while, together, they are worth at most TRIM_GAIN by the
@@ -207,17 +209,28 @@ function relative(log: number): number {
 function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const session = new ScreeningSession(ctx);
   const emit = (e: Parameters<EventQueue['emit']>[0]): void => session.events.emit(e);
-  yield* session.runAll(Array.from({ length: CALIBRATION_RUNS }, () => session.anchorOn(0)));
-  const fakeGems = fakeGemsTrial();
-  yield* session.run({ trial: fakeGems, factors: null, label: session.label(), kind: 'measure', slot: 0 });
-  let executed: readonly string[] | null = null;
-  const gemsEnable = gemsEnableTrial();
+  const calibration = Array.from({ length: CALIBRATION_RUNS }, () => session.anchorOn(0));
+  const fakeGems: PlannedRun = { trial: fakeGemsTrial(), factors: null, label: session.label(), kind: 'measure', slot: 0 };
   const gemsLabel = session.label();
-  for (let attempt = 0; attempt < GEMS_ENABLE_ATTEMPTS && executed === null; attempt++) {
-    const o = yield* session.run({ trial: gemsEnable, factors: null, label: gemsLabel, kind: 'measure', slot: 0 });
-    if (o.executedOps !== null && o.executedOps.length > 0) executed = o.executedOps;
-    if (o.outcome === 'ok') break;
+  const gemsEnable = (slot: number): PlannedRun => ({ trial: gemsEnableTrial(), factors: null, label: gemsLabel, kind: 'measure', slot });
+  let executed: readonly string[] | null = null;
+  let attempts = 0;
+  /** One 1c attempt: done once it ran or reported what FlagGems executed. */
+  const attempted = (o: Observation | undefined): boolean => {
+    attempts += 1;
+    if (o?.executedOps !== null && o?.executedOps !== undefined && o.executedOps.length > 0) executed = o.executedOps;
+    return o?.outcome === 'ok' || executed !== null;
+  };
+  // On several slots 1c (discovery) and then 1b run on slot 1 beside 1a, as the reference runs
+  // 1c: slot 1's first run pays for its caches, and 1c's only job is to report what ran.
+  const enableSlot = session.slots > 1 ? 1 : 0;
+  let enabled = false;
+  if (enableSlot === 1) enabled = attempted((yield* session.runAll([...calibration, gemsEnable(1), { ...fakeGems, slot: 1 }]))[CALIBRATION_RUNS]);
+  else {
+    yield* session.runAll(calibration);
+    yield* session.run(fakeGems);
   }
+  while (!enabled && attempts < GEMS_ENABLE_ATTEMPTS) enabled = attempted(yield* session.run(gemsEnable(enableSlot)));
   const ops = discoverOps(ctx.discovery, executed);
   emit(ops);
   if (Object.keys(ops.final).length === 0) return { type: 'fail', code: 'E_NO_OPS', message: NO_OPS_MESSAGE, events: session.events.take() };
@@ -242,8 +255,12 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   // caches) and is worth it only with a share of the screening runs, SLOT_RUNS at least.
   const usable = Math.max(1, Math.min(session.slots, Math.floor((session.budget.left - screeningReserve) / SLOT_RUNS)));
   const slots = Array.from({ length: usable }, (_, slot) => slot);
-  // Their two anchors take their places in the first screening rounds, beside slot 0's design runs.
-  const setupAnchors: number[] = slots.map((slot) => (slot === 0 ? 0 : 2));
+  // A slot the budget leaves unused measures no anchors, so its level is unknown: 1b's run
+  // there leaves the model (1b's label then rests on its prior, as an unmeasured one would).
+  for (let i = session.runs.length - 1; i >= 0; i--) if ((session.runs[i]?.slot ?? 0) >= usable) session.runs.splice(i, 1);
+  // Anchors a slot owes, each run as that slot's entry in the next round: another slot's first
+  // two take their places in the first screening rounds, beside slot 0's design runs.
+  const anchorsDue: number[] = slots.map((slot) => (slot === 0 ? 0 : 2));
   let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable };
   let fit: ModelFit | null = null;
   let fittedAt = -1;
@@ -260,12 +277,20 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
 
   const sinceAnchor = slots.map(() => 0);
   let factorRuns = 0;
-  /** After factor runs on `used` slots: an anchor on each slot that is due one, while the budget is above `reserve`. */
+  /**
+   * After factor runs on `used` slots: an anchor on each slot that is due one, while the budget
+   * is above `reserve`. With one slot it runs at once, as it always did; with several it is
+   * owed and runs in the next round, so that no slot idles while another anchors.
+   */
   function* afterRuns(used: readonly number[], reserve: number): Batches<void> {
     const due: PlannedRun[] = [];
     for (const slot of used) {
       sinceAnchor[slot] = (sinceAnchor[slot] ?? 0) + 1;
-      if ((sinceAnchor[slot] ?? 0) >= ANCHOR_EVERY && session.budget.left - due.length > reserve) {
+      if ((sinceAnchor[slot] ?? 0) < ANCHOR_EVERY) continue;
+      if (usable > 1) {
+        anchorsDue[slot] = (anchorsDue[slot] ?? 0) + 1;
+        sinceAnchor[slot] = 0;
+      } else if (session.budget.left - due.length > reserve) {
         due.push(session.anchorOn(slot));
         sinceAnchor[slot] = 0;
       }
@@ -291,17 +316,19 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     /** The failure-isolation group it tests, or null for a design run. */
     readonly test: readonly number[] | null;
   }
-  function* runFactors(round: readonly FactorRun[], anchors: readonly number[] = []): Batches<void> {
-    const observations = yield* session.runAll([
-      ...round.map((r) => ({ trial: session.on(trialOf(r.plan, r.prefix), r.slot), factors: r.plan.candidates, label: null, slot: r.slot })),
-      ...anchors.map((slot) => session.anchorOn(slot)),
-    ]);
-    round.forEach((r, i) => {
+  /** A batch's entries in order: factor runs, and baseline anchors (a slot number). */
+  type Entry = FactorRun | number;
+  function* runFactors(entries: readonly Entry[]): Batches<void> {
+    const observations = yield* session.runAll(
+      entries.map((e) => (typeof e === 'number' ? session.anchorOn(e) : { trial: session.on(trialOf(e.plan, e.prefix), e.slot), factors: e.plan.candidates, label: null, slot: e.slot })),
+    );
+    entries.forEach((e, i) => {
+      if (typeof e === 'number') return;
       const outcome = observations[i]?.outcome ?? 'no_result';
-      if (r.test !== null) isolation.tested(r.test, outcome);
-      else isolation.record(r.plan.candidates, outcome);
+      if (e.test !== null) isolation.tested(e.test, outcome);
+      else isolation.record(e.plan.candidates, outcome);
+      factorRuns += 1;
     });
-    factorRuns += round.length;
   }
   const planOf = (members: readonly number[]): DesignRunPlan => {
     const attention = members.map(attentionOf).find((a) => a !== null) ?? null;
@@ -349,9 +376,12 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const hasReference = candidates.some((c) => c.attention !== null);
   // A round is one factor run per slot (a group test first when a failure waits to be isolated:
   // each test depends on the last, so one per round), then the anchors that are due.
+  /** Every call settled: the design ends with its current block (the rest of the budget is not needed for screening). */
+  let settled = false;
   const nextDesignRun = (): DesignRunPlan | null => {
     for (;;) {
       if (queue.length === 0) {
+        if (settled) return null;
         const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
         const block = balancedBlock(designOps, BLOCK, hasReference ? ATTENTION_BACKENDS : [], attentionOf, random);
         if (block.every((b) => b.candidates.length === 0)) return null;
@@ -363,30 +393,38 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     }
   };
   while (session.budget.left > screeningReserve) {
-    const round: FactorRun[] = [];
-    const anchors: number[] = [];
+    const entries: Entry[] = [];
     const group = isolation.nextTest();
-    if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
-    // With one slot a group test has its round to itself, as it always had.
-    for (let slot = round.length; slot < usable && round.length + anchors.length < session.budget.left - screeningReserve && (group === null || usable > 1); slot++) {
-      if ((setupAnchors[slot] ?? 0) > 0) {
-        setupAnchors[slot] = (setupAnchors[slot] ?? 0) - 1;
-        anchors.push(slot);
-        continue;
+    if (group !== null) entries.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    // With one slot a group test has its round to itself, as it always had. With several, a
+    // batch holds ROUNDS_PER_BATCH rounds: a slot goes on to its next run without waiting for
+    // the slowest of the others (design runs need no fit in between).
+    let exhausted = false;
+    for (let pass = 0; pass < (usable > 1 ? ROUNDS_PER_BATCH : 1) && !exhausted; pass++) {
+      for (let slot = pass === 0 ? entries.length : 0; slot < usable && entries.length < session.budget.left - screeningReserve && (group === null || usable > 1); slot++) {
+        if ((anchorsDue[slot] ?? 0) > 0) {
+          anchorsDue[slot] = (anchorsDue[slot] ?? 0) - 1;
+          entries.push(slot);
+          continue;
+        }
+        const plan = nextDesignRun();
+        if (plan === null) {
+          exhausted = true;
+          break;
+        }
+        entries.push({ plan, prefix: 'screen', slot, test: null });
       }
-      const plan = nextDesignRun();
-      if (plan === null) break;
-      round.push({ plan, prefix: 'screen', slot, test: null });
     }
-    if (round.length === 0) break;
+    if (entries.length === 0) break;
+    const round = entries.filter((e): e is FactorRun => typeof e !== 'number');
     const before = factorRuns;
-    yield* runFactors(round, anchors);
+    yield* runFactors(entries);
     yield* afterRuns(round.map((r) => r.slot), screeningReserve);
     if (round.some((r) => r.test === null) && Math.floor(before / FIT_EVERY) < Math.floor(factorRuns / FIT_EVERY)) {
       const f = refit();
       benchLosers(f);
-      // Every call settled: the rest of the budget is not needed for screening.
-      if (factorRuns >= Math.max(12, candidates.length / 2) && queue.length === 0 && unsettled(f).length === 0) break;
+      settled = factorRuns >= Math.max(12, candidates.length / 2) && unsettled(f).length === 0;
+      if (settled && queue.length === 0) break;
     }
   }
 
@@ -396,10 +434,17 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   for (;;) {
     if (session.budget.left <= validateReserve + 1) break;
     const round: FactorRun[] = [];
+    const entries: Entry[] = [];
     const group = isolation.nextTest();
     if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    entries.push(...round);
     let closed = false;
-    for (let slot = round.length; slot < usable && round.length < session.budget.left - validateReserve - 1 && (group === null || usable > 1); slot++) {
+    for (let slot = entries.length; slot < usable && entries.length < session.budget.left - validateReserve - 1 && (group === null || usable > 1); slot++) {
+      if ((anchorsDue[slot] ?? 0) > 0) {
+        anchorsDue[slot] = (anchorsDue[slot] ?? 0) - 1;
+        entries.push(slot);
+        continue;
+      }
       const planned = confirmRuns + round.filter((r) => r.test === null).length;
       if (planned % CONFIRM_FIT_EVERY === 0 || fc === null) {
         fc = refit();
@@ -416,10 +461,13 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
       const openOps = new Set(open.map((c) => candidates[c]?.op));
       const half = randomHalf(open.filter((c) => attentionOf(c) === null || attentionOf(c) === attention), random);
       const usedOps = new Set(half.map((c) => candidates[c]?.op));
-      round.push({ plan: planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]), prefix: 'combined_subset', slot, test: null });
+      const run: FactorRun = { plan: planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]), prefix: 'combined_subset', slot, test: null };
+      round.push(run);
+      entries.push(run);
     }
-    if (round.length === 0) break;
-    yield* runFactors(round);
+    // Anchors alone before validation are not needed: its pairs anchor every slot.
+    if (entries.length === 0 || (closed && round.length === 0)) break;
+    yield* runFactors(entries);
     confirmRuns += round.filter((r) => r.test === null).length;
     yield* afterRuns(round.map((r) => r.slot), validateReserve);
     if (closed) break;
@@ -541,8 +589,10 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     const warm = yield* session.runAll(slots.map((slot) => ({ trial: session.on(set, slot), factors: null, label, slot })));
     reason = 'the set failed when run as a whole';
     if (warm.every((o) => o.outcome === 'ok')) {
-      const maxPairs = Math.max(1, Math.min(MAX_PAIRS, Math.floor(session.budget.left / 2)));
-      const looks = plannedLooks(maxPairs, ALPHA);
+      const room = Math.max(1, Math.min(MAX_PAIRS, Math.floor(session.budget.left / 2)));
+      // On several slots the pairs go out a slot each: their count is a multiple of the slots.
+      const maxPairs = room >= usable ? room - (room % usable) : room;
+      const looks = plannedLooks(maxPairs, ALPHA, 2, usable);
       let pairs = 0;
       reason = `not shown faster than the baseline by ${pct(ctx.minGain)} within ${maxPairs} pair(s)`;
       for (const look of looks) {

@@ -199,6 +199,36 @@ describe('screening policy on several slots', () => {
     assert.match(summary, /^Validated set: /m);
   });
 
+  it('keeps every slot busy: 1c beside 1a, owed anchors in the next round, two rounds to a batch, a pair per slot', () => {
+    // Every run takes one unit of time: the session's length is its number of scheduling steps.
+    const makespan = (slots: number): { time: number; runs: number } => {
+      const cursor = screeningPolicy.open?.({ ...CTX, budget: 120, slots });
+      assert.ok(cursor !== undefined);
+      let time = 0;
+      let runs = 0;
+      for (;;) {
+        const p = cursor.propose(slots);
+        if (p.type !== 'runs') return { time, runs };
+        assert.ok(p.runs.length > 0, 'a step with nothing in flight proposes a run');
+        time += 1;
+        runs += p.runs.length;
+        for (const r of p.runs) {
+          let factor = 1;
+          for (const op of Object.keys(r.trial.opBackends)) factor *= 1 + (EFFECTS[op] ?? 0);
+          const metrics = fromThroughput({ requestsPerSec: 1, totalTokensPerSec: 10_000 * factor * (r.trial.recordOplist ? 0.9 : 1), outputTokensPerSec: null });
+          cursor.observe(r.step, { trialKey: r.trial.key, kind: r.kind, outcome: 'ok', metrics, executedOps: r.trial.recordOplist ? OPS : null, durationMs: 1 });
+        }
+      }
+    };
+    const one = makespan(1);
+    const four = makespan(4);
+    assert.equal(one.time, one.runs);
+    // The one serial part: round 1a's three runs on slot 0, with 1c and 1b beside it on slot 1
+    // and the other two slots waiting for discovery (7 idle slot-steps); in every other step,
+    // bar one, all four slots are busy.
+    assert.ok(four.time <= Math.ceil((four.runs + 7) / 4) + 1, `${four.runs} runs on 4 slots took ${four.time} steps`);
+  });
+
   it('with one slot takes exactly the one-run-at-a-time steps (runs, order, step ids)', async () => {
     const viaOpen = await tuned([1]);
     const keys = await sequentialSteps(screeningPolicy, context);

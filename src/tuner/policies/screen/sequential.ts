@@ -41,10 +41,17 @@ export interface Look {
   readonly alpha: number;
 }
 
-/** Looks at 2, 3, 5, 8, ... pairs (about 1.5x apart) up to `maxPairs`, which is always the last. */
-export function plannedLooks(maxPairs: number, alpha: number, firstLook = 2): Look[] {
+/**
+ * Looks at 2, 3, 5, 8, ... pairs (about 1.5x apart) up to `maxPairs`, which is always the last.
+ * With `step` (pairs measured at once, one per slot), each look is rounded up to a multiple of
+ * it, so that no batch of pairs leaves a slot idle.
+ */
+export function plannedLooks(maxPairs: number, alpha: number, firstLook = 2, step = 1): Look[] {
   const counts: number[] = [];
-  for (let n = Math.min(firstLook, maxPairs); n < maxPairs; n = Math.max(n + 1, Math.round(n * 1.5))) counts.push(n);
+  for (let n = Math.min(firstLook, maxPairs); n < maxPairs; n = Math.max(n + 1, Math.round(n * 1.5))) {
+    const rounded = Math.min(maxPairs, Math.ceil(n / step) * step);
+    if (rounded < maxPairs && counts.at(-1) !== rounded) counts.push(rounded);
+  }
   if (maxPairs >= 1) counts.push(maxPairs);
   let spent = 0;
   return counts.map((pairs) => {

@@ -18,6 +18,14 @@ describe('group-sequential validation', () => {
     assert.deepEqual(plannedLooks(1, 0.05).map((l) => l.pairs), [1]);
   });
 
+  it('rounds looks up to whole batches of pairs when several slots measure a pair each at once', () => {
+    assert.deepEqual(plannedLooks(8, 0.05, 2, 4).map((l) => l.pairs), [4, 8]);
+    assert.deepEqual(plannedLooks(10, 0.05, 2, 2).map((l) => l.pairs), [2, 4, 6, 8, 10]);
+    assert.deepEqual(plannedLooks(9, 0.05, 2, 3).map((l) => l.pairs), [3, 6, 9]);
+    const looks = plannedLooks(8, 0.05, 2, 4);
+    assert.ok(Math.abs(looks.reduce((s, l) => s + l.alpha, 0) - 0.05) < 1e-12, 'the error rate is still spent in full, no more');
+  });
+
   it('keeps most of the error rate for the last look, where a set near the threshold is decided', () => {
     const looks = plannedLooks(10, 0.05);
     const first = looks[0];
