@@ -158,7 +158,9 @@ function* referenceSession(ctx: PolicyContext): BatchGenerator {
     backends.flatMap((backend) => (backend === 'reference' ? ATTENTION_BACKENDS : [null]).map((att) => opTrial(op, backend, att, oot)));
 
   // In parallel, slot 1 measures its baseline and 1b runs beside the operators; each operator
-  // (all its backends) goes to the slot with the least work so far, in table order.
+  // (all its backends) goes to the slot with the least work so far, the operators with the
+  // most runs placed first so that the slots finish together. Each slot runs its share in
+  // table order.
   const measured = new Map<string, Observation[]>();
   if (parallel) {
     const load = Array.from({ length: slots }, () => 0);
@@ -170,11 +172,9 @@ function* referenceSession(ctx: PolicyContext): BatchGenerator {
     const entries: Entry[] = [{ trial: slotBaselineTrial(1), slot: 1 }];
     load[1] = ctx.numRuns;
     entries.push({ trial: fakeGemsTrial(), slot: place(ctx.numRuns) });
-    for (const [op, backends] of table) {
-      const trials = trialsOf(backends, op);
-      const slot = place(trials.length * ctx.numRuns);
-      for (const trial of trials) entries.push({ trial, slot });
-    }
+    const ops = table.map(([op, backends]) => ({ trials: trialsOf(backends, op), slot: 0 }));
+    for (const o of [...ops].sort((a, b) => b.trials.length - a.trials.length)) o.slot = place(o.trials.length * ctx.numRuns);
+    for (const o of ops) for (const trial of o.trials) entries.push({ trial, slot: o.slot });
     const all = yield* measure(entries);
     addBase(all[0] ?? []);
     fakeGemsRuns = all[1] ?? [];

@@ -118,8 +118,9 @@ class ScreeningSession {
   private readonly ordinals = new Map<string, number>();
   /** Operator backends some successful run enabled: warm when caches are kept per operator. */
   private readonly warm = new Set<string>();
-  /** Slots that have had their first run. */
+  /** Slots that have had their first run, and their anchors that were measurements. */
   private readonly started = new Set<number>();
+  private readonly anchored = new Map<number, number>();
   private seq = 0;
   /** Successful runs that enabled each candidate. */
   private readonly withCount = new Map<number, number>();
@@ -145,6 +146,11 @@ class ScreeningSession {
   /** A trial on a slot: slot 0 runs it, another slot its copy (own runs, own cold first run). */
   on(trial: TrialSpec, slot: number): TrialSpec {
     return slot === 0 ? trial : slotCopy(trial, slot);
+  }
+
+  /** Anchors a slot still needs before its design runs: a cold first run if it has had none, and one that is a measurement. */
+  anchorsNeeded(slot: number): number {
+    return (this.started.has(slot) ? 0 : 1) + ((this.anchored.get(slot) ?? 0) > 0 ? 0 : 1);
   }
 
   anchorOn(slot: number): PlannedRun {
@@ -197,9 +203,21 @@ class ScreeningSession {
     for (const k of enabled) this.warm.add(k);
     for (const c of factors ?? []) this.withCount.set(c, (this.withCount.get(c) ?? 0) + 1);
     if (first) return;
+    if (p.anchor === true) this.anchored.set(p.slot, (this.anchored.get(p.slot) ?? 0) + 1);
     const gems = trial.recordOplist || Object.values(trial.opBackends).includes('flagos');
     this.runs.push({ seq, y: Math.log(value), factors: factors ?? [], label, ordinal, fresh, gems, anchor: p.anchor === true, ...(p.slot > 0 ? { slot: p.slot } : {}) });
   }
+}
+
+const validateReserveOf = (limit: number): number => Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
+const screeningReserveOf = (limit: number): number => validateReserveOf(limit) + Math.round(CONFIRM_SHARE * limit);
+
+/**
+ * Slots worth using with `left` invocations of a budget of `limit`: each after slot 0 pays
+ * anchors of its own and is worth it only with a share of the screening runs, SLOT_RUNS at least.
+ */
+function usableSlots(slots: number, left: number, limit: number): number {
+  return Math.max(1, Math.min(slots, Math.floor((left - screeningReserveOf(limit)) / SLOT_RUNS)));
 }
 
 function relative(log: number): number {
@@ -223,9 +241,18 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   };
   // On several slots 1c (discovery) and then 1b run on slot 1 beside 1a, as the reference runs
   // 1c: slot 1's first run pays for its caches, and 1c's only job is to report what ran.
+  // Unless an explicit budget is too small to use every slot, each slot also anchors itself
+  // there as often as 1a runs: slot 1 once after 1b, the others three times (the first of
+  // them pays for the slot's caches).
   const enableSlot = session.slots > 1 ? 1 : 0;
+  const spent = CALIBRATION_RUNS * session.slots;
+  const early: PlannedRun[] = [];
+  if (session.slots > 1 && (ctx.budget === null || usableSlots(session.slots, ctx.budget - spent, ctx.budget) === session.slots)) {
+    early.push(session.anchorOn(1));
+    for (let slot = 2; slot < session.slots; slot++) for (let i = 0; i < CALIBRATION_RUNS; i++) early.push(session.anchorOn(slot));
+  }
   let enabled = false;
-  if (enableSlot === 1) enabled = attempted((yield* session.runAll([...calibration, gemsEnable(1), { ...fakeGems, slot: 1 }]))[CALIBRATION_RUNS]);
+  if (enableSlot === 1) enabled = attempted((yield* session.runAll([...calibration, gemsEnable(1), { ...fakeGems, slot: 1 }, ...early]))[CALIBRATION_RUNS]);
   else {
     yield* session.runAll(calibration);
     yield* session.run(fakeGems);
@@ -248,19 +275,17 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   /** Candidates no longer enabled by the design: retired failures and clear big losers. */
   const benched = new Set<number>();
   const labelOfSet = new Map<string, number>();
-  const validateReserve = Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
-  const confirmReserve = Math.round(CONFIRM_SHARE * limit);
-  const screeningReserve = validateReserve + confirmReserve;
-  // Slots in use: each after slot 0 costs two anchors of its own (its first run pays for its
-  // caches) and is worth it only with a share of the screening runs, SLOT_RUNS at least.
-  const usable = Math.max(1, Math.min(session.slots, Math.floor((session.budget.left - screeningReserve) / SLOT_RUNS)));
+  const validateReserve = validateReserveOf(limit);
+  const screeningReserve = screeningReserveOf(limit);
+  const usable = usableSlots(session.slots, session.budget.left, limit);
   const slots = Array.from({ length: usable }, (_, slot) => slot);
   // A slot the budget leaves unused measures no anchors, so its level is unknown: 1b's run
   // there leaves the model (1b's label then rests on its prior, as an unmeasured one would).
   for (let i = session.runs.length - 1; i >= 0; i--) if ((session.runs[i]?.slot ?? 0) >= usable) session.runs.splice(i, 1);
-  // Anchors a slot owes, each run as that slot's entry in the next round: another slot's first
-  // two take their places in the first screening rounds, beside slot 0's design runs.
-  const anchorsDue: number[] = slots.map((slot) => (slot === 0 ? 0 : 2));
+  // Anchors a slot owes, each run as that slot's entry in the next round: a slot's anchor that
+  // is a measurement (its first run, 1c or a cold anchor beside 1a, is not) takes its place in
+  // the first screening round, beside slot 0's design runs.
+  const anchorsDue: number[] = slots.map((slot) => (slot === 0 ? 0 : session.anchorsNeeded(slot)));
   let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable };
   let fit: ModelFit | null = null;
   let fittedAt = -1;
