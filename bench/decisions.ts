@@ -18,7 +18,7 @@
  * Exits 1 when the default policy misses a target (see TARGETS).
  */
 import { objectiveFor } from '../src/tuner/objective.js';
-import { parseArgs } from 'node:util';
+import { benchArgs, runMain, UsageError } from './args.js';
 import { mean } from 'simple-statistics';
 import { DEFAULT_POLICY, POLICIES } from '../src/tuner/policies/index.js';
 import { referencePolicy } from '../src/tuner/policies/reference.js';
@@ -30,6 +30,7 @@ import { informationFloor } from './information-floor.js';
 import { runSession } from './in-process-runner.js';
 import { generatedScenarios, heldOutScenarios, TUNING_SEEDS, type HeldOutSet } from './scenario-generator.js';
 
+const USAGE = 'node dist/bench/decisions.js [--split heldout|tuning|tuning-generated] [--seeds N] [--scenarios a,b] [--cold configuration,operator] [--policies screening,reference] [--judge POLICY] [--fixed-budgets] [--worst]';
 const MIN_GAIN = 0.005;
 const HARMFUL = -0.01;
 const NUM_RUNS = 2;
@@ -150,7 +151,7 @@ interface Case {
 }
 
 function cases(split: string, names: readonly string[] | null): Case[] {
-  if (split === 'tuning') return (names ?? listScenarios()).map((name) => ({ scenario: loadScenario(name), cls: name, set: 'tuning' }));
+  if (split === 'tuning') return (names ?? listScenarios()).filter((name) => listScenarios().includes(name)).map((name) => ({ scenario: loadScenario(name), cls: name, set: 'tuning' }));
   const generated = split === 'tuning-generated' ? generatedScenarios(TUNING_SEEDS) : heldOutScenarios();
   return generated
     .filter((h) => names === null || names.includes(h.cls) || names.includes(h.scenario.name))
@@ -216,7 +217,7 @@ function pooled(results: Results, label: string, keep: (cls: string) => boolean)
 }
 
 function main(): void {
-  const { values } = parseArgs({
+  const values = benchArgs(USAGE, {
     options: {
       split: { type: 'string', default: 'heldout' },
       seeds: { type: 'string' },
@@ -229,20 +230,27 @@ function main(): void {
     },
   });
   const split = values.split;
-  if (split !== 'heldout' && split !== 'tuning' && split !== 'tuning-generated') throw new Error(`--split must be heldout, tuning or tuning-generated, not ${split}`);
+  if (split !== 'heldout' && split !== 'tuning' && split !== 'tuning-generated') throw new UsageError(`--split must be heldout, tuning or tuning-generated, not ${split}`);
   const seeds = Number(values.seeds ?? (split === 'tuning' ? 20 : split === 'tuning-generated' ? 2 : 4));
+  if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a whole number >= 1, not ${values.seeds ?? ''}`);
   const seedBase = split === 'heldout' ? 1000 : 0;
   const names = values.scenarios?.split(',').filter(Boolean) ?? null;
-  const colds = values.cold.split(',').filter(Boolean) as ColdSemantics[];
+  const coldNames = values.cold.split(',').filter(Boolean);
+  const colds = coldNames.filter((c): c is ColdSemantics => c === 'configuration' || c === 'operator');
+  if (colds.length === 0 || colds.length !== coldNames.length) throw new UsageError(`--cold must list configuration and/or operator, not ${values.cold}`);
   const all = cases(split, names);
+  const unknown = names?.filter((n) => !all.some((c) => c.cls === n || c.scenario.name === n)) ?? [];
+  if (unknown.length > 0 || all.length === 0) throw new UsageError(`--scenarios: ${unknown.join(', ') || values.scenarios || ''} names no scenario or class of the ${split} split`);
   const only = values.policies?.split(',').filter(Boolean) ?? null;
+  const badPolicy = only?.find((name) => name !== 'reference' && !OPERATOR_POLICIES.some((p) => p === name));
+  if (badPolicy !== undefined) throw new UsageError(`--policies: ${badPolicy} is not one of ${OPERATOR_POLICIES.join(', ')} (the reference always runs)`);
   // --fixed-budgets: only the 1.0x and 0.7x runs (the targets' own), not each policy's default budget.
   const vs = variants(only, values['fixed-budgets']);
   const labels = vs.map((v) => v.label);
   const misses: string[] = [];
   // The targets judge the default policy, or the one --judge names, or the first of --policies without it.
   const defaultLabel = values.judge ?? (only === null || only.includes(DEFAULT_POLICY) ? DEFAULT_POLICY : (only[0] ?? DEFAULT_POLICY));
-  if (!labels.includes(`${defaultLabel}@1.0x`)) throw new Error(`the judged policy ${defaultLabel} is not among --policies ${only?.join(',') ?? ''}`);
+  if (!labels.includes(`${defaultLabel}@1.0x`)) throw new UsageError(`the judged policy ${defaultLabel} is not among --policies ${only?.join(',') ?? ''}`);
 
   for (const cold of colds) {
     const results: Results = new Map();
@@ -324,10 +332,10 @@ function main(): void {
     }
   }
   if (split !== 'tuning') {
-    console.log(`\nTargets for the default policy (${defaultLabel}) on the ${split} split: ${misses.length === 0 ? 'all met' : `missed: ${misses.join('; ')}`}`);
+    console.log(`\nTargets for ${defaultLabel === DEFAULT_POLICY ? 'the default policy' : 'the judged policy'} (${defaultLabel}) on the ${split} split: ${misses.length === 0 ? 'all met' : `missed: ${misses.join('; ')}`}`);
     // Only the held-out split judges the targets; on the tuning-generated one they are a guide.
     if (split === 'heldout' && misses.length > 0) process.exitCode = 1;
   }
 }
 
-main();
+runMain(USAGE, main);

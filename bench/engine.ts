@@ -19,7 +19,7 @@
  * per GPU). Exits 1 when a target is missed: worst regret over 2%, or a mean invocation count
  * above half the full grid's.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs, runMain, UsageError } from './args.js';
 import { fromThroughput } from '../src/tuner/metrics.js';
 import { objectiveFor } from '../src/tuner/objective.js';
 import type { PolicyContext } from '../src/tuner/policy.js';
@@ -31,6 +31,7 @@ import { simulate } from '../simulator/model.js';
 import { uniform } from '../simulator/prng.js';
 import { loadScenario, type Scenario } from '../simulator/scenario.js';
 
+const USAGE = 'node dist/bench/engine.js [--split heldout|tuning] [--seeds N] [--variants N] [--first K]';
 const TARGET_WORST_REGRET = 0.02;
 /** The first variant of the held-out split: no rule of the search was chosen on it or on the ones after it (up to 5000). */
 const HELD_OUT_FIRST = 1001;
@@ -197,11 +198,12 @@ function print(title: string, rows: readonly Row[]): boolean {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { split: { type: 'string', default: 'heldout' }, seeds: { type: 'string', default: '8' }, variants: { type: 'string', default: '6' }, first: { type: 'string' } } });
-  if (values.split !== 'heldout' && values.split !== 'tuning') throw new Error(`--split must be heldout or tuning, not ${values.split}`);
+  const values = benchArgs(USAGE, { options: { split: { type: 'string', default: 'heldout' }, seeds: { type: 'string', default: '8' }, variants: { type: 'string', default: '6' }, first: { type: 'string' } } });
+  if (values.split !== 'heldout' && values.split !== 'tuning') throw new UsageError(`--split must be heldout or tuning, not ${values.split}`);
   const seeds = Number(values.seeds);
   const variants = Number(values.variants);
   const first = Number(values.first ?? (values.split === 'heldout' ? HELD_OUT_FIRST : 1));
+  for (const [name, n] of [['--seeds', seeds], ['--variants', variants], ['--first', first]] as const) if (!Number.isInteger(n) || n < (name === '--variants' ? 0 : 1)) throw new UsageError(`${name} must be a whole number${name === '--variants' ? '' : ' >= 1'}, not ${n}`);
   const named = ['engine-small-dense', 'engine-moe', 'engine-large-dense'].map((n) => loadScenario(n));
   const namedRows = named.map((s) => measure(s, seeds)).filter((r): r is Row => r !== null);
   // Variants are drawn until `variants` of each scenario can run their baseline (at most 3x as many tried).
@@ -226,4 +228,4 @@ function main(): void {
   }
 }
 
-main();
+runMain(USAGE, main);

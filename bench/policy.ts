@@ -5,7 +5,7 @@
  * Reports wall-clock time per step and the process CPU time per step (the fairer figure on a
  * shared machine). Exits 1 when the mean CPU time per step exceeds TARGET_MS.
  */
-import { parseArgs } from 'node:util';
+import { benchArgs, runMain, UsageError } from './args.js';
 import { objectiveFor } from '../src/tuner/objective.js';
 import { performance } from 'node:perf_hooks';
 import { screeningPolicy } from '../src/tuner/policies/screening.js';
@@ -37,13 +37,16 @@ function timed(policy: Policy, samples: number[]): Policy {
   };
 }
 
+const USAGE = 'node dist/bench/policy.js [--sessions N]';
+
 function main(): void {
-  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '2' } } });
+  const values = benchArgs(USAGE, { options: { sessions: { type: 'string', default: '2' } } });
   const scenario = heldOutScenarios().find((h) => h.cls === 'ops-150')?.scenario;
   if (scenario === undefined) throw new Error('no ops-150 scenario in the held-out split');
   const samples: number[] = [];
   let invocations = 0;
   const sessions = Number(values.sessions);
+  if (!Number.isInteger(sessions) || sessions < 1) throw new UsageError(`--sessions must be a whole number >= 1, not ${values.sessions}`);
   const cpu0 = process.cpuUsage();
   for (let seed = 1; seed <= sessions; seed++) {
     const ctx: PolicyContext = { numRuns: 2, objective: objectiveFor('total'), minGain: 0.005, budget: BUDGET, seed, discovery: { explicitOps: null, configOps: null } };
@@ -65,4 +68,4 @@ function main(): void {
   } else console.log('  target met');
 }
 
-main();
+runMain(USAGE, main);

@@ -21,17 +21,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs, usageError } from './args.js';
 import { execa } from 'execa';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const USAGE = 'node dist/bench/slots.js [--sleep-ms 1000]';
 const TARGET_RATIO = 0.3;
 const SLOW = 0.95;
 
-const { values } = parseArgs({ options: { 'sleep-ms': { type: 'string', default: '1000' } } });
+const values = benchArgs(USAGE, { options: { 'sleep-ms': { type: 'string', default: '1000' } } });
 const sleepMs = Number(values['sleep-ms']);
-if (!(sleepMs > 0)) throw new Error(`--sleep-ms must be a number > 0, got ${values['sleep-ms']}`);
+if (!(sleepMs > 0)) usageError(USAGE, `--sleep-ms must be a number > 0, not ${values['sleep-ms']}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'autotune-bench-slots-'));
 // Two operator sets whose difference (about 0.1%) is far below a slow slot's 5%: only
