@@ -1,6 +1,6 @@
 /**
  * How fast the CLI answers: `autotune --help` (target < 300 ms) and `--background true`
- * (target < 1 s until the command returns), median of repeated process runs.
+ * (target < 1 s until the command returns), median of repeated process runs. Exits 1 on a miss.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ async function measure(label: string, target: number, run: () => Promise<number>
   const p50 = median(samples);
   const p90 = quantile(samples, 0.9);
   const verdict = p50 < target ? 'ok' : 'MISSED';
+  if (verdict === 'MISSED') process.exitCode = 1;
   console.log(`${label.padEnd(34)} median ${p50.toFixed(0).padStart(4)} ms   p90 ${p90.toFixed(0).padStart(4)} ms   target < ${target} ms: ${verdict}`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Cost of reading a busy database: `status`, `export` and resume planning (loading and
- * replaying a session's runs) on 20 sessions x 500 runs. Target: < 200 ms each.
+ * replaying a session's runs) on 20 sessions x 500 runs. Target: < 200 ms each (exit 1 on a miss).
  * Prints in-process times per operation and end-to-end CLI process times.
  */
 import { fromThroughput } from '../src/tuner/metrics.js';
@@ -89,6 +89,7 @@ function timeEach(label: string, ids: readonly string[], op: (id: string) => voi
 function report(label: string, samples: number[]): void {
   const p50 = median(samples);
   const max = Math.max(...samples);
+  if (p50 >= 200) process.exitCode = 1;
   console.log(`${label.padEnd(44)} median ${p50.toFixed(1).padStart(6)} ms   p90 ${quantile(samples, 0.9).toFixed(1).padStart(6)} ms   max ${max.toFixed(1).padStart(6)} ms   median < 200 ms: ${p50 < 200 ? 'ok' : 'MISSED'}`);
 }
 
