@@ -7,6 +7,7 @@
  * those that collided are named `--autotune-*`.
  */
 import { AutotuneError } from '../errors.js';
+import { parseBoolWord } from './bool-words.js';
 import { ARTIFACTS } from '../store/artifacts.js';
 import { CONFIGS_DIR, RAW_DIR } from '../store/run-dir.js';
 import { minimumBudget } from '../tuner/policies/minimum-budget.js';
@@ -151,19 +152,6 @@ function nonEmpty(value: string, flag: string): string {
 function path(value: string, flag: string): string {
   if (value.trim() === '') throw usage(`Expected \`${flag}\` to be a path, got an empty string`);
   return value;
-}
-
-const BOOL_WORDS: Readonly<Record<string, boolean>> = { true: true, '1': true, false: false, '0': false };
-
-/** The reference's words, any case: true/1 and false/0. Anything else is refused rather than read as false. */
-export function isBoolWord(value: string): boolean {
-  return value.trim().toLowerCase() in BOOL_WORDS;
-}
-
-export function parseBoolWord(value: string, flag: string): boolean {
-  const b = BOOL_WORDS[value.trim().toLowerCase()];
-  if (b === undefined) throw usage(`Expected \`${flag}\` to be true, 1, false or 0 (any case), got \`${value}\``);
-  return b;
 }
 
 function parseOps(value: string, flag: string): string[] {

@@ -31,7 +31,7 @@ import { objectiveUnit } from '../tuner/objective.js';
 import { createDisplay, SILENT, type Display } from './progress/display.js';
 import { policyContext, readSessionOptions } from './session-options.js';
 import { serveOptions } from './serve-options.js';
-import { serveRunner } from './serve-study-options.js';
+import { serveRunner } from './serve-runner.js';
 import { gpuSlots, SlotRunner } from '../runners/slots.js';
 
 const HEARTBEAT_MS = 2_000;

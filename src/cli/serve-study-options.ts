@@ -1,12 +1,10 @@
 /**
  * A serving session's options (`--bench serve`): the case matrix, SLOs and load generator as
- * stored with the session, the objective with the SLOs as constraints, and the runner that
- * starts each trial's server.
+ * stored with the session, and the objective with the SLOs as constraints (the runner that
+ * starts each trial's server is serve-runner.ts).
  */
 import { AutotuneError } from '../errors.js';
-import { ServeTrialRunner } from '../runners/benchmarks/serve/trial-runner.js';
 import type { Objective } from '../tuner/objective.js';
-import type { RunLifecycle, Runner } from '../tuner/ports.js';
 import { parseCases } from '../tuner/serve-cases.js';
 import { GOODPUT, MAX_CONCURRENCY_UNDER_SLO, sloConstraints, studySlos, type ServeStudy } from '../tuner/serve-study.js';
 import { parseSlos } from '../tuner/slo.js';
@@ -48,10 +46,4 @@ export function serveObjective(objective: Objective, study: ServeStudy): Objecti
   const constraints = sloConstraints(studySlos(study));
   const same = (a: Objective['constraints'][number], b: Objective['constraints'][number]): boolean => a.metric === b.metric && a.op === b.op && a.value === b.value;
   return { ...objective, constraints: [...objective.constraints, ...constraints.filter((c) => !objective.constraints.some((o) => same(o, c)))] };
-}
-
-/** The runner and lifecycle of a serving session: one object, since the server outlives a run. */
-export function serveRunner(study: ServeStudy, objective: Objective, seed: number): { runner: Runner; lifecycle: RunLifecycle } {
-  const runner = new ServeTrialRunner({ study, searchConcurrency: objective.metric === MAX_CONCURRENCY_UNDER_SLO, seed });
-  return { runner, lifecycle: runner };
 }

@@ -1,6 +1,6 @@
 /** Options of the management verbs (list, status, stop, resume, export). Pure. */
 import { AutotuneError } from '../errors.js';
-import { isBoolWord, parseBoolWord } from './args.js';
+import { isBoolWord, parseBoolWord } from './bool-words.js';
 
 export interface VerbArgs {
   readonly positional: string[];

@@ -19,15 +19,12 @@ import { writeBestConfig } from '../../store/artifacts.js';
 import { writeEventArtifacts, writeFinalArtifacts } from '../../store/journal.js';
 import { loadObservations, loadRuns } from '../../store/runs.js';
 import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../../tuner/metrics.js';
-import { POLICIES } from '../../tuner/policies/index.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
-import { replay } from '../../tuner/session.js';
 import { policyContext, readSessionOptions } from '../session-options.js';
 import { formatHistoryCsv, historyRows, type HistoryRow } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
-import { serveOptions } from '../serve-options.js';
 import { isServeSession, serveFigures, serveFiguresCsv } from '../serve-figures-view.js';
 import { formatEngineHistoryCsv } from '../../tuner/engine-history.js';
 
@@ -82,11 +79,14 @@ function exportJson(store: Store, session: SessionRecord): string {
  * wrote (autotune_ops*.yaml, best_config_temp.yaml) come back exactly; the rest is derived
  * from the database as the worker derived it.
  */
-function regenerateArtifacts(store: Store, session: SessionRecord): void {
+async function regenerateArtifacts(store: Store, session: SessionRecord): Promise<void> {
   if (session.state !== 'completed' || session.final === null) {
     throw new AutotuneError('E_SESSION_STATE', `session ${session.id} is ${session.state}; --artifacts rewrites the artifacts of a completed session (resume it to finish it)`);
   }
   const opts = readSessionOptions(session.options);
+  // Loaded here, for --artifacts only: the other exports read the database and need neither
+  // the policies nor vLLM's option lists.
+  const [{ POLICIES }, { replay }, { serveOptions }] = await Promise.all([import('../../tuner/policies/index.js'), import('../../tuner/session.js'), import('../serve-options.js')]);
   const events: PolicyEvent[] = [];
   const replayed = replay(POLICIES[opts.policy], policyContext(opts), loadObservations(store, session.id), (proposal) => events.push(...proposal.events));
   const { next } = replayed;
@@ -160,7 +160,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const { store, session } = lookupSession(target, args.values['--db'] ?? null, 'read');
   try {
     const artifacts = args.switches.has('--artifacts');
-    if (artifacts) regenerateArtifacts(store, session);
+    if (artifacts) await regenerateArtifacts(store, session);
     const recipeDir = args.values['--recipe'];
     const csvPath = args.values['--csv'] ?? (args.values['--json'] === undefined && !artifacts && recipeDir === undefined && format === null ? '-' : undefined);
     if (csvPath !== undefined) {
@@ -174,6 +174,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     }
     if (recipeDir !== undefined) {
       if (session.final === null) throw new AutotuneError('E_USAGE', `session ${session.id} has no chosen configuration yet (it is ${session.state}); a recipe needs a completed session`);
+      // vLLM's option lists (and their schema check) load for a recipe only, as the policies do for --artifacts.
+      const { serveOptions } = await import('../serve-options.js');
       const settings = { vllmBin: readSessionOptions(session.options).vllmBin, serveOptions: serveOptions() };
       const files = writeServeRecipe(recipeDir, sessionRecipe(session, session.final, settings));
       process.stderr.write(`wrote ${files.shell} and ${files.json}\n`);
