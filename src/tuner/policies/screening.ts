@@ -236,7 +236,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   /** One 1c attempt: done once it ran or reported what FlagGems executed. */
   const attempted = (o: Observation | undefined): boolean => {
     attempts += 1;
-    if (o?.executedOps !== null && o?.executedOps !== undefined && o.executedOps.length > 0) executed = o.executedOps;
+    const ran = o?.executedOps ?? null;
+    if (ran !== null && ran.length > 0) executed = ran;
     return o?.outcome === 'ok' || executed !== null;
   };
   // On several slots 1c (discovery) and then 1b run on slot 1 beside 1a, as the reference runs
@@ -247,7 +248,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const enableSlot = session.slots > 1 ? 1 : 0;
   const spent = CALIBRATION_RUNS * session.slots;
   const early: PlannedRun[] = [];
-  if (session.slots > 1 && (ctx.budget === null || usableSlots(session.slots, ctx.budget - spent, ctx.budget) === session.slots)) {
+  if (enableSlot === 1 && (ctx.budget === null || usableSlots(session.slots, ctx.budget - spent, ctx.budget) === session.slots)) {
     early.push(session.anchorOn(1));
     for (let slot = 2; slot < session.slots; slot++) for (let i = 0; i < CALIBRATION_RUNS; i++) early.push(session.anchorOn(slot));
   }
