@@ -15,7 +15,7 @@ export function benchArgs<T extends ParseArgsConfig>(usage: string, config: T): 
   try {
     return parseArgs(config).values;
   } catch (e) {
-    return fail(usage, e instanceof Error ? e.message : String(e));
+    return usageError(usage, e instanceof Error ? e.message : String(e));
   }
 }
 
@@ -24,17 +24,13 @@ export function runMain(usage: string, main: () => void): void {
   try {
     main();
   } catch (e) {
-    if (e instanceof UsageError) fail(usage, e.message);
+    if (e instanceof UsageError) usageError(usage, e.message);
     throw e;
   }
 }
 
 /** Ends the benchmark for a bad value: one line, the usage, exit status 2. */
 export function usageError(usage: string, message: string): never {
-  return fail(usage, message);
-}
-
-function fail(usage: string, message: string): never {
   process.stderr.write(`${message}\nusage: ${usage}\n`);
   process.exit(2);
 }

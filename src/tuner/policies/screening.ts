@@ -72,7 +72,7 @@ const PAIR_Z = 3;
 const PAIR_SCAN_Z = 3.5;
 const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
-/** Screening runs a slot after slot 0 must have to its share before it is used (it pays two anchors first). */
+/** Screening runs a slot after slot 0 must have to its share before it is used (it pays anchors of its own). */
 const SLOT_RUNS = 8;
 /** Screening rounds in one batch on several slots: each slot runs its share in turn, without waiting for the slowest. */
 const ROUNDS_PER_BATCH = 2;
