@@ -147,6 +147,24 @@ describe('screening regression', () => {
     assert.ok(errors.every((e) => Math.abs(e) < 0.01), errors.map((e) => e.toFixed(4)).join(' '));
   });
 
+  it('never makes a first run faster: with every factor run a new configuration, the gains stay in the effects', () => {
+    // Three anchors, then each operator alone once (first run of its configuration, first use of
+    // its backend): only the priors tie the cold and first-use terms to the effects, and a free
+    // fit would call the common gain "cold runs are faster" and shrink the effects toward zero.
+    const L = Math.log;
+    const runs: ModelRun[] = [
+      { seq: 1, y: L(183), factors: [], label: null, ordinal: 1, fresh: false, gems: false, anchor: true },
+      { seq: 2, y: L(184), factors: [], label: null, ordinal: 2, fresh: false, gems: false, anchor: true },
+      { seq: 3, y: L(182.5), factors: [], label: null, ordinal: 3, fresh: false, gems: false, anchor: true },
+      { seq: 4, y: L(238), factors: [0], label: null, ordinal: 0, fresh: true, gems: true, anchor: false },
+      { seq: 5, y: L(225), factors: [1], label: null, ordinal: 0, fresh: true, gems: true, anchor: false },
+    ];
+    const f = fit(runs, 3);
+    assert.ok(f.cold < 1e-9 && f.fresh < 1e-9, `cold ${f.cold}, fresh ${f.fresh}`);
+    assert.ok((f.b[0] ?? 0) > 0.2 && (f.b[1] ?? 0) > 0.15, `effects ${[...f.b].join(', ')}`);
+    assert.ok(Math.abs(f.b[2] ?? 1) < 0.005, `the unmeasured one stays near zero: ${f.b[2]}`);
+  });
+
   it('sees no level shift in plain noise of 1.5%', () => {
     for (const seed of [6, 7, 8]) assert.equal(fit(session({ effects: EFFECTS, sigma: 0.015, runs: 72, seed }), EFFECTS.length).shifts.length, 0, `seed ${seed}`);
   });
