@@ -56,6 +56,27 @@ function metrics(box: Sandbox, runId: number): Record<string, number> {
   }
 }
 
+/** The operators each trial enables, by trial key. */
+function opsOfTrials(box: Sandbox): Map<string, string[]> {
+  const db = openDb(box);
+  try {
+    const rows = db.prepare('SELECT key, spec_json FROM trials').all() as { key: string; spec_json: string }[];
+    return new Map(rows.map((r) => [r.key, Object.keys((JSON.parse(r.spec_json) as { opBackends?: Record<string, string> }).opBackends ?? {})]));
+  } finally {
+    db.close();
+  }
+}
+
+function verdicts(box: Sandbox): Map<string, string> {
+  const db = openDb(box);
+  try {
+    const rows = db.prepare('SELECT op, verdict FROM decisions WHERE op IS NOT NULL').all() as { op: string; verdict: string }[];
+    return new Map(rows.map((r) => [r.op, r.verdict]));
+  } finally {
+    db.close();
+  }
+}
+
 const serverStarts = (box: Sandbox): Invocation[] => invocations(box).filter((i) => i.argv?.[0] === 'serve');
 
 /** Every server the simulator saw is gone and its port is free again. */
@@ -100,8 +121,10 @@ describe('serving sessions (--bench serve)', () => {
     for (const op of ['mm', 'add', 'softmax', 'cat', 'index_select']) assert.doesNotMatch(best, new RegExp(`\\b${op}:`), best);
 
     const all = runs(box);
-    // mm is faster than the baseline but breaks the TTFT limit in every run: never eligible.
-    const mm = all.filter((x) => x.trial_key === 'op:mm:flagos' && x.outcome === 'ok');
+    const opsOf = opsOfTrials(box);
+    const enabling = (op: string): RunRow[] => all.filter((x) => opsOf.get(x.trial_key)?.includes(op) === true);
+    // mm is faster than the baseline but breaks the TTFT limit in every run that enables it: never eligible.
+    const mm = enabling('mm').filter((x) => x.outcome === 'ok');
     const base = all.filter((x) => x.trial_key === 'baseline' && x.outcome === 'ok');
     assert.ok(mm.length > 0 && base.length > 0);
     const mean = (xs: RunRow[], name: string): number => xs.reduce((s, x) => s + (metrics(box, x.id)[name] ?? 0), 0) / xs.length;
@@ -109,14 +132,20 @@ describe('serving sessions (--bench serve)', () => {
     for (const x of mm) assert.ok((metrics(box, x.id)['ttft_p99_ms'] ?? 0) > TTFT_LIMIT_MS, 'mm breaks the SLO');
     for (const x of base) assert.ok((metrics(box, x.id)['ttft_p99_ms'] ?? Infinity) <= TTFT_LIMIT_MS, 'the baseline meets it');
 
-    // Failures: OOM at start, never ready, a crash during the load; each with its root cause.
-    const failureOf = (trial: string): RunRow | undefined => all.find((x) => x.trial_key === trial);
-    assert.equal(failureOf('op:softmax:flagos')?.outcome, 'oom');
-    assert.match(failureOf('op:softmax:flagos')?.failure ?? '', /out of memory/i);
-    assert.equal(failureOf('op:cat:flagos')?.outcome, 'timeout');
-    assert.match(failureOf('op:cat:flagos')?.failure ?? '', /server not ready after 2 s/);
-    assert.equal(failureOf('op:index_select:flagos')?.outcome, 'engine_failure');
-    assert.match(failureOf('op:index_select:flagos')?.failure ?? '', /^during the load: /);
+    // Failures: OOM at start, never ready, a crash during the load; each with its root cause,
+    // and each failing operator found and ruled out (alone or by group testing).
+    const verdict = verdicts(box);
+    const failedAs = (op: string, outcome: string, failure: RegExp): void => {
+      assert.equal(verdict.get(op), 'failed', `${op}: ${verdict.get(op) ?? 'no decision'}`);
+      assert.ok(
+        enabling(op).some((x) => x.outcome === outcome && failure.test(x.failure ?? '')),
+        `a run enabling ${op} ended with ${outcome}: ${JSON.stringify(enabling(op).map((x) => [x.outcome, x.failure]))}`,
+      );
+    };
+    failedAs('softmax', 'oom', /out of memory/i);
+    failedAs('cat', 'timeout', /server not ready after 2 s/);
+    failedAs('index_select', 'engine_failure', /^during the load: /);
+    assert.equal(verdict.get('mm'), 'failed', 'the SLO breaker is ruled out');
 
     // One server per stretch of a trial's runs: a new one where the trial changes or the last one failed.
     let expected = 0;

@@ -20,7 +20,7 @@ import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
 import { ootNames } from '../plugin-probe.js';
 import type { Decision, FinalResult, Policy, PolicyContext } from '../policy.js';
 import { baselineTrial, combinedTrial, fakeGemsTrial, gemsEnableTrial, opTrial, slotBaselineTrial } from '../spaces/operators.js';
-import { score } from '../objective.js';
+import { meetsConstraints, score, type Objective } from '../objective.js';
 import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type Observation, type TrialSpec } from '../types.js';
 import { InvocationBudget } from './budget.js';
 import { EventQueue } from './cursor.js';
@@ -28,7 +28,7 @@ import { batchCursorOf, type BatchGenerator, type BatchRun } from './batch-curso
 import { sequentialPolicyCursor } from '../study-cursor.js';
 import { slotCopy } from '../spaces/slot-copies.js';
 import { describeSet, pct, percent } from './format.js';
-import { CALIBRATION_RUNS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
+import { CALIBRATION_RUNS, FINAL_PAIRS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
 import type { Batches } from './noise/session.js';
 import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
@@ -209,6 +209,18 @@ class ScreeningSession {
   }
 }
 
+/**
+ * How a run ended for the design. A run that finished but scores nothing (a constraint such as
+ * an SLO broken, or the objective's metric missing) rules its configuration out as a crash
+ * does: group testing must isolate the operator behind it, not let it hide in groups whose
+ * runs the regression never sees.
+ */
+function endOf(objective: Objective, o: Observation | undefined): string {
+  if (o === undefined) return 'no_result';
+  if (o.outcome !== 'ok' || score(objective, o) !== null) return o.outcome;
+  return meetsConstraints(objective, o.metrics) ? 'no score' : 'a broken constraint';
+}
+
 const validateReserveOf = (limit: number): number => Math.max(VALIDATE_MIN, Math.round(VALIDATE_SHARE * limit));
 const screeningReserveOf = (limit: number): number => validateReserveOf(limit) + Math.round(CONFIRM_SHARE * limit);
 
@@ -248,7 +260,11 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const enableSlot = session.slots > 1 ? 1 : 0;
   const spent = CALIBRATION_RUNS * session.slots;
   const early: PlannedRun[] = [];
-  if (enableSlot === 1 && (ctx.budget === null || usableSlots(session.slots, ctx.budget - spent, ctx.budget) === session.slots)) {
+  // The budget is known before round 1c when it is given, or when the operators are (--ops):
+  // the default is then the reference's count for them, which a few operators keep small.
+  const upfront = discoverOps(ctx.discovery, null);
+  const knownLimit = ctx.budget ?? (upfront.source === 'explicit' ? referenceInvocations(ctx.numRuns, upfront.final) : null);
+  if (enableSlot === 1 && (knownLimit === null || usableSlots(session.slots, knownLimit - spent, knownLimit) === session.slots)) {
     early.push(session.anchorOn(1));
     for (let slot = 2; slot < session.slots; slot++) for (let i = 0; i < CALIBRATION_RUNS; i++) early.push(session.anchorOn(slot));
   }
@@ -276,8 +292,12 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   /** Candidates no longer enabled by the design: retired failures and clear big losers. */
   const benched = new Set<number>();
   const labelOfSet = new Map<string, number>();
-  const validateReserve = validateReserveOf(limit);
-  const screeningReserve = screeningReserveOf(limit);
+  // A tight budget (few operators, or a small explicit one) must still screen: the reserves
+  // never take more than about half of what is left, nor less than the set's first run and
+  // FINAL_PAIRS validation pairs.
+  const cap = Math.max(1 + 2 * FINAL_PAIRS, Math.floor(session.budget.left / 2) + 1);
+  const screeningReserve = Math.min(screeningReserveOf(limit), cap);
+  const validateReserve = Math.min(validateReserveOf(limit), screeningReserve);
   const usable = usableSlots(session.slots, session.budget.left, limit);
   const slots = Array.from({ length: usable }, (_, slot) => slot);
   // A slot the budget leaves unused measures no anchors, so its level is unknown: 1b's run
@@ -350,7 +370,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     );
     entries.forEach((e, i) => {
       if (typeof e === 'number') return;
-      const outcome = observations[i]?.outcome ?? 'no_result';
+      const outcome = endOf(ctx.objective, observations[i]);
       if (e.test !== null) isolation.tested(e.test, outcome);
       else isolation.record(e.plan.candidates, outcome);
       factorRuns += 1;
@@ -457,15 +477,24 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   // ---- 3. Confirmation: operators whose call is open, clear winners always on ----
   let confirmRuns = 0;
   let fc: ModelFit | null = null;
+  // While no candidate is estimated faster, the validation needs no more than its smallest form:
+  // the rest of its reserve measures candidates instead (an operator the failures around it
+  // kept out of every successful run, say).
+  const confirmReserve = (): number => {
+    const f = fc ?? refit();
+    const hopeful = candidates.some((_, c) => !benched.has(c) && !isolation.isRetired(c) && runsWith(c) > 0 && (f.b[c] ?? 0) > 0);
+    return hopeful ? validateReserve : Math.min(validateReserve, 1 + 2 * FINAL_PAIRS);
+  };
   for (;;) {
-    if (session.budget.left <= validateReserve + 1) break;
+    if (session.budget.left <= confirmReserve() + 1) break;
     const round: FactorRun[] = [];
     const entries: Entry[] = [];
     const group = isolation.nextTest();
     if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
     entries.push(...round);
     let closed = false;
-    for (let slot = entries.length; slot < usable && entries.length < session.budget.left - validateReserve - 1 && (group === null || usable > 1); slot++) {
+    const reserve = confirmReserve();
+    for (let slot = entries.length; slot < usable && entries.length < session.budget.left - reserve - 1 && (group === null || usable > 1); slot++) {
       if ((anchorsDue[slot] ?? 0) > 0) {
         anchorsDue[slot] = (anchorsDue[slot] ?? 0) - 1;
         entries.push(slot);
@@ -477,7 +506,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
         benchLosers(fc);
       }
       const f = fc;
-      const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0);
+      // Open: estimated faster but not settled, or never in a run that succeeded.
+      const open = unsettled(f).filter((c) => (f.b[c] ?? 0) > 0 || runsWith(c) === 0);
       if (open.length === 0) {
         closed = true;
         break;
@@ -495,7 +525,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     if (entries.length === 0 || (closed && round.length === 0)) break;
     yield* runFactors(entries);
     confirmRuns += round.filter((r) => r.test === null).length;
-    yield* afterRuns(round.map((r) => r.slot), validateReserve);
+    yield* afterRuns(round.map((r) => r.slot), reserve);
     if (closed) break;
   }
 
@@ -577,6 +607,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     else if (benched.has(c)) [verdict, reason] = ['dropped', `${said}: clearly slower, no longer enabled after ${n} run(s)`];
     else if (b - Z_KEEP * se <= 0) [verdict, reason] = ['dropped', `${said}: ${b > 0 ? 'gain not significant' : 'not faster than the baseline'}`];
     else if (plan.trimmed.includes(c)) [verdict, reason] = ['dropped', `${said}: within noise of nothing, left out for a set of fewer operators`];
+    else if (b - Z_HARM * (f.bSeData[c] ?? Infinity) <= HARM) [verdict, reason] = ['dropped', `${said}: too few or too noisy runs to rule out a loss of 1% or more`];
     else [verdict, reason] = ['dropped', `${said}: another backend or attention backend serves the set better`];
     const measured = retired === null && n > 0;
     decisions.set(c, {
@@ -614,7 +645,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     // every slot (another slot's copy of the set is a configuration of its own there).
     const warm = yield* session.runAll(slots.map((slot) => ({ trial: session.on(set, slot), factors: null, label, slot })));
     reason = 'the set failed when run as a whole';
-    if (warm.every((o) => o.outcome === 'ok')) {
+    if (warm.every((o) => endOf(ctx.objective, o) === 'ok')) {
       const room = Math.max(1, Math.min(MAX_PAIRS, Math.floor(session.budget.left / 2)));
       // On several slots the pairs go out a slot each: their count is a multiple of the slots.
       const maxPairs = room >= usable ? room - (room % usable) : room;
@@ -628,7 +659,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
           // one-slot session replays. On several, each slot's pair goes out at once.
           if (usable === 1) {
             const o = yield* session.run({ trial: set, factors: null, label, slot: 0 });
-            if (o.outcome !== 'ok') {
+            if (endOf(ctx.objective, o) !== 'ok') {
               failed = true;
               break;
             }
@@ -640,7 +671,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
           const n = Math.min(usable, look.pairs - pairs, Math.floor(session.budget.left / 2));
           const batch = slots.slice(0, n).flatMap((slot) => [{ trial: session.on(set, slot), factors: null, label, slot }, session.anchorOn(slot)]);
           const observations = yield* session.runAll(batch);
-          if (observations.some((o, i) => i % 2 === 0 && o.outcome !== 'ok')) {
+          if (observations.some((o, i) => i % 2 === 0 && endOf(ctx.objective, o) !== 'ok')) {
             failed = true;
             break;
           }
