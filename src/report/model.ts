@@ -222,9 +222,18 @@ function effectRows(input: ReportInput, runs: readonly ReportRun[], metric: stri
   const decisionOf = new Map(decisions.map((d) => [d.subject, d]));
   const chosen = session.final?.opBackends ?? {};
   const chosenAttention = session.final?.attention ?? null;
-  return trials
-    .filter((t) => t.op !== null && (byTrial.get(t.key)?.length ?? 0) > 0)
-    .map((t) => {
+  const measured = trials.filter((t) => t.op !== null && (byTrial.get(t.key)?.length ?? 0) > 0);
+  const keys = new Set(measured.map((t) => t.key));
+  // The screening policy estimates operators it never ran alone: their decisions are rows too.
+  const estimatedOnly = decisions.flatMap((d): EffectRow[] => {
+    if (keys.has(d.subject) || d.op === null || d.backend === null || d.estimate === null) return [];
+    const attention = d.subject.startsWith(`op:${d.op}:${d.backend}:`) ? d.subject.slice(`op:${d.op}:${d.backend}:`.length) : null;
+    const isChosen = chosen[d.op] === d.backend && (attention === null || attention === chosenAttention);
+    const label = `${d.op} (${d.backend}${attention === null ? '' : `, ${attention}`})`;
+    return [{ trialKey: d.subject, label, op: d.op, backend: d.backend, estimate: d.estimate, low: d.low, high: d.high, runs: d.runs, verdict: d.verdict, chosen: isChosen, source: 'decision' as const }];
+  });
+  return measured
+    .map((t): EffectRow => {
       const trialRuns = byTrial.get(t.key) ?? [];
       const op = t.op ?? '';
       const backend = t.backend ?? '';
@@ -248,7 +257,8 @@ function effectRows(input: ReportInput, runs: readonly ReportRun[], metric: stri
         chosen: isChosen,
         source: 'runs' as const,
       };
-    });
+    })
+    .concat(estimatedOnly);
 }
 
 /** The report's view model; `outDir` decides the log links. */

@@ -52,11 +52,12 @@ export function resultsInput(store: Store, session: SessionRecord): ResultsInput
       d.basis === 'model' && d.op !== null && d.backend !== null && d.estimate !== null ? [{ op: d.op, backend: d.backend, estimate: d.estimate }] : [],
     ),
     finalCombinedKey: final === null || Object.keys(final.opBackends).length === 0 ? null : combinedTrial(final.opBackends, 'combined_best', final.attention).key,
-    ...(session.policy === 'noise-aware' ? estimatesOf(store, session, final) : {}),
+    // Read by the policies that decide by estimate (results.ts decidesByEstimate); the others ignore them.
+    ...estimatesOf(store, session, final),
   };
 }
 
-/** The estimates the noise-aware policy decided with: its per-trial decisions and the final set's. */
+/** The estimates a model-based policy decided with: its per-candidate decisions and the final set's. */
 function estimatesOf(store: Store, session: SessionRecord, final: SessionRecord['final']): Pick<ResultsInput, 'trialEstimates' | 'chosen'> {
   const estimates: Record<string, Estimate> = {};
   for (const d of loadDecisions(store, session.id)) {

@@ -1,13 +1,13 @@
 /**
  * history.csv and op_config.json from a session's trials and finished runs, byte-compatible
- * with the reference tool (its row order, sort, rounding and JSON layout). With the
- * noise-aware policy every number comes from the estimates the policy decided with, so the
+ * with the reference tool (its row order, sort, rounding and JSON layout). With a model-based
+ * policy (noise-aware, screening) every number comes from the estimates it decided with, so the
  * artifacts agree with best_config.yaml and the summary. Pure: the store writes the text
  * this module returns.
  */
 import { OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from './metrics.js';
 import { scoreOf, type Objective } from './objective.js';
-import { BACKEND_ORDER } from './types.js';
+import { ATTENTION_BACKENDS, BACKEND_ORDER } from './types.js';
 import { OPERATOR_STAGES, OPERATOR_STAGE_ORDER } from './spaces/operators.js';
 import type { AttentionBackend, Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
@@ -75,6 +75,11 @@ export type OpConfigEntry = {
   readonly vendor: null;
   readonly performance_ratio: number | null;
 };
+
+/** Policies whose every decision is a model estimate: their rows show the estimates they decided with. */
+export function decidesByEstimate(policy: PolicyName): boolean {
+  return policy === 'noise-aware' || policy === 'screening';
+}
 
 const succeeded = (run: ResultRun): boolean => run.outcome === 'ok' && run.metrics !== null;
 
@@ -193,7 +198,7 @@ class SessionResults {
   }
 
   estimate(key: string): Estimate | null {
-    return this.input.policy === 'noise-aware' ? (this.input.trialEstimates?.[key] ?? null) : null;
+    return decidesByEstimate(this.input.policy) ? (this.input.trialEstimates?.[key] ?? null) : null;
   }
 
   /**
@@ -205,10 +210,12 @@ class SessionResults {
     const chosen = this.input.chosen ?? null;
     return order.flatMap((backend): HistoryRow[] => {
       const trials = this.tried((t) => t.kind === OPERATOR_STAGES.op.kind && t.op === op && t.backend === backend);
-      if (trials.length === 0) return [];
+      // The screening policy estimates operator backends it never ran alone: their decisions count as tried.
+      const subjects = [...trials.map((t) => ({ key: t.key, attention: t.attention })), ...this.estimatedOnly(op, backend, trials)];
+      if (subjects.length === 0) return [];
       const picked =
-        chosen?.opBackends[op] === backend ? trials.find((t) => t.attention === chosen.attention) : undefined;
-      const estimated = (picked === undefined ? trials : [picked])
+        chosen?.opBackends[op] === backend ? subjects.find((t) => t.attention === chosen.attention) : undefined;
+      const estimated = (picked === undefined ? subjects : [picked])
         .flatMap((t) => {
           const e = this.estimate(t.key);
           return e === null ? [] : [e];
@@ -223,6 +230,18 @@ class SessionResults {
     });
   }
 
+  /** Decision subjects of an op backend that no trial of its own measured. */
+  private estimatedOnly(op: string, backend: Backend, trials: readonly ResultTrial[]): { key: string; attention: AttentionBackend | null }[] {
+    const keys = Object.keys(this.input.trialEstimates ?? {});
+    const plain = `op:${op}:${backend}`;
+    return keys.flatMap((key): { key: string; attention: AttentionBackend | null }[] => {
+      if (trials.some((t) => t.key === key)) return [];
+      if (key === plain) return [{ key, attention: null }];
+      const attention = key.startsWith(`${plain}:`) ? key.slice(plain.length + 1) : null;
+      return attention !== null && isAttention(attention) ? [{ key, attention }] : [];
+    });
+  }
+
   combined(): Measurement | null {
     const { finalCombinedKey, policy } = this.input;
     const key =
@@ -234,6 +253,8 @@ class SessionResults {
     return trial === undefined ? null : this.value(trial);
   }
 }
+
+const isAttention = (text: string): text is AttentionBackend => (ATTENTION_BACKENDS as readonly string[]).includes(text);
 
 /** The baseline's rates times `factor`: an estimated row. */
 function scaled(t: Measurement, factor: number): Measurement {
@@ -282,7 +303,7 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
   const estimated = new Map(input.estimates.map((e) => [`${e.op}:${e.backend}`, e.estimate]));
   const ops = [...new Set([...session.tried((t) => t.kind === OPERATOR_STAGES.op.kind && t.op !== null).map((t) => t.op as string), ...input.estimates.map((e) => e.op)])].sort();
   for (const op of ops) {
-    if (input.policy === 'noise-aware') {
+    if (decidesByEstimate(input.policy)) {
       others.push(...session.estimatedBackendRows(op, baseline));
       continue;
     }
@@ -297,7 +318,7 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
     }
   }
   const combined = session.combined();
-  const setEstimate = input.policy === 'noise-aware' ? (input.chosen?.estimate ?? null) : null;
+  const setEstimate = decidesByEstimate(input.policy) ? (input.chosen?.estimate ?? null) : null;
   if (combined !== null && baseline !== null && setEstimate !== null) others.push(estimatedRow('combined_best', '', baseline, setEstimate));
   else if (combined !== null) others.push(row('combined_best', '', combined, ratioTo(combined, baseline)));
 
@@ -312,7 +333,7 @@ export function historyRows(input: ResultsInput): HistoryRow[] {
 export function opConfigEntries(input: ResultsInput): OpConfigEntry[] {
   const session = new SessionResults(input);
   const baseline = session.kindValue(OPERATOR_STAGES.baseline.kind);
-  if (input.policy === 'noise-aware') return estimatedOpConfig(input, session, baseline);
+  if (decidesByEstimate(input.policy)) return estimatedOpConfig(input, session, baseline);
   return Object.keys(input.ops).flatMap((op): OpConfigEntry[] => {
     const tried = session.backendValues(op);
     if (tried.length === 0) return [];

@@ -1,5 +1,5 @@
 /**
- * A noise-aware session's artifacts tell one story: history.csv, op_config.json,
+ * A session's artifacts tell one story (the default, screening policy): history.csv, op_config.json,
  * best_config.yaml, the summary and `export --json` all come from the estimates that made
  * the decision (the `typical` scenario, where raw means put every operator below baseline).
  */
@@ -17,7 +17,7 @@ interface ExportDoc {
   history: { op: string; backend: string | null; ratio: number | null; estimated: boolean; ratioLow: number | null; ratioHigh: number | null }[];
 }
 
-describe('noise-aware artifacts agree', () => {
+describe('the default policy\'s artifacts agree', () => {
   let box: Sandbox;
   let runDir: string;
   let doc: ExportDoc;

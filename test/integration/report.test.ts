@@ -127,7 +127,11 @@ describe('autotune report', () => {
     page.on('request', (req) => requests.push(req.url()));
     const url = `file://${file}`;
     await page.goto(url);
-    const opTrials = new Set(ex.runs.filter((x) => x.trial.startsWith('op:') && x.outcome !== 'running' && x.outcome !== 'interrupted').map((x) => x.trial));
+    // A row per operator trial with runs, and per operator estimated from group runs only.
+    const opTrials = new Set([
+      ...ex.runs.filter((x) => x.trial.startsWith('op:') && x.outcome !== 'running' && x.outcome !== 'interrupted').map((x) => x.trial),
+      ...ex.decisions.filter((d) => d.subject.startsWith('op:') && d.estimate !== null).map((d) => d.subject),
+    ]);
     const bars = await page.locator('svg.effects rect.effect-bar').count();
     const missing = await page.locator('svg.effects .effect-missing').count();
     assert.ok(bars > 0);

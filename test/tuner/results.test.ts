@@ -168,7 +168,7 @@ describe('history.csv', () => {
     assert.equal(historyRows({ ...input, finalCombinedKey: null }).length, 2, 'noise-aware shows no unvalidated combination');
   });
 
-  it('screening: an operator never measured alone shows the model estimate, one measured alone its runs', () => {
+  it('screening: every row shows the estimate decided with, an operator never measured alone included', () => {
     const input: ResultsInput = {
       policy: 'screening',
       objective: objectiveFor('total'),
@@ -177,11 +177,15 @@ describe('history.csv', () => {
       ops: { silu_and_mul: ['flagos'], mm: ['flagos'] },
       finalCombinedKey: null,
       estimates: [{ op: 'silu_and_mul', backend: 'flagos', estimate: 0.012 }],
+      trialEstimates: { 'op:silu_and_mul:flagos': { estimate: 0.012, low: 0.004, high: 0.02 }, [mm.key]: { estimate: -0.12, low: -0.13, high: -0.11 } },
+      chosen: null,
     };
-    assert.equal(
-      formatHistoryCsv(historyRows(input)),
-      HEADER + 'baseline,,10000.00,1500.00,1.0000\r\n' + 'silu_and_mul,flagos,10120.00,1518.00,1.0120\r\n' + 'mm,flagos,8700.00,1300.00,0.8700\r\n',
-    );
+    const rows = historyRows(input);
+    assert.equal(formatHistoryCsv(rows), HEADER + 'baseline,,10000.00,1500.00,1.0000\r\n' + 'silu_and_mul,flagos,10120.00,1518.00,1.0120\r\n' + 'mm,flagos,8800.00,1320.00,0.8800\r\n');
+    assert.deepEqual(rows.find((r) => r.op === 'silu_and_mul')?.estimated, { low: 1.004, high: 1.02 });
+    // Without an estimate a measured operator shows the mean of its measured runs.
+    const onlySilu = { 'op:silu_and_mul:flagos': { estimate: 0.012, low: 0.004, high: 0.02 } };
+    assert.equal(historyRows({ ...input, trialEstimates: onlySilu }).find((r) => r.op === 'mm')?.total, 8700);
   });
 
   it('quotes fields as csv.writer does', () => {

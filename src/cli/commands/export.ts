@@ -21,7 +21,7 @@ import { loadObservations, loadRuns } from '../../store/runs.js';
 import { OUTPUT_TOKENS_PER_S, REQUESTS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../../tuner/metrics.js';
 import type { PolicyEvent } from '../../tuner/policy.js';
 import { policyContext, readSessionOptions } from '../session-options.js';
-import { formatHistoryCsv, historyRows, type HistoryRow } from '../../tuner/results.js';
+import { decidesByEstimate, formatHistoryCsv, historyRows, type HistoryRow } from '../../tuner/results.js';
 import { lookupSession } from '../lookup.js';
 import { parseVerbArgs } from '../verb-args.js';
 import { sessionRecipe, writeServeRecipe } from '../../store/recipe.js';
@@ -65,8 +65,8 @@ function exportJson(store: Store, session: SessionRecord): string {
     ops: session.ops,
     decisions: loadDecisions(store, session.id),
     final: session.final,
-    // The reference format stays as it was; noise-aware rows say which numbers are estimates.
-    ...(session.policy !== 'noise-aware' ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
+    // The reference format stays as it was; a model-based policy's rows say which numbers are estimates.
+    ...(!decidesByEstimate(session.policy) ? {} : { history: historyJson(historyRows(resultsInput(store, session))) }),
     // A serving session's figures per trial (a bench's per case): mean, sd, min, max over measured runs.
     ...(isServeSession(session) ? { serving: serveFigures(store, session) } : {}),
     runs,
