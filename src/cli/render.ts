@@ -3,11 +3,26 @@ import { kindInfo } from '../tuner/spaces/kinds.js';
 import type { EngineEvent } from '../tuner/session.js';
 import type { FinalResult } from '../tuner/policy.js';
 import { metricInfo, OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from '../tuner/metrics.js';
-import { OPERATOR_STAGE_ORDER } from '../tuner/spaces/operators.js';
+import { OPERATOR_STAGE_ORDER, OPERATOR_STAGES } from '../tuner/spaces/operators.js';
 import type { RoundId, TrialSpec } from '../tuner/types.js';
 
 /** Titles of the FlagGems rounds (the operator space's stages); other search spaces' rounds print their id. */
 export const ROUND_TITLES: Readonly<Record<RoundId, string>> = Object.fromEntries(OPERATOR_STAGE_ORDER.map((s) => [s.round, s.title]));
+
+/** The screening policy's design runs (prefix `screen`): its round 2, in place of one operator at a time. */
+const SCREEN_PREFIX = 'screen';
+const SCREEN_TITLE = 'Round 2: Screening (operators in groups)';
+
+/** The round a trial's runs are shown under. */
+export function shownRound(trial: Pick<TrialSpec, 'round' | 'prefix'>): RoundId {
+  return trial.prefix === SCREEN_PREFIX ? OPERATOR_STAGES.op.round : trial.round;
+}
+
+/** The title of the stage a trial belongs to. */
+export function stageTitle(trial: Pick<TrialSpec, 'round' | 'prefix'>): string {
+  if (trial.prefix === SCREEN_PREFIX) return SCREEN_TITLE;
+  return ROUND_TITLES[trial.round] ?? `Round ${trial.round}`;
+}
 
 function pct(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
@@ -69,10 +84,10 @@ export function createRenderer(write: (line: string) => void, operators = true):
         write(`Resuming: ${event.runs} completed runs restored from the database`);
         return;
       case 'run-start': {
-        const index = ROUND_ORDER.indexOf(event.trial.round);
+        const index = ROUND_ORDER.indexOf(shownRound(event.trial));
         if (index > round) {
           round = index;
-          write(`=== ${ROUND_TITLES[event.trial.round] ?? `Round ${event.trial.round}`} ===`);
+          write(`=== ${stageTitle(event.trial)} ===`);
         }
         const which = event.kind === 'warmup' ? `warm-up ${event.warmupIndex ?? ''}`.trim() : 'benchmark';
         write(`[${String(event.seq).padStart(4, '0')}] ${trialName(event.trial)}: ${which} -> ${event.logPath}`);

@@ -14,7 +14,7 @@ export type Metric = 'total' | 'output' | 'requests';
 /** `sweep` is the policy of `autotune sweep` and `tiers` that of engine studies, never chosen with --policy. */
 export type PolicyName = 'reference' | 'noise-aware' | 'screening' | 'sweep' | 'tiers';
 /** What a session runs without --policy. */
-export const DEFAULT_POLICY: PolicyName = 'noise-aware';
+export const DEFAULT_POLICY: PolicyName = 'screening';
 
 /**
  * A stage of a study, as open data: a search space names its own (the FlagGems rounds are

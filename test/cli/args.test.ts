@@ -54,7 +54,7 @@ describe('parseRunArgs', () => {
     assert.equal(o.numRuns, 2);
     assert.equal(o.csvName, 'history.csv');
     assert.equal(o.ops, null);
-    assert.equal(o.policy, 'noise-aware');
+    assert.equal(o.policy, 'screening');
     assert.equal(o.metric, 'total');
     assert.equal(o.timeoutSec, 7200);
     assert.equal(o.db, null);
@@ -91,7 +91,7 @@ describe('parseRunArgs', () => {
   });
 
   it('treats --budget as a hard limit: one below the policy minimum is refused with the minimum', () => {
-    usage(() => parseRunArgs(['--budget', '3', '--model', 'm']), /`--budget 3` is below the 10 invocations the noise-aware policy needs/);
+    usage(() => parseRunArgs(['--budget', '3', '--model', 'm']), /`--budget 3` is below the 10 invocations the screening policy needs/);
     assert.equal(parseRunArgs(['--budget', '10', '--model', 'm']).budget, 10);
     usage(() => parseRunArgs(['--policy', 'reference', '--num-runs', '2', '--budget', '5', '--model', 'm']), /below the 6 invocations the reference policy/);
     assert.equal(parseRunArgs(['--policy', 'reference', '--num-runs', '1', '--budget', '3', '--model', 'm']).budget, 3);

@@ -60,7 +60,7 @@ describe('the tuning command refuses bad input before anything starts', () => {
 
   it('refuses --background values it cannot read, and a budget below the minimum', async () => {
     await refused([...BENCH_ARGS, '--background', 'yes'], 2, /Expected `--background` to be true, 1, false or 0/);
-    await refused([...BENCH_ARGS, '--budget', '3'], 2, /`--budget 3` is below the 10 invocations the noise-aware policy needs/);
+    await refused([...BENCH_ARGS, '--budget', '3'], 2, /`--budget 3` is below the 10 invocations the screening policy needs/);
   });
 
   it('refuses misspelt own options with a did-you-mean, and old names with the new one', async () => {

@@ -12,8 +12,10 @@ describe('planStudy', () => {
     assert.equal(reference.lowerBound, false);
     assert.equal(reference.trials, 3 + 5 + 1);
     assert.equal(reference.invocations, 27);
-    const noiseAware = planStudy(run({ ops: ['mm', 'rms_norm'] }), null);
-    assert.equal(noiseAware.invocations, Math.floor(1.5 * 18));
+    // The default (screening) spends the reference's own count, noise-aware 1.5 x it.
+    const screening = planStudy(run({ ops: ['mm', 'rms_norm'] }), null);
+    assert.equal(screening.invocations, 18);
+    assert.equal(planStudy(run({ ops: ['mm', 'rms_norm'], policy: 'noise-aware' }), null).invocations, Math.floor(1.5 * 18));
     assert.equal(planStudy(run({ ops: ['mm'], budget: 7 }), null).invocations, 7);
     // The reference policy stops at a budget below its own count, and ignores one above it.
     assert.equal(planStudy(run({ ops: ['mm'], policy: 'reference', budget: 3 }), null).invocations, 3);

@@ -397,10 +397,10 @@ describe('--dry-run', () => {
     assert.equal(r.exitCode, 0, r.all);
     assert.match(r.stdout, /^Plan for the command line: throughput study, 9 trials planned \(dry run: nothing is run or written\)\n/);
     // mm (flagos) + rms_norm (flagos, vendor, reference x 2 attention backends) + 4 = 9 trials;
-    // 9 x 2 runs = 18 for the reference; noise-aware's default budget is 1.5 x that.
-    assert.match(r.stdout, /\ninvocations {2}27 \(at most: the noise-aware default budget, 1\.5 x the reference's 18\)\n/);
+    // 9 x 2 runs = 18 for the reference; the default (screening) policy's budget is that count.
+    assert.match(r.stdout, /\ninvocations {2}18 \(at most: the screening default budget, the reference's 18\)\n/);
     assert.match(r.stdout, /\ngpus {9}2 per run \(tensor parallel 2 x pipeline parallel 1\)\n/);
-    assert.match(r.stdout, /\nestimate {5}5\.4 GPU-hours \(27 invocations x 6\.0 min x 2 GPUs; --run-minutes\)\n/);
+    assert.match(r.stdout, /\nestimate {5}3\.6 GPU-hours \(18 invocations x 6\.0 min x 2 GPUs; --run-minutes\)\n/);
     assert.deepEqual(invocations(b), []);
     assert.deepEqual(readdirSync(b.dir), []);
   });

@@ -68,7 +68,7 @@ describe('live progress in a terminal', { skip: hasTmux() ? false : 'tmux is not
     assert.ok(row > 0, first.join('\n'));
     for (const label of FRAME_LABELS) assert.ok(rowOf(first, label) >= 0, `${label.trim()} in\n${first.join('\n')}`);
     assert.match(first[row] ?? '', /^runs {6}\d+ of ~\d+ done.*elapsed \S+ +ETA \S+/);
-    assert.match(first[rowOf(first, 'trial     ')] ?? '', /^trial {5}\d+ of ~\d+ +op_\S+ +(warm-up \d|benchmark), run \d/);
+    assert.match(first[rowOf(first, 'trial     ')] ?? '', /^trial {5}\d+ of ~\d+ +(op_\S+|screen) +(warm-up \d|benchmark), run \d/);
     assert.equal(tmux('display-message', '-p', '-t', 'p', '#{cursor_flag}').trim(), '0', 'cursor hidden while drawing');
 
     await sleep(2500);

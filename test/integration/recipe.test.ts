@@ -65,7 +65,10 @@ describe('serving recipe on the simulator', () => {
     }
     const gap = Math.abs(mean(served) / mean(measured) - 1);
     const effect = Math.abs(mean(measured) / mean(baseline) - 1);
-    assert.ok(gap < 0.01, `served ${mean(served).toFixed(1)} vs validated ${mean(measured).toFixed(1)} tok/s`);
+    // The set's measured runs follow its one warm-up, so they still carry what is left of the
+    // demo scenario's fading cold penalty (4%, 30% of it on the next run): up to about 1%
+    // below the warm throughput the recipe's runs see, plus 0.3% noise.
+    assert.ok(gap < 0.015, `served ${mean(served).toFixed(1)} vs validated ${mean(measured).toFixed(1)} tok/s`);
     assert.ok(gap < effect / 2, `the served throughput is nearer the validated set (${(effect * 100).toFixed(2)}% over baseline) than the baseline`);
   });
 

@@ -4,7 +4,7 @@ import { loadDecisions } from '../../store/decisions.js';
 import { lastFailedRun, trialRunCount } from '../../store/live.js';
 import { sessionProgress } from '../../store/progress.js';
 import type { SessionRecord } from '../../store/records.js';
-import { ROUND_TITLES } from '../render.js';
+import { stageTitle } from '../render.js';
 import { sessionView } from '../session-view.js';
 import type { ProgressState } from './frame.js';
 
@@ -31,7 +31,7 @@ export function progressSnapshot(store: Store, session: SessionRecord, now: numb
   return {
     id: session.id,
     state: view.state,
-    stage: p.currentTrial === null ? null : (ROUND_TITLES[p.currentTrial.round] ?? `Round ${p.currentTrial.round}`),
+    stage: p.currentTrial === null ? null : stageTitle(p.currentTrial),
     trial: { index: view.trial.index, planned: view.trial.planned, name: view.trial.current },
     run:
       current === null || view.state !== 'running'
