@@ -78,12 +78,19 @@ function sweepTrials(session: SessionRecord): number | null {
  * Distinct trials the session's own policy plans: a sweep's grid; else, once the operator
  * table is known, the three baselines, one per candidate (operator x backend, the reference
  * backend once per attention backend) and the combined set. Noise-aware spends its first three
- * runs on the baseline and two more on a set's validation, so its budget may allow fewer.
+ * runs on the baseline and two more on a set's validation, so its budget may allow fewer;
+ * screening runs a new configuration with most of its budget.
  */
 function plannedTrials(session: SessionRecord, invocations: number | null): number | null {
   const sweep = sweepTrials(session);
   if (sweep !== null) return sweep;
   if (session.ops === null) return null;
+  if (session.policy === 'screening' && invocations !== null) {
+    // Every design and confirmation run is a configuration of its own: the invocations less
+    // rounds 1a-1c (5), the validation (about a tenth, at least 7) and an anchor in eight.
+    const validation = Math.max(7, Math.round(0.1 * invocations));
+    return Math.max(3, 4 + Math.round(((invocations - 5 - validation) * 7) / 8));
+  }
   const full = 3 + candidatesOf(session.ops).length + 1 + slotBaselines(session);
   if (session.policy === 'reference' || invocations === null) return full;
   return Math.max(3, Math.min(full, invocations - 2));
