@@ -28,8 +28,8 @@ below is, or abbreviates, a vLLM option, so vLLM's own --seed reaches vLLM):
   --csv-path FILE        name of the history CSV in the run directory (default history.csv)
   --background [BOOL]    detach and keep tuning after the terminal closes; BOOL is
                          true/1/false/0 (any case), a bare --background means true
-  --policy P             noise-aware (default), screening (group runs, fewer invocations)
-                         or reference (the Python tool's rules)
+  --policy P             screening (default: group runs, fewer invocations), noise-aware
+                         (one operator at a time) or reference (the Python tool's rules)
   --autotune-metric M    total (default), output or requests: the throughput maximised;
                          serving sessions also goodput or max-concurrency (both need --slo)
   --min-gain F           smallest relative gain worth keeping (default 0.005 = 0.5%)
