@@ -483,7 +483,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const confirmReserve = (): number => {
     const f = fc ?? refit();
     const hopeful = candidates.some((_, c) => !benched.has(c) && !isolation.isRetired(c) && runsWith(c) > 0 && (f.b[c] ?? 0) > 0);
-    return hopeful ? validateReserve : Math.min(validateReserve, 1 + 2 * FINAL_PAIRS);
+    // The stage keeps one run beyond its reserve (the set's first run): FINAL_PAIRS pairs more.
+    return hopeful ? validateReserve : Math.min(validateReserve, 2 * FINAL_PAIRS);
   };
   for (;;) {
     if (session.budget.left <= confirmReserve() + 1) break;
