@@ -13,6 +13,7 @@ import type { Backend, PolicyName, RunKind, RunOutcome, TrialSpec } from '../tun
 import { buildAxes, type AxesView } from './axes.js';
 import { buildGrid, type GridView } from './grid.js';
 import { kindInfo, type TrialRole } from '../tuner/spaces/kinds.js';
+import { attentionOfKey } from '../tuner/spaces/operators.js';
 import { gpuHours, gpusPerRun } from './gpus.js';
 import { slotRows, type SlotRow } from './slots.js';
 
@@ -227,7 +228,8 @@ function effectRows(input: ReportInput, runs: readonly ReportRun[], metric: stri
   // The screening policy estimates operators it never ran alone: their decisions are rows too.
   const estimatedOnly = decisions.flatMap((d): EffectRow[] => {
     if (keys.has(d.subject) || d.op === null || d.backend === null || d.estimate === null) return [];
-    const attention = d.subject.startsWith(`op:${d.op}:${d.backend}:`) ? d.subject.slice(`op:${d.op}:${d.backend}:`.length) : null;
+    const attention = attentionOfKey(d.subject, d.op, d.backend);
+    if (attention === undefined) return [];
     const isChosen = chosen[d.op] === d.backend && (attention === null || attention === chosenAttention);
     const label = `${d.op} (${d.backend}${attention === null ? '' : `, ${attention}`})`;
     return [{ trialKey: d.subject, label, op: d.op, backend: d.backend, estimate: d.estimate, low: d.low, high: d.high, runs: d.runs, verdict: d.verdict, chosen: isChosen, source: 'decision' as const }];

@@ -7,8 +7,8 @@
  */
 import { OUTPUT_TOKENS_PER_S, TOTAL_TOKENS_PER_S, type Measurement } from './metrics.js';
 import { scoreOf, type Objective } from './objective.js';
-import { ATTENTION_BACKENDS, BACKEND_ORDER } from './types.js';
-import { OPERATOR_STAGES, OPERATOR_STAGE_ORDER } from './spaces/operators.js';
+import { BACKEND_ORDER } from './types.js';
+import { attentionOfKey, OPERATOR_STAGES, OPERATOR_STAGE_ORDER } from './spaces/operators.js';
 import type { AttentionBackend, Backend, Observation, PolicyName, TrialKind, TrialSpec } from './types.js';
 
 export type ResultTrial = Pick<TrialSpec, 'key' | 'kind' | 'prefix' | 'op' | 'backend' | 'attention'>;
@@ -232,13 +232,9 @@ class SessionResults {
 
   /** Decision subjects of an op backend that no trial of its own measured. */
   private estimatedOnly(op: string, backend: Backend, trials: readonly ResultTrial[]): { key: string; attention: AttentionBackend | null }[] {
-    const keys = Object.keys(this.input.trialEstimates ?? {});
-    const plain = `op:${op}:${backend}`;
-    return keys.flatMap((key): { key: string; attention: AttentionBackend | null }[] => {
-      if (trials.some((t) => t.key === key)) return [];
-      if (key === plain) return [{ key, attention: null }];
-      const attention = key.startsWith(`${plain}:`) ? key.slice(plain.length + 1) : null;
-      return attention !== null && isAttention(attention) ? [{ key, attention }] : [];
+    return Object.keys(this.input.trialEstimates ?? {}).flatMap((key): { key: string; attention: AttentionBackend | null }[] => {
+      const attention = attentionOfKey(key, op, backend);
+      return attention === undefined || trials.some((t) => t.key === key) ? [] : [{ key, attention }];
     });
   }
 
@@ -253,8 +249,6 @@ class SessionResults {
     return trial === undefined ? null : this.value(trial);
   }
 }
-
-const isAttention = (text: string): text is AttentionBackend => (ATTENTION_BACKENDS as readonly string[]).includes(text);
 
 /** The baseline's rates times `factor`: an estimated row. */
 function scaled(t: Measurement, factor: number): Measurement {

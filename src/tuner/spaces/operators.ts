@@ -5,7 +5,7 @@
  * noise-aware and screening policies take their trials from here. Pure.
  */
 import { OOT_OPS } from '../plugin-ops.js';
-import type { AttentionBackend, Backend, RoundId, TrialSpec } from '../types.js';
+import { ATTENTION_BACKENDS, type AttentionBackend, type Backend, type RoundId, type TrialSpec } from '../types.js';
 import type { KindInfo } from './kinds.js';
 import { slotCopy } from './slot-copies.js';
 
@@ -123,6 +123,16 @@ export function gemsEnableTrial(): TrialSpec {
   };
 }
 
+/** The key of an operator trial (and of the decision on that candidate). */
+export function opTrialKey(op: string, backend: Backend, attention: AttentionBackend | null): string {
+  return attention === null ? `op:${op}:${backend}` : `op:${op}:${backend}:${attention}`;
+}
+
+/** The attention backend a candidate's key names, or undefined when the key is not that operator backend's. */
+export function attentionOfKey(key: string, op: string, backend: Backend): AttentionBackend | null | undefined {
+  return [null, ...ATTENTION_BACKENDS].find((a) => opTrialKey(op, backend, a) === key);
+}
+
 /**
  * One operator on one backend; reference-backend trials also pick the attention backend. As
  * in the reference, an operator among the plugin's OOT names (`oot`: what the probe read from
@@ -137,7 +147,7 @@ export function opTrial(op: string, backend: Backend, attention: AttentionBacken
   const isOot = oot.has(op);
   const suffix = attention === null ? backend : `${backend}_${attention.toLowerCase()}`;
   return {
-    key: attention === null ? `op:${op}:${backend}` : `op:${op}:${backend}:${attention}`,
+    key: opTrialKey(op, backend, attention),
     prefix: `op_${op}_${suffix}`,
     kind: OPERATOR_STAGES.op.kind,
     round: OPERATOR_STAGES.op.round,
