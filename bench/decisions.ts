@@ -55,6 +55,8 @@ interface Score {
   readonly missed: number;
   readonly invocations: number;
   readonly gpuSeconds: number;
+  /** For a validated set: its true speed-up over the baseline, and the interval the session printed. */
+  readonly claim: { readonly truth: number; readonly speedup: number; readonly low: number; readonly high: number } | null;
 }
 
 function score(s: Scenario, result: FinalResult | null, invocations: number, gpuSeconds: number): Score {
@@ -78,7 +80,24 @@ function score(s: Scenario, result: FinalResult | null, invocations: number, gpu
   const cause: Cause =
     regret < 1e-4 ? 'none' : result === null ? 'failed' : harmfulKept > 0 ? 'harmful' : Object.keys(chosen).length === 0 ? 'nothing validated' : missed > 0 ? 'missed gain' : 'neutral kept';
   const detail = `${s.name}: kept ${Object.keys(chosen).length} (${wronglyKept} not faster, ${harmfulKept} harmful), missed ${missed}`;
-  return { regret, cause, detail, wronglyKept, harmfulKept, missed, invocations, gpuSeconds };
+  const claim =
+    result?.validated === true && result.speedup !== null && result.low !== null && result.high !== null
+      ? { truth: trueThroughput(s, chosen, attention, 'total') / trueThroughput(s, {}, null, 'total') - 1, speedup: result.speedup, low: result.low, high: result.high }
+      : null;
+  return { regret, cause, detail, wronglyKept, harmfulKept, missed, invocations, gpuSeconds, claim };
+}
+
+/**
+ * How the printed intervals of validated sets hold against the truth: the share whose true
+ * speed-up lies below the printed lower bound (a one-sided 5% claim), above the upper one, and
+ * the mean of estimate minus truth.
+ */
+function claims(scores: readonly Score[]): string {
+  const of = scores.flatMap((x) => (x.claim === null ? [] : [x.claim]));
+  if (of.length === 0) return 'no set validated';
+  const below = of.filter((c) => c.truth < c.low).length / of.length;
+  const above = of.filter((c) => c.truth > c.high).length / of.length;
+  return `${of.length} validated set(s): truth below the printed lower bound in ${pct(below)}, above the upper in ${pct(above)}; estimate - truth ${pct(mean(of.map((c) => c.speedup - c.truth)))} on average`;
 }
 
 const CAUSES: readonly Cause[] = ['failed', 'harmful', 'nothing validated', 'missed gain', 'neutral kept'];
@@ -302,6 +321,7 @@ function main(): void {
         console.log(
           `  ${name.padEnd(13)} ${label.padEnd(22)} mean regret ${pct(row.meanRegret)} (${split.join(', ') || 'none'}), worst ${pct(row.worstRegret)}, harmful-kept sessions ${pct(row.harmfulSessions)}, invocations ${row.invocations.toFixed(1)} (${(row.invocations / ref.invocations).toFixed(2)}x ref), GPU ${row.gpuHours.toFixed(1)} h per session`,
         );
+        if (label !== 'reference') console.log(`  ${''.padEnd(13)} ${''.padEnd(22)} ${claims(scores)}`);
       }
     }
 

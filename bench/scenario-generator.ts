@@ -170,7 +170,10 @@ function generate(spec: ClassSpec, seed: number): Record<string, unknown> {
   const raw: Record<string, unknown> = {
     name: `${spec.name}-${seed}`,
     description: `Held-out ${spec.set} scenario, class ${spec.name}, generator seed ${seed}.`,
-    seed,
+    // The simulator's noise seed, drawn per class: with the generator seed alone, every class
+    // would replay the same noise on its baseline runs, and one unlucky draw would count once
+    // per class as if the sessions were independent.
+    seed: Math.floor(uniform(`noise|${spec.name}|${seed}`) * 2 ** 31),
     baseline: { requestsPerSec: 14.82, totalTokensPerSec: 22763.52, outputTokensPerSec: 7587.84 },
     noise: { cv, flaggemsExtraCv: round5(cv * (0.5 + 0.5 * r.u())), outlierProbability: 0.01, outlierEffect: -0.2, ...(extra['noiseExtra'] as object | undefined) },
     flaggemsOverhead: -0.001,

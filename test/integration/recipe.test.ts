@@ -12,7 +12,14 @@ import type { ServeRecipe } from '../../src/tuner/recipe.js';
 import { autotune, BENCH_ARGS, onlyRunDir, sandbox, SIM_BIN, type Sandbox } from '../support/cli.js';
 
 interface Exported {
-  final: { opBackends: Record<string, 'flagos' | 'vendor' | 'reference'>; attention: 'FLASH_ATTN' | 'FLASHINFER' | null; validated: boolean; speedup: number | null };
+  final: {
+    opBackends: Record<string, 'flagos' | 'vendor' | 'reference'>;
+    attention: 'FLASH_ATTN' | 'FLASHINFER' | null;
+    validated: boolean;
+    speedup: number | null;
+    low: number | null;
+    high: number | null;
+  };
   runs: { trial: string; kind: string; outcome: string; totalTokensPerSec: number | null }[];
 }
 
@@ -27,7 +34,9 @@ describe('serving recipe on the simulator', () => {
 
   before(async () => {
     box = sandbox('demo');
-    const run = await autotune(box, [...args, '--quiet']);
+    // A fixed seed: the claim checked below is a 95% interval, so one session in twenty may
+    // miss it by chance; an unseeded test would fail CI at that rate.
+    const run = await autotune(box, [...args, '--quiet', '--autotune-seed', '3']);
     assert.equal(run.exitCode, 0, run.all);
     runDir = onlyRunDir(box);
     recipe = JSON.parse(readFileSync(join(runDir, 'serve_recipe.json'), 'utf8')) as ServeRecipe;
@@ -63,14 +72,18 @@ describe('serving recipe on the simulator', () => {
       assert.ok(m !== null, r.stdout + r.stderr);
       served.push(Number(m[1]));
     }
-    // Against the validated speed-up over the baseline's measured runs: the set's own runs follow
+    // Against the validated interval over the baseline's measured runs: the set's own runs follow
     // its one warm-up and still carry what is left of the demo scenario's fading cold penalty
-    // (4%, 30% of it on the next run), which the model's estimate takes out and the recipe's
-    // warm runs do not pay.
-    const speedup = exported.final.speedup ?? NaN;
-    const gap = Math.abs(mean(served) / (mean(baseline) * (1 + speedup)) - 1);
-    assert.ok(gap < 0.01, `served ${mean(served).toFixed(1)} vs validated ${(mean(baseline) * (1 + speedup)).toFixed(1)} tok/s`);
-    assert.ok(gap < speedup / 2, `the served throughput is nearer the validated set (${(speedup * 100).toFixed(2)}% over baseline) than the baseline`);
+    // (4%, 30% of it on the next run), which the model takes out and the recipe's warm runs do
+    // not pay. The served mean of three runs has noise of its own (0.5% per run with FlagGems
+    // kernels in this scenario): the interval is widened by two of its standard errors.
+    const { speedup, low, high } = exported.final;
+    assert.ok(speedup !== null && low !== null && high !== null && low > 0);
+    const servedGain = mean(served) / mean(baseline) - 1;
+    const margin = (2 * 0.005) / Math.sqrt(served.length);
+    const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+    assert.ok(servedGain >= low - margin && servedGain <= high + margin, `served ${pct(servedGain)} over baseline, validated ${pct(speedup)} [${pct(low)}, ${pct(high)}]`);
+    assert.ok(Math.abs(servedGain - speedup) < speedup / 2, `the served throughput is nearer the validated set (${pct(speedup)} over baseline) than the baseline (served ${pct(servedGain)})`);
   });
 
   it('export --recipe regenerates the same files', async () => {

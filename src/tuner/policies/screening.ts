@@ -722,7 +722,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const estimated = [...decisions.values()].filter((d, c) => d.estimate !== null && session.ordinalOf(candidates[c]?.trial.key ?? '') === 0).length;
   const summary: string[] = [
     `Noise (robust scale): ${percent(last.sigmaPlain)} without FlagGems kernels, ${percent(last.sigmaGems)} with them; ${last.downweighted} run(s) weighted down as stalls or heavy tails`,
-    `Cold first runs: ${pct(relative(last.cold))}${last.coldDecay > 0 ? `, fading by ${percent(last.coldDecay, 0)} per further run` : ''}; first use of an operator backend: ${pct(relative(last.fresh))}; ` +
+    `Cold first runs: ${pct(relative(last.cold))}; a configuration's runs 2-${last.coldLater.length + 1}: ${[...last.coldLater].map((c) => pct(relative(c))).join(', ')}; first use of an operator backend: ${pct(relative(last.fresh))}; ` +
       (last.shifts.length === 0 ? 'no level shift' : `level shift(s) of ${last.shifts.map((s) => pct(relative(s.size))).join(', ')} at run(s) ${last.shifts.map((s) => s.at).join(', ')}`),
     ...(last.slotLevels.length === 0
       ? []

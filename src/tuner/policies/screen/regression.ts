@@ -2,14 +2,17 @@
  * The screening model: every successful run of a session in one robust, regularised regression
  * on log-throughput,
  *
- *   y = level(t) + a·r^k + u·fresh + o·loaded + Σ_j x_j·b_j + Σ_pairs x_i·x_j·g_ij + c_label + e,
+ *   y = level(t) + a_k + u·fresh + o·loaded + Σ_j x_j·b_j + Σ_pairs x_i·x_j·g_ij + c_label + e,
  *
  * - level(t): a curve through knots at the baseline anchors, tied by a random-walk prior whose
  *   strength comes from the anchors themselves (drift), with a free step where the anchors show
  *   a shift of the whole node (changepoint); a step is not smoothed into the effects.
- * - a·r^k: the cold penalty of a configuration's k-th run (caches per configuration); fresh: the
- *   run enables an operator backend no earlier run had (caches per operator). Both are fitted,
- *   so the data say which semantics hold.
+ * - a_k: the cold penalty of a configuration's k-th run (caches per configuration), a term of
+ *   its own for each of the first COLD_RUNS runs; fresh: the run enables an operator backend no
+ *   earlier run had (caches per operator). All are fitted, so the data say which semantics hold.
+ *   What is left of the penalty after the first run is what a validated set's measured runs
+ *   carry: as free terms, their uncertainty is in the set's interval (a fitted decay curve
+ *   would put it there as if known).
  * - o: FlagGems loaded, paid by every factor run with a FlagGems kernel.
  * - b_j: effect of candidate j (an operator on a backend), shared by every run that enables it;
  *   g_ij: pairwise interactions the caller asks for; c_label: configurations measured as a
@@ -65,8 +68,9 @@ export interface ModelFit {
   /** Per slot after slot 0: its level against slot 0's (ln units). */
   readonly slotLevels: Float64Array;
   readonly overhead: number;
+  /** Cold penalty of a configuration's first run, and of each of its next runs (ordinals 1..COLD_RUNS-1). */
   readonly cold: number;
-  readonly coldDecay: number;
+  readonly coldLater: Float64Array;
   readonly fresh: number;
   /** Noise scales (ln units) without and with FlagGems kernels. */
   readonly sigmaPlain: number;
@@ -92,8 +96,12 @@ const SIGMA_PRIOR = 0.005;
 const HELD = 1e-7;
 const SIGMA_PRIOR_RUNS = 5;
 const SIGMA_FLOOR = 0.0015;
-/** Prior standard deviations (ln units): effects are small and centred on zero; the rest nearly free. */
-const PRIOR = { effect: 0.02, pair: 0.01, overhead: 0.01, cold: 0.1, fresh: 0.05, label: 0.5, level: 1, slot: 0.1 } as const;
+/**
+ * Prior standard deviations (ln units): effects are small and centred on zero; the rest nearly
+ * free, but for the cold penalty left after a configuration's first run: caches persist across
+ * processes on real nodes, so it is small (1.5%; the simulator's harshest case leaves 2.1%).
+ */
+const PRIOR = { effect: 0.02, pair: 0.01, overhead: 0.01, cold: 0.1, coldLater: 0.015, fresh: 0.05, label: 0.5, level: 1, slot: 0.1 } as const;
 /**
  * The effects' prior is Student-t, scale EFFECT_SCALE and EFFECT_DF degrees of freedom, fitted
  * as an adaptive ridge: most operators are within noise and are shrunk toward zero, while a
@@ -101,9 +109,7 @@ const PRIOR = { effect: 0.02, pair: 0.01, overhead: 0.01, cold: 0.1, fresh: 0.05
  */
 const EFFECT_SCALE = 0.004;
 const EFFECT_DF = 2;
-/** Cold decays tried: only the first run cold, or a fading penalty. */
-const DECAYS = [0, 0.3, 0.6] as const;
-/** Runs of a configuration after which the cold term is treated as gone. */
+/** Runs of a configuration with a cold term of their own; later runs are warm. */
 const COLD_RUNS = 4;
 /** A node-wide shift must stand out this far (robust z) between the anchors around it. */
 const SHIFT_Z = 5;
@@ -117,6 +123,7 @@ interface Layout {
   /** For link k (knots k, k+1): the seq from which the level is the later knot's; null = interpolate. */
   readonly steps: ReadonlyMap<number, number>;
   readonly p: number;
+  /** First of the COLD_RUNS cold terms, one per ordinal. */
   readonly oCold: number;
   readonly oFresh: number;
   readonly oLoaded: number;
@@ -129,11 +136,12 @@ interface Layout {
 function layoutOf(spec: ModelSpec, knots: readonly number[], steps: ReadonlyMap<number, number>): Layout {
   const k = Math.max(1, knots.length);
   const oCold = k;
-  const oB = k + 3;
+  const oFresh = oCold + COLD_RUNS;
+  const oB = oFresh + 2;
   const oPair = oB + spec.candidates;
   const oLabel = oPair + spec.pairs.length;
   const oSlot = oLabel + spec.labels;
-  return { knots, steps, p: oSlot + Math.max(0, (spec.slots ?? 1) - 1), oCold, oFresh: k + 1, oLoaded: k + 2, oB, oPair, oLabel, oSlot };
+  return { knots, steps, p: oSlot + Math.max(0, (spec.slots ?? 1) - 1), oCold, oFresh, oLoaded: oFresh + 1, oB, oPair, oLabel, oSlot };
 }
 
 /** Level basis of a run: (knot, weight) pairs. */
@@ -162,7 +170,7 @@ function levelTerms(seq: number, l: Layout): [number, number][] {
 }
 
 /** Sparse design row: column indices and values. */
-function rowOf(run: ModelRun, spec: ModelSpec, l: Layout, decay: number): { cols: number[]; vals: number[] } {
+function rowOf(run: ModelRun, spec: ModelSpec, l: Layout): { cols: number[]; vals: number[] } {
   const cols: number[] = [];
   const vals: number[] = [];
   for (const [k, w] of levelTerms(run.seq, l)) {
@@ -170,11 +178,8 @@ function rowOf(run: ModelRun, spec: ModelSpec, l: Layout, decay: number): { cols
     vals.push(w);
   }
   if (run.ordinal < COLD_RUNS) {
-    const c = decay ** run.ordinal;
-    if (c > 0) {
-      cols.push(l.oCold);
-      vals.push(c);
-    }
+    cols.push(l.oCold + run.ordinal);
+    vals.push(1);
   }
   if (run.fresh) {
     cols.push(l.oFresh);
@@ -260,8 +265,9 @@ function driftFromDifferences(anchors: readonly ModelRun[], sigma: number, steps
  * squared differences of anchors one and two apart, against their gaps, is the drift q whatever
  * the noise. Each square is capped at ten times their median, so a stall cannot pass for drift.
  * Null unless the slope stands two standard errors above zero: on a quiet node it is noise.
+ * Undefined when there are too few anchors to tell.
  */
-function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<number, number>, knots: readonly number[]): number | null {
+function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<number, number>, knots: readonly number[]): number | null | undefined {
   const gaps: number[] = [];
   const squares: number[] = [];
   for (const lag of [1, 2]) {
@@ -277,7 +283,7 @@ function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<num
     }
   }
   const n = squares.length;
-  if (n < 6) return null;
+  if (n < 6) return undefined;
   const cap = 10 * median(squares);
   const d2 = squares.map((x) => Math.min(x, cap));
   const mg = gaps.reduce((acc, g) => acc + g, 0) / n;
@@ -288,7 +294,7 @@ function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<num
     sgg += ((gaps[i] as number) - mg) ** 2;
     sgd += ((gaps[i] as number) - mg) * ((d2[i] as number) - md);
   }
-  if (sgg <= 0) return null;
+  if (sgg <= 0) return undefined;
   const q = sgd / sgg;
   let ss = 0;
   for (let i = 0; i < n; i++) ss += ((d2[i] as number) - md - q * ((gaps[i] as number) - mg)) ** 2;
@@ -297,12 +303,14 @@ function driftFromVariogram(anchors: readonly ModelRun[], steps: ReadonlyMap<num
 }
 
 /**
- * Random-walk precision per link (per run of distance). Drift the variogram shows wins: the
- * differences net of the fitted noise alone feed back, since a level too stiff for the drift
- * inflates the fitted noise, which makes the level stiffer still.
+ * Random-walk precision per link (per run of distance). What the variogram says wins, "no
+ * drift" included: the differences net of the fitted noise feed back both ways (a level too
+ * stiff inflates the fitted noise, one too loose follows the anchors' noise and shrinks it,
+ * which loosens it further), so they decide only while the anchors are too few for a variogram.
  */
 function driftPrecision(anchors: readonly ModelRun[], sigma: number, steps: ReadonlyMap<number, number>, knots: readonly number[]): number {
-  const q = driftFromVariogram(anchors, steps, knots) ?? driftFromDifferences(anchors, sigma, steps, knots);
+  const v = driftFromVariogram(anchors, steps, knots);
+  const q = v === undefined ? driftFromDifferences(anchors, sigma, steps, knots) : v;
   return q === null ? 1 / 1e-6 : 1 / Math.max(2e-7, q);
 }
 
@@ -345,7 +353,7 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
   let sigmaGems = start.gems;
   let usedPlain = start.usedPlain;
   let usedGems = start.usedGems;
-  const yCentre = median(anchors.map((a) => a.y));
+  const yCentre = median((anchors.length > 0 ? anchors : runs).map((a) => a.y));
   let beta: Float64Array = new Float64Array(p);
   let covariance: Float64Array | null = null;
   const residuals = new Float64Array(n);
@@ -388,6 +396,7 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
       a[(k + 1) * p + k] = (a[(k + 1) * p + k] as number) - prec;
     }
     diag(l.oCold, PRIOR.cold);
+    for (let k = 1; k < COLD_RUNS; k++) diag(l.oCold + k, PRIOR.coldLater);
     diag(l.oFresh, PRIOR.fresh);
     diag(l.oLoaded, PRIOR.overhead);
     for (let j = 0; j < spec.candidates; j++) {
@@ -468,14 +477,15 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
  * is never faster. When every factor run is a new configuration (a design of distinct subsets),
  * the cold and first-use terms are tied to the effects only through their priors, and a common
  * gain of the design's operators would show as "cold runs are faster". Such a term is held at
- * zero and the fit solved again (an active set of two sign constraints).
+ * zero and the fit solved again (an active set of sign constraints).
  */
 function solveHeld(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout, start: Start, passes: number, anchors: readonly ModelRun[], withCovariance: boolean): Solved {
   let s = solve(runs, rows, spec, l, start, passes, anchors, withCovariance);
   const zero: number[] = [];
-  // Holding one term can push the other over: at most two more solves.
+  const held = [l.oCold, l.oFresh];
+  // Holding one term can push another over: at most one more solve per term.
   for (;;) {
-    const over = [l.oCold, l.oFresh].find((j) => !zero.includes(j) && (s.beta[j] ?? 0) > 0);
+    const over = held.find((j) => !zero.includes(j) && (s.beta[j] ?? 0) > 0);
     if (over === undefined) return s;
     zero.push(over);
     s = solve(runs, rows, spec, l, { ...start, zero: [...zero] }, passes, anchors, withCovariance);
@@ -490,6 +500,18 @@ function anchorSpread(anchors: readonly ModelRun[]): number {
   return (1.4826 * median(diffs.map(Math.abs))) / Math.SQRT2;
 }
 
+/**
+ * The level change between two groups of anchors. The median of a group of two is its mean,
+ * which one stalled anchor moves by half its loss: with a group of two, every pairing of an
+ * anchor before with one after must agree on the direction, and the smallest change counts.
+ */
+function shiftBetween(before: readonly number[], after: readonly number[]): number {
+  if (before.length > 2 && after.length > 2) return median(after) - median(before);
+  const changes = after.flatMap((a) => before.map((b) => a - b));
+  if (!changes.every((c) => c > 0) && !changes.every((c) => c < 0)) return 0;
+  return changes.reduce((m, c) => (Math.abs(c) < Math.abs(m) ? c : m));
+}
+
 /** Links between anchor knots where the anchors before and after differ beyond noise: level shifts. */
 function detectShifts(anchors: readonly ModelRun[], sigma: number): number[] {
   const links: number[] = [];
@@ -497,7 +519,7 @@ function detectShifts(anchors: readonly ModelRun[], sigma: number): number[] {
     const before = anchors.slice(Math.max(0, k - 3), k).map((a) => a.y);
     const after = anchors.slice(k, k + 3).map((a) => a.y);
     if (before.length < 2 || after.length < 2) continue;
-    const shift = median(after) - median(before);
+    const shift = shiftBetween(before, after);
     const se = sigma * Math.sqrt((Math.PI / 2) * (1 / before.length + 1 / after.length));
     if (Math.abs(shift) >= SHIFT_MIN && Math.abs(shift) / se > SHIFT_Z) links.push(k - 1);
   }
@@ -514,9 +536,9 @@ function detectShifts(anchors: readonly ModelRun[], sigma: number): number[] {
 }
 
 export interface FitOptions {
-  /** The previous fit: its decay and weights warm-start this one. */
+  /** The previous fit: its weights and scales warm-start this one. */
   readonly previous: ModelFit | null;
-  /** Whether to choose the cold decay and the step positions again (a few extra solves). */
+  /** Whether to choose the step positions again (a few extra solves per shift). */
   readonly reselect: boolean;
 }
 
@@ -525,6 +547,11 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   // The level's knots sit at slot 0's anchors; another slot's anchors measure it plus that slot's level.
   const anchors = runs.filter((r) => r.anchor && r.ordinal > 0 && (r.slot ?? 0) === 0).sort((a, b) => a.seq - b.seq);
   const knots = anchors.map((a) => a.seq);
+  // Drift, shifts and the anchors' spread are read from warm anchors only: the first ones after
+  // the baseline's warm-up can still carry its cold penalty, which would pass for drift and
+  // loosen the level until it follows the anchors' noise (and a set's interval then misses).
+  const warm = anchors.filter((a) => a.ordinal >= COLD_RUNS);
+  const coldAnchors = anchors.length - warm.length;
   const previous = options.previous;
   const startWeights = Float64Array.from(runs.map((r) => previous?.weights.get(r.seq) ?? 1));
   let start: Start = {
@@ -539,11 +566,10 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   // Level shifts: a free step between the two anchors around it, placed where the runs say.
   // The anchors' own spread bounds the noise from above (it holds drift too): a scale fitted
   // through knots at the anchors can fall far below it and would see shifts in plain noise.
-  const links = detectShifts(anchors, Math.max(start.plain, anchorSpread(anchors)));
-  let decay: number = previous?.coldDecay ?? 0.3;
-  const build = (steps: ReadonlyMap<number, number>, d: number): { l: Layout; rows: Rows } => {
+  const links = detectShifts(warm, Math.max(start.plain, anchorSpread(warm))).map((k) => k + coldAnchors);
+  const build = (steps: ReadonlyMap<number, number>): { l: Layout; rows: Rows } => {
     const l = layoutOf(spec, knots, steps);
-    const built = runs.map((r) => rowOf(r, spec, l, d));
+    const built = runs.map((r) => rowOf(r, spec, l));
     return { l, rows: { cols: built.map((b) => b.cols), vals: built.map((b) => b.vals) } };
   };
   const steps = new Map<number, number>();
@@ -551,9 +577,9 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   // runs the previous fit rejected outright (stalls) stay down: otherwise a -3% effect seen in a
   // few runs could be shrunk toward zero and its runs then rejected as outliers instead.
   {
-    const { l, rows } = build(steps, decay);
+    const { l, rows } = build(steps);
     const restored = Float64Array.from(start.weights, (w) => (w < 0.1 ? w : 1));
-    const pre = solveHeld(runs, rows, spec, l, { ...start, weights: restored }, 1, anchors, false);
+    const pre = solveHeld(runs, rows, spec, l, { ...start, weights: restored }, 1, warm, false);
     start = {
       ...start,
       effectPrecision: Float64Array.from({ length: spec.candidates }, (_, j) => {
@@ -574,26 +600,17 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
     for (let at = lo + 1; at <= hi; at++) {
       const trial = new Map(steps);
       trial.set(k, at);
-      const { l, rows } = build(trial, decay);
-      const s = solve(runs, rows, spec, l, start, 2, anchors, false);
+      const { l, rows } = build(trial);
+      const s = solve(runs, rows, spec, l, start, 2, warm, false);
       if (s.loss < best.loss) best = { at, loss: s.loss };
     }
     steps.set(k, best.at);
   }
-  if (options.reselect || previous === null) {
-    let best = { decay, loss: Infinity };
-    for (const d of DECAYS) {
-      const { l, rows } = build(steps, d);
-      const s = solve(runs, rows, spec, l, start, 3, anchors, false);
-      if (s.loss < best.loss) best = { decay: d, loss: s.loss };
-    }
-    decay = best.decay;
-  }
-  const { l, rows } = build(steps, decay);
+  const { l, rows } = build(steps);
   // Without a previous fit the leverages are unknown: one extra pass learns them first.
-  const first = previous === null ? solve(runs, rows, spec, l, start, 2, anchors, true) : null;
+  const first = previous === null ? solve(runs, rows, spec, l, start, 2, warm, true) : null;
   const final: Start = first === null ? start : { ...start, usedPlain: first.usedPlain, usedGems: first.usedGems, plain: first.sigmaPlain, gems: first.sigmaGems, weights: first.weights };
-  const s = solveHeld(runs, rows, spec, l, final, previous === null ? IRLS_PASSES : IRLS_PASSES_WARM, anchors, true);
+  const s = solveHeld(runs, rows, spec, l, final, previous === null ? IRLS_PASSES : IRLS_PASSES_WARM, warm, true);
   const cov = s.covariance as Float64Array;
   const p = l.p;
   const slice = (from: number, count: number): Float64Array => Float64Array.from({ length: count }, (_, j) => s.beta[from + j] ?? 0);
@@ -620,7 +637,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
     slotLevels: slice(l.oSlot, p - l.oSlot),
     overhead: s.beta[l.oLoaded] ?? 0,
     cold: s.beta[l.oCold] ?? 0,
-    coldDecay: decay,
+    coldLater: slice(l.oCold + 1, COLD_RUNS - 1),
     fresh: s.beta[l.oFresh] ?? 0,
     sigmaPlain: s.sigmaPlain,
     sigmaGems: s.sigmaGems,

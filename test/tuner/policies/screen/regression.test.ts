@@ -110,6 +110,7 @@ describe('screening regression', () => {
     // The node drifts (a random walk of 0.16% a run, slowing 0.05% a run), refitted as a session
     // does; the set (+3%) then alternates with baseline anchors, as in validation.
     const errors: number[] = [];
+    const ses: number[] = [];
     for (let seed = 1; seed <= 40; seed++) {
       const random = seededRandom(seed);
       const normal = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
@@ -139,12 +140,25 @@ describe('screening regression', () => {
         fitted = fitModel(runs, { candidates: EFFECTS.length, labels: 1, pairs: [] }, { previous: fitted, reselect: false });
       }
       errors.push((fitted?.labels[0] ?? NaN) - 0.03);
+      ses.push(fitted?.labelSe[0] ?? NaN);
     }
     const rms = Math.sqrt(errors.reduce((sum, e) => sum + e * e, 0) / errors.length);
     // Fitting the drift from the fit's own noise let a stiff level inflate that noise: 0.55% and
-    // four sets off by more than 1% here.
-    assert.ok(rms < 0.0042, `set estimates off by ${rms} (rms)`);
-    assert.ok(errors.every((e) => Math.abs(e) < 0.01), errors.map((e) => e.toFixed(4)).join(' '));
+    // four sets off by more than 1% here. The set's runs 2-4 have cold terms of their own, which
+    // under drift this strong only their prior pins (0.33% rms and every set within 1% when a
+    // fitted decay curve took the penalty left after the warm-up as known; one set of the 40 is
+    // now 1.3% low, 3.4 standard errors). No set may look faster than it is by more than three
+    // of its standard errors, nor be off by more than 1.5% either way.
+    assert.ok(rms < 0.005, `set estimates off by ${rms} (rms)`);
+    const shown = errors.map((e, i) => `${e.toFixed(4)}/${(ses[i] ?? NaN).toFixed(4)}`).join(' ');
+    assert.ok(
+      errors.every((e, i) => e < 3 * (ses[i] ?? 0)),
+      shown,
+    );
+    assert.ok(
+      errors.every((e) => Math.abs(e) < 0.015),
+      shown,
+    );
   });
 
   it('never makes a first run faster: with every factor run a new configuration, the gains stay in the effects', () => {
@@ -167,5 +181,68 @@ describe('screening regression', () => {
 
   it('sees no level shift in plain noise of 1.5%', () => {
     for (const seed of [6, 7, 8]) assert.equal(fit(session({ effects: EFFECTS, sigma: 0.015, runs: 72, seed }), EFFECTS.length).shifts.length, 0, `seed ${seed}`);
+  });
+
+  it('takes no stalled last anchor for a level shift', () => {
+    // A set validated in pairs at the end of a session whose last anchor stalls (-20%): a group
+    // of two anchors after a link has no median one stall cannot move, and a "shift" there let
+    // the level follow the stall down and the set look 20% faster.
+    const runs = session({ effects: EFFECTS, sigma: 0.004, runs: 48, seed: 9 });
+    let seq = runs.length + 1;
+    let ordinal = runs.filter((r) => r.anchor).length;
+    for (let k = 0; k < 3; k++) {
+      runs.push({ seq: seq++, y: 10.03 + (k === 0 ? -0.05 : 0), factors: [], label: 0, ordinal: k, fresh: false, gems: true, anchor: false });
+      if (k > 0) runs.push({ seq: seq++, y: 10 + (k === 2 ? Math.log(0.8) : 0.001), factors: [], label: null, ordinal: ++ordinal, fresh: false, gems: false, anchor: true });
+    }
+    const f = fitModel(runs, { candidates: EFFECTS.length, labels: 1, pairs: [] }, { previous: null, reselect: true });
+    assert.equal(f.shifts.length, 0, JSON.stringify(f.shifts));
+    assert.ok(Math.abs((f.labels[0] ?? 0) - 0.03) < 0.006, `set ${f.labels[0]} (se ${f.labelSe[0]})`);
+
+  });
+
+  it("gives a set measured after one warm-up an interval that holds under either cache semantics", () => {
+    // Cold penalties of 3-7%: per configuration, fading to 30% on each further run (the set's
+    // measured runs still pay part of it), or per operator (its runs pay nothing). 200 sessions
+    // each; the set's one-sided 95% lower bound must hold in about 95% of them.
+    for (const semantics of ['configuration', 'operator'] as const) {
+      let below = 0;
+      const sessions = 200;
+      for (let rep = 1; rep <= sessions; rep++) {
+        const random = seededRandom(1000 + rep);
+        const normal = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+        const penalty = 0.03 + 0.04 * random();
+        const coldOf = (k: number) => (semantics === 'configuration' ? Math.log1p(-penalty * 0.3 ** k) : k === 0 ? Math.log1p(-penalty) : 0);
+        const effects = Array.from({ length: 20 }, (_, j) => (j < 3 ? 0.01 : j === 3 ? -0.13 : 0.001 * normal()));
+        const runs: ModelRun[] = [];
+        let seq = 1;
+        let ordinal = 0;
+        const anchor = (): void => {
+          runs.push({ seq: seq++, y: 10 + coldOf(ordinal) + 0.004 * normal(), factors: [], label: null, ordinal: ordinal++, fresh: false, gems: false, anchor: true });
+        };
+        for (let i = 0; i < 3; i++) anchor();
+        const used = new Set<number>();
+        for (let i = 0; i < 40; i++) {
+          const factors = effects.map((_, j) => j).filter(() => random() < 0.5);
+          // Every design run is a new configuration; per operator, only one that enables an
+          // operator no earlier run had pays the penalty.
+          const fresh = factors.some((j) => !used.has(j));
+          for (const j of factors) used.add(j);
+          const cold = semantics === 'configuration' ? coldOf(0) : fresh ? Math.log1p(-penalty) : 0;
+          const y = 10 + cold + factors.reduce((sum, j) => sum + (effects[j] ?? 0), 0) + 0.006 * normal();
+          runs.push({ seq: seq++, y, factors, label: null, ordinal: 0, fresh, gems: true, anchor: false });
+          if (i % 6 === 5) anchor();
+        }
+        const truth = 0.01 + 0.03 * random();
+        for (let k = 0; k < 3; k++) {
+          // Per operator, the set's operators all ran before: even its first run is warm.
+          const cold = semantics === 'configuration' ? coldOf(k) : 0;
+          runs.push({ seq: seq++, y: 10 + truth + cold + 0.006 * normal(), factors: [], label: 0, ordinal: k, fresh: false, gems: true, anchor: false });
+          if (k > 0) anchor();
+        }
+        const f = fitModel(runs, { candidates: effects.length, labels: 1, pairs: [] }, { previous: null, reselect: true });
+        if ((f.labels[0] ?? 0) - 1.645 * (f.labelSe[0] ?? 0) > truth) below += 1;
+      }
+      assert.ok(below / sessions <= 0.08, `${semantics}: truth below the lower bound in ${below} of ${sessions}`);
+    }
   });
 });
