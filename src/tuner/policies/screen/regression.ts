@@ -477,15 +477,16 @@ function solve(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout
  * is never faster. When every factor run is a new configuration (a design of distinct subsets),
  * the cold and first-use terms are tied to the effects only through their priors, and a common
  * gain of the design's operators would show as "cold runs are faster". Such a term is held at
- * zero and the fit solved again (an active set of sign constraints).
+ * zero and the fit solved again (an active set of two sign constraints). The cold terms of a
+ * configuration's later runs are left free: held at zero, noise could only push them negative,
+ * and a set's runs would then always be corrected upward.
  */
 function solveHeld(runs: readonly ModelRun[], rows: Rows, spec: ModelSpec, l: Layout, start: Start, passes: number, anchors: readonly ModelRun[], withCovariance: boolean): Solved {
   let s = solve(runs, rows, spec, l, start, passes, anchors, withCovariance);
   const zero: number[] = [];
-  const held = [l.oCold, l.oFresh];
-  // Holding one term can push another over: at most one more solve per term.
+  // Holding one term can push the other over: at most two more solves.
   for (;;) {
-    const over = held.find((j) => !zero.includes(j) && (s.beta[j] ?? 0) > 0);
+    const over = [l.oCold, l.oFresh].find((j) => !zero.includes(j) && (s.beta[j] ?? 0) > 0);
     if (over === undefined) return s;
     zero.push(over);
     s = solve(runs, rows, spec, l, { ...start, zero: [...zero] }, passes, anchors, withCovariance);
