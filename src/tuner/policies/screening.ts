@@ -14,6 +14,7 @@
  *    Operators measured only in groups carry the model's estimate.
  * 5. Validation (screen/sequential.ts): the set in pairs with baseline anchors, a group-
  *    sequential test with its error rate fixed in advance; its lower bound must clear minGain.
+ *    Futility ends it early, but not while one of the set's runs is weighted down as a stall.
  * Only a validated set is returned; otherwise the baseline, with the reason.
  */
 import { discoverOps, NO_OPS_MESSAGE } from '../discovery.js';
@@ -72,6 +73,8 @@ const PAIR_Z = 3;
 const PAIR_SCAN_Z = 3.5;
 const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
+/** A run whose robust weight is below this was set aside by the likelihood (as the fit counts them). */
+const STALLED = 0.2;
 /** Screening runs a slot after slot 0 must have to its share before it is used (it pays anchors of its own). */
 const SLOT_RUNS = 8;
 /** Screening rounds in one batch on several slots: each slot runs its share in turn, without waiting for the slowest. */
@@ -686,7 +689,12 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
         const g = fl.labels[label] ?? 0;
         const se = fl.labelSe[label] ?? 1;
         estimate = { g, se, look };
-        const verdict = judge(g, se, threshold, look);
+        // A stall among the set's few runs must not end its validation as futile: the likelihood
+        // can only weight all of them down then, and the estimate sits between the stall and the
+        // rest. The next look has a run more to tell them apart.
+        const outlying = session.runs.some((r) => r.label === label && (fl.weights.get(r.seq) ?? 1) < STALLED);
+        const judged = judge(g, se, threshold, look);
+        const verdict = judged === 'futile' && outlying ? 'continue' : judged;
         if (verdict === 'validated') {
           validated = true;
           reason = `faster than the baseline by at least ${pct(ctx.minGain)} at look ${looks.indexOf(look) + 1} of ${looks.length} (${pairs} pair(s))`;

@@ -46,6 +46,8 @@ export interface FakeWorld {
   readonly failingOps?: Readonly<Record<string, Exclude<RunOutcome, 'ok' | 'interrupted'>>>;
   /** Explicit values per run, consumed in order (overrides the model). null = failed run. */
   readonly script?: readonly (number | null)[];
+  /** One-sided stalls: the `run`-th run (0 = the first) of each trial of `prefix` (a trial's round prefix, such as combined_best) is slowed by `effect`. */
+  readonly stalls?: readonly { readonly prefix: string; readonly run: number; readonly effect: number }[];
   readonly seed?: number;
 }
 
@@ -65,7 +67,7 @@ function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
 }
 
-export function observe(world: FakeWorld, step: RunStep, index: number, random: () => number): Observation {
+export function observe(world: FakeWorld, step: RunStep, index: number, random: () => number, ordinal = 0): Observation {
   const key = step.trial.key;
   const failing =
     world.failing?.[key] ??
@@ -86,6 +88,7 @@ export function observe(world: FakeWorld, step: RunStep, index: number, random: 
     };
     let effect = on.reduce((acc, k) => acc + effectOf(k), 0);
     for (const i of world.interactions ?? []) if (i.members.every((m) => on.includes(m))) effect += i.effect;
+    for (const s of world.stalls ?? []) if (step.trial.prefix === s.prefix && ordinal === s.run) effect += s.effect;
     value = 1000 * (1 + effect) * Math.exp((world.sigma ?? 0.003) * normal(random));
   }
   return {
@@ -109,12 +112,15 @@ export function drive(policy: Policy, ctx: PolicyContext, world: FakeWorld, limi
   const cursor = policy.start(ctx);
   const runs: RunStep[] = [];
   const steps: Step[] = [];
+  const ordinals = new Map<string, number>();
   let step = cursor.next();
   while (step.type === 'run') {
     steps.push(step);
     runs.push(step);
     if (runs.length > limit) throw new Error('policy did not finish');
-    step = cursor.next(observe(world, step, runs.length - 1, random));
+    const ordinal = ordinals.get(step.trial.key) ?? 0;
+    ordinals.set(step.trial.key, ordinal + 1);
+    step = cursor.next(observe(world, step, runs.length - 1, random, ordinal));
   }
   steps.push(step);
   return { runs, end: step, steps };

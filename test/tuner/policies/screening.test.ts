@@ -93,6 +93,22 @@ describe('screening policy', () => {
     assert.ok(!r.summary.some((l) => /Validated/.test(l)));
   });
 
+  it('does not give up on a set whose validation opens with stalls', () => {
+    // The set's first two measured runs (after its warm-up) stall by 20% and 10%: with two pairs
+    // the likelihood can only weight the set's runs down, and its estimate sits among the stalls.
+    const stalls = [
+      { prefix: 'combined_best', run: 1, effect: -0.2 },
+      { prefix: 'combined_best', run: 2, effect: -0.1 },
+    ];
+    const d = drive(screeningPolicy, context({ seed: 4, budget: 120 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 }, stalls });
+    const r = result(d);
+    const set = allEvents(d).find((e): e is Decision => e.type === 'decision' && e.subject.startsWith('set '));
+    assert.doesNotMatch(set?.reason ?? '', /cannot reach/);
+    assert.equal(r.validated, true, set?.reason);
+    assert.equal(r.opBackends['mul'], 'flagos');
+    assert.ok(set !== undefined && set.runs > 2, `the set ran ${set?.runs} time(s) after its warm-up`);
+  });
+
   it('respects an explicit budget', () => {
     const d = drive(screeningPolicy, context({ seed: 4, budget: 30 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015 } });
     assert.ok(d.runs.length <= 30, `${d.runs.length}`);
