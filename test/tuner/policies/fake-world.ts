@@ -46,7 +46,7 @@ export interface FakeWorld {
   readonly failingOps?: Readonly<Record<string, Exclude<RunOutcome, 'ok' | 'interrupted'>>>;
   /** Explicit values per run, consumed in order (overrides the model). null = failed run. */
   readonly script?: readonly (number | null)[];
-  /** One-sided stalls: the `run`-th run (0 = the first) of each trial of `prefix` (a trial's round prefix, such as combined_best) is slowed by `effect`. */
+  /** Runs off by `effect` (a stall when negative): the `run`-th run (0 = the first) of each trial of `prefix` (a trial's round prefix, such as combined_best) is moved by `effect`. */
   readonly stalls?: readonly { readonly prefix: string; readonly run: number; readonly effect: number }[];
   readonly seed?: number;
 }

@@ -109,6 +109,19 @@ describe('screening policy', () => {
     assert.ok(set !== undefined && set.runs > 2, `the set ran ${set?.runs} time(s) after its warm-up`);
   });
 
+  it("keeps the final set's first run out of its estimate: it only warms the caches", () => {
+    const world = { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 } };
+    const setOf = (d: Drive) => allEvents(d).find((e): e is Decision => e.type === 'decision' && e.subject.startsWith('set '));
+    const plain = setOf(drive(screeningPolicy, ctx, world));
+    // The same session, but the set's first run comes out 1.5% faster (or 5% slower) than it is.
+    for (const effect of [0.015, -0.05]) {
+      const moved = setOf(drive(screeningPolicy, ctx, { ...world, stalls: [{ prefix: 'combined_best', run: 0, effect }] }));
+      assert.ok(plain !== undefined && moved !== undefined);
+      assert.equal(moved.estimate, plain.estimate, `first run off by ${effect}`);
+      assert.equal(moved.low, plain.low);
+    }
+  });
+
   it('respects an explicit budget', () => {
     const d = drive(screeningPolicy, context({ seed: 4, budget: 30 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015 } });
     assert.ok(d.runs.length <= 30, `${d.runs.length}`);
