@@ -34,7 +34,7 @@ import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candid
 import type { Batches } from './noise/session.js';
 import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
 import { FailureIsolation } from './screen/group-testing.js';
-import { fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
+import { DOWNWEIGHTED, fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
 import { judge, plannedLooks, type Look } from './screen/sequential.js';
 
 /** Runs of one balanced design block. */
@@ -73,8 +73,6 @@ const PAIR_Z = 3;
 const PAIR_SCAN_Z = 3.5;
 const MAX_PAIRS_FITTED = 8;
 const Z95 = 1.959964;
-/** A run whose robust weight is below this was set aside by the likelihood (as the fit counts them). */
-const STALLED = 0.2;
 /** Screening runs a slot after slot 0 must have to its share before it is used (it pays anchors of its own). */
 const SLOT_RUNS = 8;
 /** Screening rounds in one batch on several slots: each slot runs its share in turn, without waiting for the slowest. */
@@ -699,7 +697,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
         // A stall among the set's few runs must not end its validation as futile: the likelihood
         // can only weight all of them down then, and the estimate sits between the stall and the
         // rest. The next look has a run more to tell them apart.
-        const outlying = session.runs.some((r) => r.label === label && (fl.weights.get(r.seq) ?? 1) < STALLED);
+        const outlying = session.runs.some((r) => r.label === label && (fl.weights.get(r.seq) ?? 1) < DOWNWEIGHTED);
         const judged = judge(g, se, threshold, look);
         const verdict = judged === 'futile' && outlying ? 'continue' : judged;
         if (verdict === 'validated') {

@@ -77,7 +77,7 @@ export interface ModelFit {
   readonly sigmaGems: number;
   /** Sequence numbers where a level shift was found, with its size. */
   readonly shifts: readonly { readonly at: number; readonly size: number }[];
-  /** Runs with a robust weight below 0.2: set aside by the likelihood, not by a cut. */
+  /** Runs with a robust weight below DOWNWEIGHTED: set aside by the likelihood, not by a cut. */
   readonly downweighted: number;
   /** Variance of Σ v_j b_j + w·o for a combination of candidates (and FlagGems' load cost when `loaded`). */
   variance(candidates: readonly number[], loaded: boolean, pairs?: readonly number[]): number;
@@ -91,6 +91,8 @@ export interface ModelFit {
 }
 
 const NU = 4;
+/** A run whose robust weight is below this counts as set aside (a stall or a heavy tail). */
+export const DOWNWEIGHTED = 0.2;
 const SIGMA_PRIOR = 0.005;
 /** Prior standard deviation that holds a parameter at zero. */
 const HELD = 1e-7;
@@ -624,7 +626,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
     weights.set(r.seq, w);
     const sd = r.gems ? s.sigmaGems : s.sigmaPlain;
     residuals.set(r.seq, { r: s.residuals[i] ?? 0, w: w / (sd * sd) });
-    if (w < 0.2) downweighted += 1;
+    if (w < DOWNWEIGHTED) downweighted += 1;
   });
   const shifts = [...steps].map(([k, at]) => ({ at, size: (s.beta[k + 1] ?? 0) - (s.beta[k] ?? 0) }));
   return {
