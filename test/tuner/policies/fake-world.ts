@@ -47,7 +47,7 @@ export interface FakeWorld {
   /** Explicit values per run, consumed in order (overrides the model). null = failed run. */
   readonly script?: readonly (number | null)[];
   /** Runs off by `effect` (a stall when negative): the `run`-th run (0 = the first) of each trial of `prefix` (a trial's round prefix, such as combined_best) is moved by `effect`. */
-  readonly stalls?: readonly { readonly prefix: string; readonly run: number; readonly effect: number }[];
+  readonly offRuns?: readonly { readonly prefix: string; readonly run: number; readonly effect: number }[];
   readonly seed?: number;
 }
 
@@ -88,7 +88,7 @@ export function observe(world: FakeWorld, step: RunStep, index: number, random: 
     };
     let effect = on.reduce((acc, k) => acc + effectOf(k), 0);
     for (const i of world.interactions ?? []) if (i.members.every((m) => on.includes(m))) effect += i.effect;
-    for (const s of world.stalls ?? []) if (step.trial.prefix === s.prefix && ordinal === s.run) effect += s.effect;
+    for (const s of world.offRuns ?? []) if (step.trial.prefix === s.prefix && ordinal === s.run) effect += s.effect;
     value = 1000 * (1 + effect) * Math.exp((world.sigma ?? 0.003) * normal(random));
   }
   return {

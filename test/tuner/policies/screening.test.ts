@@ -100,7 +100,7 @@ describe('screening policy', () => {
       { prefix: 'combined_best', run: 1, effect: -0.2 },
       { prefix: 'combined_best', run: 2, effect: -0.1 },
     ];
-    const d = drive(screeningPolicy, context({ seed: 4, budget: 120 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 }, stalls });
+    const d = drive(screeningPolicy, context({ seed: 4, budget: 120 }), { executedOps, sigma: 0.004, effects: { 'mul=flagos': 0.015, 'silu=flagos': 0.01, 'mm=flagos': -0.13 }, offRuns: stalls });
     const r = result(d);
     const set = allEvents(d).find((e): e is Decision => e.type === 'decision' && e.subject.startsWith('set '));
     assert.doesNotMatch(set?.reason ?? '', /cannot reach/);
@@ -115,7 +115,7 @@ describe('screening policy', () => {
     const plain = setOf(drive(screeningPolicy, ctx, world));
     // The same session, but the set's first run comes out 1.5% faster (or 5% slower) than it is.
     for (const effect of [0.015, -0.05]) {
-      const moved = setOf(drive(screeningPolicy, ctx, { ...world, stalls: [{ prefix: 'combined_best', run: 0, effect }] }));
+      const moved = setOf(drive(screeningPolicy, ctx, { ...world, offRuns: [{ prefix: 'combined_best', run: 0, effect }] }));
       assert.ok(plain !== undefined && moved !== undefined);
       assert.equal(moved.estimate, plain.estimate, `first run off by ${effect}`);
       assert.equal(moved.low, plain.low);
