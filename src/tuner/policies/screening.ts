@@ -2,12 +2,12 @@
  * The screening policy: finds the operator set with runs that each enable many operators.
  *
  * 1. Rounds 1a/1b/1c as the reference (three baseline runs, 1b and 1c once; 1c for discovery).
- * 2. Screening (screen/design.ts): balanced blocks of random halves of the candidates, with
- *    baseline anchors interleaved. One robust regression of every run (screen/regression.ts)
+ * 2. Screening (screen/design.ts): runs chosen one at a time to add the most information
+ *    (sequential D-optimality, nearly orthogonal), with baseline anchors interleaved. One robust regression of every run (screen/regression.ts)
  *    estimates each candidate's effect from all of them; a crashing candidate is isolated by
  *    group testing (screen/group-testing.ts) and retired; clear big losers stop being enabled.
  * 3. Confirmation: the budget left before validation goes to operators whose call is still
- *    open, enabled at random with the clear winners always on.
+ *    open, chosen by the same design among them, with the clear winners always on.
  * 4. Selection: per operator its best backend when its estimated gain is positive and it is not
  *    plausibly harmful; pairs of members whose interaction the data show to be harmful lose
  *    their weaker member; among sets within noise of the best, the one of fewer operators.
@@ -32,13 +32,11 @@ import { describeSet, pct, percent } from './format.js';
 import { CALIBRATION_RUNS, FINAL_PAIRS, GEMS_ENABLE_ATTEMPTS } from './minimum-budget.js';
 import { candidatesOf, referenceInvocations, seededRandom, shuffled, type Candidate } from './noise/schedule.js';
 import type { Batches } from './noise/session.js';
-import { balancedBlock, randomHalf, type DesignOp, type DesignRunPlan } from './screen/design.js';
+import { SequentialDesign, type DesignOp, type DesignRunPlan } from './screen/design.js';
 import { FailureIsolation } from './screen/group-testing.js';
 import { DOWNWEIGHTED, fitModel, suspectPairs, type ModelFit, type ModelRun, type ModelSpec } from './screen/regression.js';
 import { judge, plannedLooks, type Look } from './screen/sequential.js';
 
-/** Runs of one balanced design block. */
-const BLOCK = 8;
 /** Factor runs between two baseline anchors. */
 const ANCHOR_EVERY = 7;
 /** Refit every this many factor runs while screening (the design itself needs no fit), and while confirming. */
@@ -292,6 +290,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   const candidatesOfOp = new Map<string, number[]>();
   candidates.forEach((c, i) => candidatesOfOp.set(c.op, [...(candidatesOfOp.get(c.op) ?? []), i]));
   const isolation = new FailureIsolation();
+  /** Every factor run planned, for the design to choose the next one against. */
+  const design = new SequentialDesign(candidates.length);
   /** Candidates no longer enabled by the design: retired failures and clear big losers. */
   const benched = new Set<number>();
   const labelOfSet = new Map<string, number>();
@@ -383,6 +383,11 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     const attention = members.map(attentionOf).find((a) => a !== null) ?? null;
     return { candidates: members, attention };
   };
+  /** A factor run, booked in the design as planned. */
+  const factorRun = (plan: DesignRunPlan, prefix: string, slot: number, test: readonly number[] | null): FactorRun => {
+    design.add(plan.candidates);
+    return { plan, prefix, slot, test };
+  };
 
   /** Per operator: its best candidate now (posterior mean), with the call's z against zero. */
   const standing = (f: ModelFit, attention: AttentionBackend | null): Map<string, { c: number; b: number; se: number; seData: number }> => {
@@ -421,30 +426,27 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   };
 
   // ---- 2. Screening ----
-  const queue: DesignRunPlan[] = [];
   const hasReference = candidates.some((c) => c.attention !== null);
   // A round is one factor run per slot (a group test first when a failure waits to be isolated:
   // each test depends on the last, so one per round), then the anchors that are due.
-  /** Every call settled: the design ends with its current block (the rest of the budget is not needed for screening). */
+  /** Every call settled: screening ends (the rest of the budget is not needed for it). */
   let settled = false;
+  let designRuns = 0;
   const nextDesignRun = (): DesignRunPlan | null => {
-    for (;;) {
-      if (queue.length === 0) {
-        if (settled) return null;
-        const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
-        const block = balancedBlock(designOps, BLOCK, hasReference ? ATTENTION_BACKENDS : [], attentionOf, random);
-        if (block.every((b) => b.candidates.length === 0)) return null;
-        queue.push(...block);
-      }
-      const next = queue.shift() as DesignRunPlan;
-      const plan = { ...next, candidates: next.candidates.filter((c) => !benched.has(c) && !isolation.isRetired(c)) };
-      if (plan.candidates.length > 0) return plan;
-    }
+    if (settled) return null;
+    const designOps: DesignOp[] = opNames.map((op) => ({ op, candidates: (candidatesOfOp.get(op) ?? []).filter((c) => !benched.has(c) && !isolation.isRetired(c)) }));
+    if (designOps.every((o) => o.candidates.length === 0)) return null;
+    // The runs' attention backend alternates, so that reference candidates run under each.
+    const attention = hasReference ? (ATTENTION_BACKENDS[designRuns % ATTENTION_BACKENDS.length] ?? null) : null;
+    const plan = design.next({ ops: designOps, attention }, attentionOf, random);
+    if (plan.candidates.length === 0) return null;
+    designRuns += 1;
+    return plan;
   };
   while (session.budget.left > screeningReserve) {
     const entries: Entry[] = [];
     const group = isolation.nextTest();
-    if (group !== null) entries.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    if (group !== null) entries.push(factorRun(planOf(group), 'combined_subset', 0, group));
     // With one slot a group test has its round to itself, as it always had. With several, a
     // batch holds ROUNDS_PER_BATCH rounds: a slot goes on to its next run without waiting for
     // the slowest of the others (design runs need no fit in between).
@@ -461,7 +463,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
           exhausted = true;
           break;
         }
-        entries.push({ plan, prefix: 'screen', slot, test: null });
+        entries.push(factorRun(plan, 'screen', slot, null));
       }
     }
     if (entries.length === 0) break;
@@ -473,7 +475,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
       const f = refit();
       benchLosers(f);
       settled = factorRuns >= Math.max(12, candidates.length / 2) && unsettled(f).length === 0;
-      if (settled && queue.length === 0) break;
+      if (settled) break;
     }
   }
 
@@ -494,7 +496,7 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
     const round: FactorRun[] = [];
     const entries: Entry[] = [];
     const group = isolation.nextTest();
-    if (group !== null) round.push({ plan: planOf(group), prefix: 'combined_subset', slot: 0, test: group });
+    if (group !== null) round.push(factorRun(planOf(group), 'combined_subset', 0, group));
     entries.push(...round);
     let closed = false;
     const reserve = confirmReserve();
@@ -518,10 +520,14 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
       }
       const attention = open.map(attentionOf).find((a) => a !== null) ?? null;
       const winners = [...standing(f, attention).values()].filter((x) => x.b - Z_SETTLED * x.se > 0).map((x) => x.c);
-      const openOps = new Set(open.map((c) => candidates[c]?.op));
-      const half = randomHalf(open.filter((c) => attentionOf(c) === null || attentionOf(c) === attention), random);
-      const usedOps = new Set(half.map((c) => candidates[c]?.op));
-      const run: FactorRun = { plan: planOf([...half, ...winners.filter((c) => !openOps.has(candidates[c]?.op) && !usedOps.has(candidates[c]?.op))]), prefix: 'combined_subset', slot, test: null };
+      const openOps = new Map<string, number[]>();
+      for (const c of open) {
+        const op = candidates[c]?.op;
+        if (op !== undefined) openOps.set(op, [...(openOps.get(op) ?? []), c]);
+      }
+      const fixed = winners.filter((c) => !openOps.has(candidates[c]?.op ?? ''));
+      const chosen = design.next({ ops: [...openOps].map(([op, cs]) => ({ op, candidates: cs })), attention, fixed }, attentionOf, random);
+      const run = factorRun(planOf(chosen.candidates), 'combined_subset', slot, null);
       round.push(run);
       entries.push(run);
     }
