@@ -10,6 +10,11 @@
  * directions no run has measured yet.
  * An operator with several backends gets at most one of them per run. Reference-backend
  * candidates only run under their run's attention backend. Pure and seeded.
+ * Known weakness: set sizes stay near half of the operators, and an operator with several
+ * backends is on in most runs, so what every run shares (the factor runs' cold penalty) and a
+ * common shift of the effects (or of one operator's backends) are told apart mostly by the
+ * fit's priors. Drawing set sizes from 30-70% restored the cold term but cost regret and let
+ * more rarely run reference candidates into sets, so it is not done.
  */
 import type { AttentionBackend } from '../../types.js';
 import { shuffled } from '../noise/schedule.js';
