@@ -67,6 +67,11 @@ export class SequentialDesign {
     for (let i = 0; i < this.p; i++) this.inv[i * this.p + i] = 1 / RIDGE;
   }
 
+  /** Columns of a run enabling `candidates`: the shared level and each candidate's. */
+  private columns(candidates: readonly number[]): number[] {
+    return [0, ...candidates.map((c) => c + 1)];
+  }
+
   /**
    * Books a run that enables `candidates` (Sherman-Morrison). A run is booked when planned and
    * stays booked if it fails: taken back, the same run would be the best next one again, and a
@@ -74,7 +79,7 @@ export class SequentialDesign {
    */
   add(candidates: readonly number[]): void {
     const { p, inv } = this;
-    const cols = [0, ...candidates.map((c) => c + 1)];
+    const cols = this.columns(candidates);
     const u = new Float64Array(p);
     for (let i = 0; i < p; i++) {
       let s = 0;
@@ -92,9 +97,9 @@ export class SequentialDesign {
   }
 
   /** x'M⁻¹x for a run enabling `candidates`: how poorly the runs so far predict it. */
-  variance(candidates: readonly number[]): number {
+  private variance(candidates: readonly number[]): number {
     const { p, inv } = this;
-    const cols = [0, ...candidates.map((c) => c + 1)];
+    const cols = this.columns(candidates);
     let q = 0;
     for (const a of cols) for (const b of cols) q += inv[a * p + b] as number;
     return q;
@@ -120,7 +125,7 @@ export class SequentialDesign {
       const chosen = Int32Array.from(ops, (cs) => (random() < 0.5 ? (cs[Math.floor(random() * cs.length)] as number) : -1));
       // v = M⁻¹x over the columns, x the run's indicator (level, fixed and chosen candidates).
       const v = new Float64Array(p);
-      const on = [0, ...fixed.map((c) => c + 1), ...[...chosen].filter((c) => c >= 0).map((c) => c + 1)];
+      const on = this.columns([...fixed, ...[...chosen].filter((c) => c >= 0)]);
       for (const c of on) for (let i = 0; i < p; i++) v[i] = (v[i] as number) + (inv[i * p + c] as number);
       let q = 0;
       for (const c of on) q += v[c] as number;
