@@ -55,7 +55,8 @@ const ALPHA = 0.05;
 /**
  * A candidate joins the set when its posterior mean gain is positive (regret is linear in the
  * effects, so a positive mean is worth having) and it is not plausibly harmful: its lower
- * bound at Z_HARM, from the data alone, must stay above HARM (a 1% loss).
+ * bound at Z_HARM, from the data alone (its runs against those without its operator), must stay
+ * above HARM (a 1% loss).
  */
 const Z_KEEP = 0;
 const HARM = Math.log(1 - 0.01);
@@ -310,7 +311,8 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   // is a measurement (its first run, 1c or a cold anchor beside 1a, is not) takes its place in
   // the first screening round, beside slot 0's design runs.
   const anchorsDue: number[] = slots.map((slot) => (slot === 0 ? 0 : session.anchorsNeeded(slot)));
-  let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable };
+  const groups = candidates.map((c) => opNames.indexOf(c.op));
+  let spec: ModelSpec = { candidates: candidates.length, labels: session.labels, pairs: [], slots: usable, groups };
   let fit: ModelFit | null = null;
   let fittedAt = -1;
   let fits = 0;

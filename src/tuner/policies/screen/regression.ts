@@ -49,6 +49,8 @@ export interface ModelSpec {
   readonly pairs: readonly (readonly [number, number])[];
   /** Slots the runs came from; each after slot 0 gets a level of its own. Absent: 1. */
   readonly slots?: number;
+  /** Per candidate, its operator's index (an operator's backends are never on together). Absent: each candidate its own. */
+  readonly groups?: readonly number[];
 }
 
 export interface ModelFit {
@@ -57,7 +59,7 @@ export interface ModelFit {
   readonly bSe: Float64Array;
   /**
    * Standard errors of the effects from the data alone, as the contrast of the weighted runs
-   * with and without each candidate: shrinkage toward zero makes a barely measured effect look
+   * with each candidate and those without its operator (no backend of it on): shrinkage toward zero makes a barely measured effect look
    * certain, which must not pass for evidence that it is harmless.
    */
   readonly bSeData: Float64Array;
@@ -632,7 +634,7 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   return {
     b: slice(l.oB, spec.candidates),
     bSe: seOf(l.oB, spec.candidates),
-    bSeData: dataSe(runs, residuals, spec.candidates),
+    bSeData: dataSe(runs, residuals, spec),
     labels: slice(l.oLabel, spec.labels),
     labelSe: seOf(l.oLabel, spec.labels),
     pairs: slice(l.oPair, spec.pairs.length),
@@ -659,17 +661,24 @@ export function fitModel(runs: readonly ModelRun[], spec: ModelSpec, options: Fi
   };
 }
 
-/** Per candidate: sqrt(1/W_on + 1/W_off), W the precision weights of the unlabelled runs with and without it. */
-function dataSe(runs: readonly ModelRun[], residuals: ReadonlyMap<number, { readonly r: number; readonly w: number }>, candidates: number): Float64Array {
-  const on = new Float64Array(candidates);
+/** Per candidate: sqrt(1/W_on + 1/W_off), W the precision weights of the unlabelled runs with it and without its operator. */
+function dataSe(runs: readonly ModelRun[], residuals: ReadonlyMap<number, { readonly r: number; readonly w: number }>, spec: ModelSpec): Float64Array {
+  const groupOf = (j: number): number => spec.groups?.[j] ?? j;
+  const on = new Float64Array(spec.candidates);
+  const groupOn = new Map<number, number>();
   let total = 0;
   for (const run of runs) {
     if (run.label !== null) continue;
     const w = residuals.get(run.seq)?.w ?? 0;
     total += w;
     for (const j of run.factors) on[j] = (on[j] as number) + w;
+    for (const g of new Set(run.factors.map(groupOf))) groupOn.set(g, (groupOn.get(g) ?? 0) + w);
   }
-  return Float64Array.from(on, (w) => (w > 0 && total - w > 0 ? Math.sqrt(1 / w + 1 / (total - w)) : Infinity));
+  return Float64Array.from(on, (w, j) => {
+    // Runs with another backend of the same operator are no evidence against the baseline's path.
+    const off = total - (groupOn.get(groupOf(j)) ?? 0);
+    return w > 0 && off > 0 ? Math.sqrt(1 / w + 1 / off) : Infinity;
+  });
 }
 
 /**

@@ -106,6 +106,29 @@ describe('screening regression', () => {
     assert.ok((f.bSeData[1] ?? 0) < 2 * (f.bSe[1] ?? 0) && (f.bSeData[1] ?? 0) > 0.5 * (f.bSe[1] ?? 0), `data ${f.bSeData[1]} vs posterior ${f.bSe[1]}`);
   });
 
+  it('measures a backend against runs without its operator, not against its other backends', () => {
+    // Candidates 0 and 1 are two backends of one operator: every factor run has one of them, so
+    // only the baseline anchors have the operator off.
+    const runs = session({ effects: EFFECTS, sigma: 0.006, runs: 60, seed: 7 }).map((r) => {
+      if (r.factors.length === 0) return r;
+      const others = r.factors.filter((j) => j > 1);
+      return { ...r, factors: [r.seq % 2 === 0 ? 0 : 1, ...others] };
+    });
+    const groups = EFFECTS.map((_, j) => (j === 1 ? 0 : j));
+    const alone = fitModel(runs, { candidates: EFFECTS.length, labels: 0, pairs: [] }, { previous: null, reselect: true });
+    const grouped = fitModel(runs, { candidates: EFFECTS.length, labels: 0, pairs: [], groups }, { previous: null, reselect: true });
+    const anchors = runs.filter((r) => r.factors.length === 0).length;
+    const half = runs.filter((r) => r.factors.includes(0)).length;
+    // With the operator's other backend counted as "off", about 30 runs against 30; with only the
+    // anchors as off, 30 against about 13: sqrt((1/30 + 1/13) / (2/30)) = 1.3 times wider.
+    for (const j of [0, 1]) {
+      const ratio = (grouped.bSeData[j] ?? 0) / (alone.bSeData[j] ?? Infinity);
+      assert.ok(ratio > 1.15, `candidate ${j}: ${grouped.bSeData[j]} vs ${alone.bSeData[j]} (${half} runs with it, ${anchors} anchors)`);
+    }
+    // Other candidates keep their contrast.
+    assert.ok(Math.abs((grouped.bSeData[3] ?? 0) - (alone.bSeData[3] ?? 1)) < 1e-9, `${grouped.bSeData[3]} vs ${alone.bSeData[3]}`);
+  });
+
   it('follows strong drift through the anchors, so a set measured between anchors at the end is not misjudged', () => {
     // The node drifts (a random walk of 0.16% a run, slowing 0.05% a run), refitted as a session
     // does; the set (+3%) then alternates with baseline anchors, as in validation.
