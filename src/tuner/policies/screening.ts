@@ -48,6 +48,14 @@ const RESELECT_EVERY = 6;
 const CONFIRM_SHARE = 0.1;
 const VALIDATE_SHARE = 0.1;
 const VALIDATE_MIN = 7;
+/**
+ * Screening needs about this many runs per candidate to rank them; a budget with more than that
+ * gives the surplus to validation, up to VALIDATE_MAX_SHARE of it. Noisy and nothing-helps
+ * sessions otherwise validated on about four pairs and kept the baseline (on the tuning split,
+ * 10 seeds of every class: family mean regret 1.18% -> 1.08% at 1.0x, 0.7x unchanged).
+ */
+const SCREEN_RUNS_PER_CANDIDATE = 1.75;
+const VALIDATE_MAX_SHARE = 0.15;
 /** Most validation pairs planned: past this the interval hardly narrows. */
 const MAX_PAIRS = 10;
 /** One-sided error rate of the validation, over all its looks. */
@@ -300,8 +308,10 @@ function* screeningSession(ctx: PolicyContext): BatchGenerator {
   // never take more than about half of what is left, nor less than the set's first run and
   // FINAL_PAIRS validation pairs.
   const cap = Math.max(1 + 2 * FINAL_PAIRS, Math.floor(session.budget.left / 2) + 1);
-  const screeningReserve = Math.min(screeningReserveOf(limit), cap);
-  const validateReserve = Math.min(validateReserveOf(limit), screeningReserve);
+  const surplus = session.budget.left - Math.round(SCREEN_RUNS_PER_CANDIDATE * candidates.length);
+  const extra = Math.max(0, Math.min(Math.round(VALIDATE_MAX_SHARE * limit), surplus) - validateReserveOf(limit));
+  const screeningReserve = Math.min(screeningReserveOf(limit) + extra, cap);
+  const validateReserve = Math.min(validateReserveOf(limit) + extra, screeningReserve);
   const usable = usableSlots(session.slots, session.budget.left, limit);
   const slots = Array.from({ length: usable }, (_, slot) => slot);
   // A slot the budget leaves unused measures no anchors, so its level is unknown: 1b's run
